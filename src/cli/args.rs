@@ -1,0 +1,147 @@
+//! The command line, as clap types. Doc comments here are the help text. Nothing
+//! below the command layer sees these types: [`super::settings`] resolves them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+/// Bring a charmed OpenStack cloud's Cluster-API management stack back from parked to
+/// healthy, bottom-up, safely: VM, SSH, Kubernetes, CAPI controllers, Octavia load
+/// balancers, Magnum health.
+///
+/// Runs as a Juju plugin (`juju capi-restore ...`) or directly
+/// (`juju-capi-restore ...`; the strictly confined Juju snap cannot see plugins).
+/// `juju-capi-restore demo` shows it against a built-in simulated cloud.
+#[derive(Debug, Parser)]
+#[command(
+    name = "juju-capi-restore",
+    version,
+    max_term_width = 100,
+    subcommand_required = false,
+    arg_required_else_help = true
+)]
+pub struct Args {
+    /// Print a one-line description and exit (Juju's plugin protocol)
+    #[arg(long, exclusive = true)]
+    pub description: bool,
+
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command takes.
+#[derive(Debug, ClapArgs)]
+pub struct GlobalArgs {
+    /// Site file with the runbook's literals [default: ~/.config/juju-capi-restore/site.yaml]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "JUJU_CAPI_RESTORE_SITE"
+    )]
+    pub site: Option<PathBuf>,
+
+    /// Cloud in clouds.yaml (else `OS_CLOUD`, else the `OS_*` variables)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cloud: Option<String>,
+
+    /// More detail on stderr (-vv: every HTTP request)
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// No live progress display, even on a terminal
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// Output format of results
+    #[arg(short = 'f', long, global = true, value_enum, default_value_t = FormatArg::Table)]
+    pub format: FormatArg,
+}
+
+/// `-f` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// A table for people
+    Table,
+    /// JSON for programs
+    Json,
+    /// YAML
+    Yaml,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe every layer bottom-up and print state, evidence and diagnosis (read-only)
+    ///
+    /// The exit code names the lowest red layer: 10 vm, 11 ssh, 12 kubernetes,
+    /// 13 capi-controllers, 14 amphorae, 15 headroom, 16 load-balancers, 17 capo,
+    /// 18 magnum; 0 when none is red.
+    Status,
+
+    /// Start the built-in simulated cloud and run against it: no cloud needed
+    Demo {
+        /// Scenario file [default: the runbook's parked stack]
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+    },
+
+    /// Run the simulated cloud standalone, for the `openstack` CLI, kubectl and this tool
+    ///
+    /// Writes clouds.yaml, secure.yaml, an admin-openrc and a site file for it, prints
+    /// how to use them, and serves until interrupted.
+    Twin {
+        /// Scenario file [default: the runbook's parked stack]
+        #[arg(long, value_name = "FILE")]
+        scenario: Option<PathBuf>,
+        /// Address to listen on (loopback only)
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Directory for the client files [default: a new directory under /tmp]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Override the scenario's time scale (simulated seconds per real second)
+        #[arg(long, value_name = "FACTOR")]
+        time_scale: Option<f64>,
+    },
+
+    /// Create or check the site file
+    Site {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: SiteAction,
+    },
+
+    /// Keep an OpenStack secret in the OS keyring instead of a file
+    Credentials {
+        /// What to do.
+        #[command(subcommand)]
+        action: CredentialsAction,
+    },
+}
+
+/// `site` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SiteAction {
+    /// Print the commented site template (the runbook's values)
+    Template,
+    /// Validate the site file and print it with every default filled in
+    Check,
+}
+
+/// `credentials` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CredentialsAction {
+    /// Read a secret from stdin and store it in the keyring for `--cloud`
+    Store,
+}

@@ -1,0 +1,130 @@
+//! The entry point: argv → clap → settings → a command → an exit code.
+//!
+//! Multicall-ready: the binary looks at the name it was run as, so per-action links
+//! (`status`, `restore`, ...) in a charm's `actions/` can later share one executable.
+
+pub mod args;
+pub mod settings;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cloud::credentials::Env;
+use crate::commands;
+use crate::exit;
+
+use args::{Args, Command};
+use settings::{Settings, Verbosity};
+
+/// Juju's one-line plugin description.
+pub const DESCRIPTION: &str = "restore a parked Cluster-API management stack (VM, k8s, CAPI, Octavia, Magnum) bottom-up, safely";
+
+/// Bad usage found after parsing (clap reports its own).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs the program with the process arguments.
+pub fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked_as = argv
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match invoked_as.as_str() {
+        // Per-action names dispatch here once the charm actions land.
+        _ => run_cli(argv),
+    }
+}
+
+fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
+    let args = match Args::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::BAD_INPUT
+            } else {
+                exit::SUCCESS
+            });
+        }
+    };
+    if args.description {
+        // Juju runs every plugin's `--description` for `juju help plugins`: one line,
+        // no config, no network, no disk.
+        println!("{DESCRIPTION}");
+        return ExitCode::SUCCESS;
+    }
+    let env = Env::from_process();
+    let settings = Settings::resolve(args.global, &env);
+    init_logging(settings.verbosity);
+    let Some(command) = args.command else {
+        return ExitCode::from(exit::BAD_INPUT);
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    match runtime.block_on(dispatch(command, &settings, &env)) {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(&e);
+            ExitCode::from(exit::for_error(&e))
+        }
+    }
+}
+
+async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Status => commands::status::run(settings, env).await,
+        Command::Demo { scenario } => commands::demo::run(settings, scenario.as_deref()).await,
+        Command::Twin {
+            scenario,
+            listen,
+            dir,
+            time_scale,
+        } => commands::twin::run(settings, scenario.as_deref(), listen, dir, time_scale).await,
+        Command::Site { action } => commands::site::run(settings, action),
+        Command::Credentials { action } => commands::credentials::run(settings, env, action),
+    }
+}
+
+/// Prints an error and the causes its message does not already include.
+fn report_error(e: &anyhow::Error) {
+    let top = e.to_string();
+    eprintln!("error: {top}");
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !top.contains(&text) {
+            eprintln!("  caused by: {text}");
+        }
+    }
+}
+
+fn init_logging(verbosity: Verbosity) {
+    let default = match verbosity {
+        Verbosity::Quiet => "error",
+        Verbosity::Normal => "warn,capi_restore=info,twin=warn",
+        Verbosity::Verbose => "warn,capi_restore=debug,capi_restore::http=info",
+        Verbosity::Debug => "info,capi_restore=debug,capi_restore::http=debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("JUJU_CAPI_RESTORE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_target(false)
+        .compact()
+        .try_init();
+}

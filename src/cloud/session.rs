@@ -1,0 +1,796 @@
+//! The one HTTP client to OpenStack: two Keystone tokens held at once (admin scope and
+//! management-project scope), endpoints from each token's catalog, renewal on 401 or
+//! near expiry, bounded retries with backoff for idempotent calls, a timeout on every
+//! request, and a count of calls for the journal and the benchmarks.
+//!
+//! Tokens and secrets live in [`SecretString`]s: they reach the wire and nothing else.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use jiff::Timestamp;
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use super::credentials::{AuthMethod, CloudConfig, DomainRef, ProjectRef, UserRef};
+use super::error::{ApiError, service_message, snippet};
+use crate::site::{Http, ProjectId};
+
+/// Which token a call needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// The credentials' own project (admin in an admin-openrc): all-projects
+    /// listings, amphorae, Placement, failover.
+    Admin,
+    /// The management project (`capi-mgmt`): the VM, its load balancers, Magnum.
+    Management,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scope::Admin => "admin scope",
+            Scope::Management => "management-project scope",
+        })
+    }
+}
+
+/// An OpenStack service, by catalog type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Service {
+    /// Nova.
+    Compute,
+    /// Placement.
+    Placement,
+    /// Octavia.
+    LoadBalancer,
+    /// Magnum.
+    ContainerInfra,
+}
+
+impl Service {
+    /// Catalog type.
+    pub fn catalog_type(self) -> &'static str {
+        match self {
+            Service::Compute => "compute",
+            Service::Placement => "placement",
+            Service::LoadBalancer => "load-balancer",
+            Service::ContainerInfra => "container-infra",
+        }
+    }
+
+    /// Name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Compute => "nova",
+            Service::Placement => "placement",
+            Service::LoadBalancer => "octavia",
+            Service::ContainerInfra => "magnum",
+        }
+    }
+
+    /// Turns a catalog URL into the base the API paths hang off: Nova's `/v2.1`,
+    /// Magnum's `/v1` and Octavia's `/v2` are added when the catalog leaves them out.
+    fn api_base(self, url: &str) -> String {
+        let url = url.trim_end_matches('/');
+        match self {
+            Service::Compute if !url.contains("/v2") => format!("{url}/v2.1"),
+            Service::ContainerInfra if !url.ends_with("/v1") => format!("{url}/v1"),
+            Service::LoadBalancer => {
+                let root = url.trim_end_matches("/v2.0").trim_end_matches("/v2");
+                format!("{root}/v2")
+            }
+            _ => url.to_string(),
+        }
+    }
+
+    /// The microversion header this tool asks for, where the service has them.
+    fn microversion(self) -> Option<&'static str> {
+        match self {
+            // 2.47 embeds the flavor and is old enough for every supported cloud.
+            Service::Compute => Some("compute 2.47"),
+            // 1.14 adds parent/root providers; traits need 1.6.
+            Service::Placement => Some("placement 1.14"),
+            // Magnum negotiates: it answers with the version it used.
+            Service::ContainerInfra => Some("container-infra latest"),
+            Service::LoadBalancer => None,
+        }
+    }
+}
+
+/// One catalog entry.
+#[derive(Debug, Clone, Deserialize)]
+struct CatalogEntry {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    endpoints: Vec<CatalogEndpoint>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct CatalogEndpoint {
+    interface: String,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    region_id: Option<String>,
+    url: String,
+}
+
+/// A scoped token with its catalog.
+struct ScopedToken {
+    id: SecretString,
+    expires_at: Timestamp,
+    project: Option<TokenProject>,
+    roles: Vec<String>,
+    catalog: Vec<CatalogEntry>,
+}
+
+/// The project a token is scoped to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct TokenProject {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: TokenFields,
+}
+
+#[derive(Deserialize)]
+struct TokenFields {
+    expires_at: String,
+    #[serde(default)]
+    project: Option<TokenProject>,
+    #[serde(default)]
+    roles: Vec<RoleRef>,
+    #[serde(default)]
+    catalog: Vec<CatalogEntry>,
+}
+
+#[derive(Deserialize)]
+struct RoleRef {
+    name: String,
+}
+
+/// What a caller learns about a held token (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeInfo {
+    /// The project it is scoped to.
+    pub project: Option<TokenProject>,
+    /// Role names there.
+    pub roles: Vec<String>,
+}
+
+/// One API call.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Which token.
+    pub scope: Scope,
+    /// Which service.
+    pub service: Service,
+    /// HTTP method.
+    pub method: Method,
+    /// Path under the service's API base (`/servers/detail`), or an absolute URL
+    /// from a `next` link.
+    pub path: String,
+    /// Query parameters.
+    pub query: Vec<(String, String)>,
+    /// JSON body.
+    pub body: Option<Value>,
+}
+
+impl Call {
+    /// A GET.
+    pub fn get(scope: Scope, service: Service, path: impl Into<String>) -> Call {
+        Call {
+            scope,
+            service,
+            method: Method::GET,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// Adds a query parameter.
+    pub fn query(mut self, key: &str, value: impl Into<String>) -> Call {
+        self.query.push((key.to_string(), value.into()));
+        self
+    }
+
+    /// A request with a method and JSON body.
+    pub fn with(
+        scope: Scope,
+        service: Service,
+        method: Method,
+        path: impl Into<String>,
+        body: Option<Value>,
+    ) -> Call {
+        Call {
+            scope,
+            service,
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body,
+        }
+    }
+
+    /// GET, HEAD, PUT and DELETE may be repeated; POST (server actions) may not.
+    fn idempotent(&self) -> bool {
+        matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE
+        )
+    }
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+    /// The URL that answered.
+    pub url: String,
+}
+
+impl Answer {
+    /// Parses the body as `T`, or reports garbage.
+    pub fn json<T: DeserializeOwned>(&self, service: Service, method: &str) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.body).map_err(|e| ApiError::Garbage {
+            service: service.name(),
+            method: method.to_string(),
+            url: self.url.clone(),
+            detail: e.to_string(),
+            snippet: snippet(&String::from_utf8_lossy(&self.body)),
+        })
+    }
+
+    /// A response header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Counters of calls made, per service and scope.
+#[derive(Debug, Default)]
+pub struct CallStats {
+    requests: AtomicU64,
+    retries: AtomicU64,
+    logins: AtomicU64,
+}
+
+impl CallStats {
+    /// HTTP requests sent to services (retries included).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+    /// Of those, retries.
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+    /// Keystone logins (token issues).
+    pub fn logins(&self) -> u64 {
+        self.logins.load(Ordering::Relaxed)
+    }
+}
+
+/// The OpenStack session.
+pub struct Session {
+    http: reqwest::Client,
+    config: CloudConfig,
+    management_project: ProjectId,
+    policy: Http,
+    tokens: BTreeMap<Scope, Mutex<Option<Arc<ScopedToken>>>>,
+    stats: CallStats,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("cloud", &self.config.name)
+            .field("auth_url", &self.config.auth_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Renew a token this long before Keystone says it expires.
+const RENEW_MARGIN: Duration = Duration::from_secs(120);
+
+impl Session {
+    /// A session for `config`, holding tokens for the admin and management scopes.
+    pub fn new(
+        config: CloudConfig,
+        management_project: ProjectId,
+        policy: Http,
+    ) -> Result<Session, ApiError> {
+        let mut builder = reqwest::Client::builder()
+            .timeout(policy.timeout)
+            .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("juju-capi-restore/", env!("CARGO_PKG_VERSION")))
+            // Everything here is loopback or the operator's own cloud: no proxies.
+            .no_proxy();
+        if config.tls.insecure {
+            builder = builder.danger_accept_invalid_certs(true);
+        } else if let Some(path) = &config.tls.cacert {
+            let pem = std::fs::read(path).map_err(|e| {
+                ApiError::Setup(format!("cannot read `cacert` `{}`: {e}", path.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                ApiError::Setup(format!(
+                    "`cacert` `{}` is not a PEM bundle: {e}",
+                    path.display()
+                ))
+            })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ApiError::Setup(e.to_string()))?;
+        let tokens = [Scope::Admin, Scope::Management]
+            .into_iter()
+            .map(|s| (s, Mutex::new(None)))
+            .collect();
+        Ok(Session {
+            http,
+            config,
+            management_project,
+            policy,
+            tokens,
+            stats: CallStats::default(),
+        })
+    }
+
+    /// The cloud in use.
+    pub fn config(&self) -> &CloudConfig {
+        &self.config
+    }
+
+    /// The management project id.
+    pub fn management_project(&self) -> &ProjectId {
+        &self.management_project
+    }
+
+    /// Call counters.
+    pub fn stats(&self) -> &CallStats {
+        &self.stats
+    }
+
+    /// Whether the credential can hold two scopes (an application credential cannot).
+    pub fn scopes_are_fixed(&self) -> bool {
+        matches!(self.config.auth, AuthMethod::ApplicationCredential { .. })
+    }
+
+    /// Authenticates `scope` now if needed and says what it is scoped to.
+    pub async fn scope_info(&self, scope: Scope) -> Result<ScopeInfo, ApiError> {
+        let token = self.token(scope, false).await?;
+        Ok(ScopeInfo {
+            project: token.project.clone(),
+            roles: token.roles.clone(),
+        })
+    }
+
+    fn scope_request(&self, scope: Scope) -> Option<ProjectRef> {
+        match (&self.config.auth, scope) {
+            (AuthMethod::ApplicationCredential { .. }, _) => None,
+            (AuthMethod::Password { project, .. }, Scope::Admin) => project.clone(),
+            (AuthMethod::Password { .. }, Scope::Management) => {
+                Some(ProjectRef::Id(self.management_project.to_string()))
+            }
+        }
+    }
+
+    fn auth_body(&self, scope: Scope) -> Value {
+        fn domain(d: &DomainRef) -> Value {
+            match d {
+                DomainRef::Id(id) => json!({"id": id}),
+                DomainRef::Name(n) => json!({"name": n}),
+            }
+        }
+        fn user(u: &UserRef) -> Value {
+            match u {
+                UserRef::Id(id) => json!({"id": id}),
+                UserRef::Name { name, domain: d } => json!({"name": name, "domain": domain(d)}),
+            }
+        }
+        let identity = match &self.config.auth {
+            AuthMethod::Password {
+                user: u, password, ..
+            } => {
+                let mut u = user(u);
+                u["password"] = json!(password.expose_secret());
+                json!({"methods": ["password"], "password": {"user": u}})
+            }
+            AuthMethod::ApplicationCredential {
+                id,
+                name,
+                user: u,
+                secret,
+            } => {
+                let mut ac = json!({"secret": secret.expose_secret()});
+                if let Some(id) = id {
+                    ac["id"] = json!(id);
+                } else {
+                    ac["name"] = json!(name);
+                    if let Some(u) = u {
+                        ac["user"] = user(u);
+                    }
+                }
+                json!({"methods": ["application_credential"], "application_credential": ac})
+            }
+        };
+        let mut auth = json!({"identity": identity});
+        match self.scope_request(scope) {
+            Some(ProjectRef::Id(id)) => auth["scope"] = json!({"project": {"id": id}}),
+            Some(ProjectRef::Name { name, domain: d }) => {
+                auth["scope"] = json!({"project": {"name": name, "domain": domain(&d)}})
+            }
+            None => {}
+        }
+        json!({"auth": auth})
+    }
+
+    /// The held token for `scope`, logging in when there is none, it is near expiry,
+    /// or `renew` says a service just refused it.
+    async fn token(&self, scope: Scope, renew: bool) -> Result<Arc<ScopedToken>, ApiError> {
+        // An application credential has one fixed scope: both scopes share its token.
+        let slot_scope = if self.scopes_are_fixed() {
+            Scope::Admin
+        } else {
+            scope
+        };
+        let mut slot = self.tokens[&slot_scope].lock().await;
+        if let Some(token) = slot.as_ref()
+            && !renew
+            && token.expires_at
+                > Timestamp::now()
+                    .saturating_add(RENEW_MARGIN)
+                    .unwrap_or(Timestamp::MAX)
+        {
+            return Ok(token.clone());
+        }
+        let token = Arc::new(self.login(scope).await?);
+        *slot = Some(token.clone());
+        Ok(token)
+    }
+
+    async fn login(&self, scope: Scope) -> Result<ScopedToken, ApiError> {
+        let url = format!("{}/auth/tokens", self.config.auth_url);
+        let body = self.auth_body(scope);
+        let started = Instant::now();
+        let send = || async {
+            self.stats.logins.fetch_add(1, Ordering::Relaxed);
+            self.http.post(&url).json(&body).send().await.map_err(|e| {
+                transport_error(
+                    e,
+                    "keystone",
+                    "POST",
+                    &url,
+                    &self.config,
+                    self.policy.timeout,
+                )
+            })
+        };
+        let response = send
+            .retry(self.backoff())
+            .when(|e: &ApiError| e.is_transient())
+            .notify(|e, wait| tracing::warn!("keystone login failed ({e}); retrying in {wait:?}"))
+            .await?;
+        let status = response.status();
+        let token_id = response
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = response.bytes().await.map_err(|e| {
+            transport_error(
+                e,
+                "keystone",
+                "POST",
+                &url,
+                &self.config,
+                self.policy.timeout,
+            )
+        })?;
+        tracing::debug!(target: "capi_restore::http", "POST {url} ({scope}) -> {status} in {:?}", started.elapsed());
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(self.refused(scope, &service_message(&bytes)));
+        }
+        if !status.is_success() {
+            return Err(ApiError::Status {
+                service: "keystone",
+                method: "POST".into(),
+                url,
+                status: status.as_u16(),
+                message: service_message(&bytes),
+            });
+        }
+        let garbage = |detail: String| ApiError::Garbage {
+            service: "keystone",
+            method: "POST".into(),
+            url: url.clone(),
+            detail,
+            snippet: snippet(&String::from_utf8_lossy(&bytes)),
+        };
+        let id = token_id.ok_or_else(|| garbage("no `X-Subject-Token` header".into()))?;
+        let body: TokenBody = serde_json::from_slice(&bytes).map_err(|e| garbage(e.to_string()))?;
+        let expires_at: Timestamp = body
+            .token
+            .expires_at
+            .parse()
+            .map_err(|e| garbage(format!("`expires_at`: {e}")))?;
+        Ok(ScopedToken {
+            id: SecretString::from(id),
+            expires_at,
+            project: body.token.project,
+            roles: body.token.roles.into_iter().map(|r| r.name).collect(),
+            catalog: body.token.catalog,
+        })
+    }
+
+    fn refused(&self, scope: Scope, message: &str) -> ApiError {
+        let scope_text = match self.scope_request(scope) {
+            Some(p) => format!("{scope} ({p})"),
+            None => format!("{scope} (fixed by the application credential)"),
+        };
+        let hint = match scope {
+            Scope::Management => format!(
+                "either the password is wrong or {} has no role on the management project `{}`: check `management.project_id` in the site file, and grant a role with `openstack role add --user <user> --project {} member`",
+                self.config.who(),
+                self.management_project,
+                self.management_project
+            ),
+            Scope::Admin => format!(
+                "check the password and project of cloud `{}` ({}); an admin-openrc must name the admin project",
+                self.config.name, self.config.origin
+            ),
+        };
+        ApiError::AuthRefused {
+            auth_url: self.config.auth_url.clone(),
+            who: self.config.who(),
+            scope: scope_text,
+            message: message.to_string(),
+            hint,
+        }
+    }
+
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.policy.backoff)
+            .with_max_delay(self.policy.backoff * 8)
+            .with_max_times(self.policy.retries as usize)
+            .with_jitter()
+    }
+
+    fn endpoint(
+        &self,
+        token: &ScopedToken,
+        scope: Scope,
+        service: Service,
+    ) -> Result<String, ApiError> {
+        let interface = self.config.interface.as_str();
+        let region = self.config.region.as_deref();
+        let entry = token
+            .catalog
+            .iter()
+            .find(|e| e.kind == service.catalog_type());
+        let found = entry.and_then(|e| {
+            e.endpoints.iter().find(|ep| {
+                ep.interface == interface
+                    && region.is_none_or(|r| {
+                        ep.region.as_deref() == Some(r) || ep.region_id.as_deref() == Some(r)
+                    })
+            })
+        });
+        match found {
+            Some(ep) => Ok(service.api_base(&ep.url)),
+            None => Err(ApiError::NoEndpoint {
+                scope,
+                service_type: service.catalog_type(),
+                interface,
+                region: self.config.region.clone(),
+                available: token
+                    .catalog
+                    .iter()
+                    .flat_map(|e| {
+                        e.endpoints.iter().map(move |ep| {
+                            format!(
+                                "{} {} {}",
+                                e.kind,
+                                ep.interface,
+                                ep.region.as_deref().unwrap_or("-")
+                            )
+                        })
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// Sends a call: token for its scope, endpoint from that token's catalog, one
+    /// renewal on 401, retries with backoff on transient failures of idempotent calls.
+    pub async fn send(&self, call: &Call) -> Result<Answer, ApiError> {
+        let attempt = || async { self.attempt(call).await };
+        let idempotent = call.idempotent();
+        attempt
+            .retry(self.backoff())
+            .when(|e: &ApiError| idempotent && e.is_transient())
+            .notify(|e, wait| {
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    "{e}; retrying in {}",
+                    humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
+                );
+            })
+            .await
+    }
+
+    /// Sends a call and parses its JSON answer.
+    pub async fn json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, ApiError> {
+        self.send(call)
+            .await?
+            .json(call.service, call.method.as_str())
+    }
+
+    async fn attempt(&self, call: &Call) -> Result<Answer, ApiError> {
+        let mut renewed = false;
+        loop {
+            let token = self.token(call.scope, false).await?;
+            let url = if call.path.starts_with("http://") || call.path.starts_with("https://") {
+                call.path.clone()
+            } else {
+                format!(
+                    "{}{}",
+                    self.endpoint(&token, call.scope, call.service)?,
+                    call.path
+                )
+            };
+            let mut request = self
+                .http
+                .request(call.method.clone(), &url)
+                .header("x-auth-token", token.id.expose_secret())
+                .header("accept", "application/json");
+            if let Some(v) = call.service.microversion() {
+                request = request.header("openstack-api-version", v);
+            }
+            if !call.query.is_empty() {
+                request = request.query(&call.query);
+            }
+            if let Some(body) = &call.body {
+                request = request.json(body);
+            }
+            let started = Instant::now();
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let method = call.method.as_str();
+            let name = call.service.name();
+            let response = request.send().await.map_err(|e| {
+                transport_error(e, name, method, &url, &self.config, self.policy.timeout)
+            })?;
+            let status = response.status();
+            let final_url = response.url().to_string();
+            let headers = response.headers().clone();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| {
+                    transport_error(e, name, method, &url, &self.config, self.policy.timeout)
+                })?
+                .to_vec();
+            tracing::debug!(target: "capi_restore::http", "{method} {final_url} ({}) -> {status} in {:?}", call.scope, started.elapsed());
+            if status == StatusCode::UNAUTHORIZED && !renewed {
+                // The token expired or was revoked early: log in again, once.
+                renewed = true;
+                self.token(call.scope, true).await?;
+                continue;
+            }
+            if !status.is_success() {
+                return Err(ApiError::Status {
+                    service: name,
+                    method: method.into(),
+                    url: final_url,
+                    status: status.as_u16(),
+                    message: service_message(&body),
+                });
+            }
+            return Ok(Answer {
+                status,
+                headers,
+                body,
+                url: final_url,
+            });
+        }
+    }
+}
+
+/// Classifies a transport failure: TLS, timeout or unreachable.
+fn transport_error(
+    e: reqwest::Error,
+    service: &'static str,
+    method: &str,
+    url: &str,
+    config: &CloudConfig,
+    timeout: Duration,
+) -> ApiError {
+    let mut chain = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    let detail = chain.last().cloned().unwrap_or_default();
+    let all = chain.join(": ").to_ascii_lowercase();
+    if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
+        ApiError::Tls {
+            url: url.to_string(),
+            detail,
+        }
+    } else if e.is_timeout() {
+        ApiError::Timeout {
+            service,
+            method: method.to_string(),
+            url: url.to_string(),
+            after: timeout,
+        }
+    } else {
+        ApiError::Unreachable {
+            service,
+            url: url.to_string(),
+            interface: config.interface.as_str(),
+            detail,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_bases_follow_the_catalog_conventions() {
+        assert_eq!(
+            Service::Compute.api_base("http://h/compute/v2.1/"),
+            "http://h/compute/v2.1"
+        );
+        assert_eq!(
+            Service::Compute.api_base("http://h:8774"),
+            "http://h:8774/v2.1"
+        );
+        assert_eq!(
+            Service::ContainerInfra.api_base("http://h:9511"),
+            "http://h:9511/v1"
+        );
+        assert_eq!(
+            Service::ContainerInfra.api_base("http://h:9511/v1"),
+            "http://h:9511/v1"
+        );
+        assert_eq!(
+            Service::LoadBalancer.api_base("http://h:9876"),
+            "http://h:9876/v2"
+        );
+        assert_eq!(
+            Service::LoadBalancer.api_base("http://h:9876/v2.0/"),
+            "http://h:9876/v2"
+        );
+        assert_eq!(
+            Service::Placement.api_base("http://h/placement"),
+            "http://h/placement"
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! `twin`: run the simulated cloud standalone and write the client files a person
+//! needs to point the `openstack` CLI, kubectl and this tool at it. Also the glue
+//! `demo` and the tests use: a site and a cloud config for a running twin.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use twin::{Scenario, Twin};
+
+use crate::cli::UsageError;
+use crate::cli::settings::Settings;
+use crate::cloud::credentials::{
+    AuthMethod, CloudConfig, DomainRef, Interface, ProjectRef, Tls, UserRef,
+};
+use crate::site::{Http, Management, ProjectId, Site, Uuid};
+
+/// Loads a scenario file, or the embedded default.
+pub fn load_scenario(path: Option<&Path>, time_scale: Option<f64>) -> anyhow::Result<Scenario> {
+    let mut scenario = match path {
+        None => Scenario::default_scenario(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read scenario `{}`", p.display()))?;
+            Scenario::from_yaml(&text, &p.display().to_string()).map_err(UsageError)?
+        }
+    };
+    if let Some(scale) = time_scale {
+        if !(scale > 0.0 && scale.is_finite()) {
+            return Err(
+                UsageError(format!("`--time-scale {scale}` must be a positive number")).into(),
+            );
+        }
+        scenario.time_scale = scale;
+    }
+    Ok(scenario)
+}
+
+/// Starts a twin on `listen` (loopback only).
+pub async fn start(scenario: Scenario, listen: SocketAddr) -> anyhow::Result<Twin> {
+    if !listen.ip().is_loopback() {
+        return Err(UsageError(format!(
+            "the twin listens on loopback only: use `--listen 127.0.0.1:PORT`, not `{listen}`"
+        ))
+        .into());
+    }
+    Ok(Twin::start(scenario, listen)
+        .await
+        .with_context(|| format!("cannot start the twin on `{listen}`"))?)
+}
+
+/// The scenario's management server, its project id and its floating IP.
+fn management(twin: &Twin) -> (String, String, Option<String>) {
+    let s = twin.scenario();
+    let server = s
+        .servers
+        .iter()
+        .find(|v| v.name == s.management.server)
+        .expect("scenario checked");
+    let project_id = twin.project_id(&server.project).expect("scenario checked");
+    (server.name.clone(), project_id, server.floating_ip.clone())
+}
+
+/// A site file describing the twin's management stack.
+pub fn site_for(twin: &Twin) -> Site {
+    let (server, project_id, fip) = management(twin);
+    let floating_ip = fip
+        .and_then(|ip| ip.parse().ok())
+        .filter(|ip: &std::net::IpAddr| ip.is_loopback())
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let project_name = twin
+        .scenario()
+        .servers
+        .iter()
+        .find(|v| v.name == server)
+        .map(|v| v.project.clone())
+        .unwrap_or_default();
+    Site {
+        management: Management {
+            project_id: ProjectId::parse(&project_id).expect("twin project ids are 32 hex digits"),
+            server,
+            floating_ip,
+            capi_namespace: None,
+            kubeconfig: "~/capi-mgmt.kubeconfig".into(),
+        },
+        ssh: Default::default(),
+        load_balancers: twin
+            .scenario()
+            .load_balancers
+            .iter()
+            .filter(|lb| lb.project == project_name)
+            .filter_map(|lb| Uuid::parse(&lb.id).ok())
+            .collect(),
+        magnum_clusters: twin
+            .scenario()
+            .magnum_clusters
+            .iter()
+            .map(|c| c.name.clone())
+            .collect(),
+        amphora_flavor: Default::default(),
+        timeouts: Default::default(),
+        poll: Default::default(),
+        // Loopback answers fast: short timeouts and backoff keep failures quick.
+        http: Http {
+            timeout: std::time::Duration::from_secs(10),
+            retries: 3,
+            backoff: std::time::Duration::from_millis(50),
+        },
+    }
+}
+
+/// The twin's admin user as a cloud config (what an admin-openrc would give).
+pub fn admin_cloud(twin: &Twin) -> CloudConfig {
+    let user = twin
+        .scenario()
+        .users
+        .iter()
+        .find(|u| u.roles.values().any(|r| r.iter().any(|r| r == "admin")))
+        .expect("the scenario has an admin");
+    CloudConfig {
+        name: "twin".into(),
+        origin: "the built-in twin".into(),
+        auth_url: twin.auth_url(),
+        auth: AuthMethod::Password {
+            user: UserRef::Name {
+                name: user.name.clone(),
+                domain: DomainRef::Id("default".into()),
+            },
+            password: SecretString::from(user.password.clone()),
+            project: user.default_project.clone().map(|p| ProjectRef::Name {
+                name: p,
+                domain: DomainRef::Id("default".into()),
+            }),
+        },
+        region: Some(twin.scenario().region.clone()),
+        interface: Interface::Public,
+        tls: Tls::default(),
+    }
+}
+
+/// Paths of the files written for a twin.
+#[derive(Debug, Clone)]
+pub struct ClientFiles {
+    /// clouds.yaml (no secrets).
+    pub clouds: PathBuf,
+    /// secure.yaml (passwords, mode 0600).
+    pub secure: PathBuf,
+    /// admin-openrc (mode 0600).
+    pub openrc: PathBuf,
+    /// site.yaml.
+    pub site: PathBuf,
+}
+
+/// Writes clouds.yaml, secure.yaml, admin-openrc and site.yaml for a twin into `dir`.
+pub fn write_client_files(twin: &Twin, dir: &Path) -> std::io::Result<ClientFiles> {
+    use std::fmt::Write;
+    std::fs::create_dir_all(dir)?;
+    let s = twin.scenario();
+    let mut clouds = String::from(
+        "# clouds for the juju-capi-restore twin (a simulated cloud on loopback)\nclouds:\n",
+    );
+    let mut secure = String::from("clouds:\n");
+    let mut entry = |name: &str, auth: String, secret: String| {
+        let _ = write!(
+            clouds,
+            "  {name}:\n    region_name: {}\n    interface: public\n    identity_api_version: 3\n    auth:\n      auth_url: {}\n{auth}",
+            s.region,
+            twin.auth_url()
+        );
+        let _ = write!(secure, "  {name}:\n    auth:\n{secret}");
+    };
+    for u in &s.users {
+        let project = u.default_project.clone().unwrap_or_default();
+        let auth = format!(
+            "      username: {}\n      user_domain_name: Default\n      project_name: {project}\n      project_domain_name: Default\n",
+            u.name
+        );
+        let name = if u.name == "admin" {
+            "twin".to_string()
+        } else {
+            format!("twin-{}", u.name)
+        };
+        entry(&name, auth, format!("      password: {}\n", u.password));
+    }
+    for a in &s.application_credentials {
+        let id = twin::cloud::derived_hex("appcred", &a.name);
+        let id = a.id.clone().unwrap_or(id);
+        let _ = write!(
+            clouds,
+            "  twin-appcred-{}:\n    auth_type: v3applicationcredential\n    region_name: {}\n    auth:\n      auth_url: {}\n      application_credential_id: {id}\n",
+            a.name,
+            s.region,
+            twin.auth_url()
+        );
+        let _ = write!(
+            secure,
+            "  twin-appcred-{}:\n    auth:\n      application_credential_secret: {}\n",
+            a.name, a.secret
+        );
+    }
+    let admin = s.users.iter().find(|u| u.name == "admin");
+    let openrc = format!(
+        "# admin-openrc for the twin: `source` it as you would a real one\nexport OS_AUTH_URL={}\nexport OS_USERNAME=admin\nexport OS_PASSWORD={}\nexport OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_NAME=admin\nexport OS_PROJECT_DOMAIN_NAME=Default\nexport OS_REGION_NAME={}\nexport OS_INTERFACE=public\nexport OS_IDENTITY_API_VERSION=3\n",
+        twin.auth_url(),
+        admin.map(|u| u.password.as_str()).unwrap_or_default(),
+        s.region
+    );
+    let files = ClientFiles {
+        clouds: dir.join("clouds.yaml"),
+        secure: dir.join("secure.yaml"),
+        openrc: dir.join("admin-openrc"),
+        site: dir.join("site.yaml"),
+    };
+    write_private(&files.clouds, &clouds)?;
+    write_private(&files.secure, &secure)?;
+    write_private(&files.openrc, &openrc)?;
+    write_private(&files.site, &site_for(twin).to_yaml())?;
+    Ok(files)
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+}
+
+/// Runs the twin until Ctrl-C or SIGTERM.
+pub async fn run(
+    _settings: &Settings,
+    scenario: Option<&Path>,
+    listen: SocketAddr,
+    dir: Option<PathBuf>,
+    time_scale: Option<f64>,
+) -> anyhow::Result<ExitCode> {
+    let scenario = load_scenario(scenario, time_scale)?;
+    let twin = start(scenario, listen).await?;
+    let dir = dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("juju-capi-restore-twin-{}", twin.addr().port()))
+    });
+    let files = write_client_files(&twin, &dir)
+        .with_context(|| format!("cannot write the client files to `{}`", dir.display()))?;
+    println!(
+        "twin `{}` serving on http://{} ({}x time)",
+        twin.scenario().name,
+        twin.addr(),
+        twin.scenario().time_scale
+    );
+    println!("auth URL: {}", twin.auth_url());
+    println!("client files in {}:", dir.display());
+    println!(
+        "  export OS_CLIENT_CONFIG_FILE={} OS_CLIENT_SECURE_FILE={}",
+        files.clouds.display(),
+        files.secure.display()
+    );
+    println!("  openstack --os-cloud twin server list --all-projects --long");
+    println!("  source {}   # admin-openrc", files.openrc.display());
+    println!(
+        "  juju-capi-restore --site {} --cloud twin status",
+        files.site.display()
+    );
+    println!("press Ctrl-C to stop");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    twin.stop().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,177 @@
+//! The runbook's layers, bottom-up. Each layer module has an I/O `probe` that gathers
+//! an observation and a pure `assess` that turns it into a [`Row`]: state, evidence
+//! and diagnosis. Actions (`act`) join them as the restore engine lands.
+
+pub mod amphorae;
+pub mod headroom;
+pub mod load_balancers;
+pub mod magnum;
+pub mod vm;
+
+use serde::Serialize;
+
+use crate::cloud::Session;
+use crate::diagnose::Diagnosis;
+use crate::site::Site;
+
+/// A layer of the stack, in the runbook's bottom-up order (DESIGN §4.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    /// The management VM in Nova.
+    Vm,
+    /// sshd on the floating IP.
+    Ssh,
+    /// Canonical Kubernetes on the VM.
+    Kubernetes,
+    /// CAPI controller pods.
+    CapiControllers,
+    /// Amphora rows vs amphora servers (orphans, zombies).
+    Amphorae,
+    /// Free amphora slots per compute host.
+    Headroom,
+    /// The kube-api load balancers.
+    LoadBalancers,
+    /// CAPO's Cluster conditions.
+    Capo,
+    /// Magnum cluster health.
+    Magnum,
+}
+
+impl Layer {
+    /// Every layer, bottom-up.
+    pub const ALL: [Layer; 9] = [
+        Layer::Vm,
+        Layer::Ssh,
+        Layer::Kubernetes,
+        Layer::CapiControllers,
+        Layer::Amphorae,
+        Layer::Headroom,
+        Layer::LoadBalancers,
+        Layer::Capo,
+        Layer::Magnum,
+    ];
+
+    /// Name as shown and as `--until` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Vm => "vm",
+            Layer::Ssh => "ssh",
+            Layer::Kubernetes => "kubernetes",
+            Layer::CapiControllers => "capi-controllers",
+            Layer::Amphorae => "amphorae",
+            Layer::Headroom => "headroom",
+            Layer::LoadBalancers => "load-balancers",
+            Layer::Capo => "capo",
+            Layer::Magnum => "magnum",
+        }
+    }
+
+    /// The exit code of a run whose lowest red layer is this one: 10 and up, in order.
+    pub fn exit_code(self) -> u8 {
+        10 + Layer::ALL.iter().position(|l| *l == self).expect("listed") as u8
+    }
+}
+
+/// A layer's state. Meaning is in the word, never only in a colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    /// Working.
+    Green,
+    /// Working, with something to look at (in progress, orphans, known false alarm).
+    Yellow,
+    /// Not working.
+    Red,
+    /// Could not be observed.
+    Unknown,
+}
+
+impl Health {
+    /// The word shown.
+    pub fn word(self) -> &'static str {
+        match self {
+            Health::Green => "green",
+            Health::Yellow => "yellow",
+            Health::Red => "red",
+            Health::Unknown => "unknown",
+        }
+    }
+
+    /// Whether this state fails the run (red, or not known to be working).
+    pub fn is_blocking(self) -> bool {
+        matches!(self, Health::Red | Health::Unknown)
+    }
+}
+
+/// One layer's assessment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// Which layer.
+    pub layer: Layer,
+    /// Its state.
+    pub state: Health,
+    /// One line saying what it is.
+    pub summary: String,
+    /// The facts it rests on.
+    pub evidence: Vec<String>,
+    /// What the observation table makes of it.
+    pub diagnosis: Vec<Diagnosis>,
+    /// The next step, when there is one and no diagnosis gives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+impl Row {
+    /// A row with no evidence yet.
+    pub fn new(layer: Layer, state: Health, summary: impl Into<String>) -> Row {
+        Row {
+            layer,
+            state,
+            summary: summary.into(),
+            evidence: Vec::new(),
+            diagnosis: Vec::new(),
+            next: None,
+        }
+    }
+
+    /// Adds evidence.
+    pub fn evidence(mut self, line: impl Into<String>) -> Row {
+        self.evidence.push(line.into());
+        self
+    }
+
+    /// Adds a diagnosis.
+    pub fn diagnosed(mut self, diagnosis: Option<Diagnosis>) -> Row {
+        self.diagnosis.extend(diagnosis);
+        self
+    }
+
+    /// Sets the next step.
+    pub fn next(mut self, next: impl Into<String>) -> Row {
+        self.next = Some(next.into());
+        self
+    }
+
+    /// A layer that could not be observed because a call failed.
+    pub fn unobservable(layer: Layer, error: &dyn std::fmt::Display) -> Row {
+        let text = error.to_string();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or_default().to_string();
+        let mut row = Row::new(layer, Health::Unknown, "could not be observed").evidence(first);
+        let rest: Vec<&str> = lines.collect();
+        if !rest.is_empty() {
+            row = row.next(rest.join(" "));
+        }
+        row
+    }
+}
+
+/// What a probe needs: the OpenStack session and the site.
+#[derive(Debug, Clone, Copy)]
+pub struct Probe<'a> {
+    /// OpenStack.
+    pub session: &'a Session,
+    /// The site's literals.
+    pub site: &'a Site,
+}

@@ -1,0 +1,17 @@
+//! juju-capi-restore: bring a charmed OpenStack cloud's Cluster-API management stack
+//! back from parked to healthy, bottom-up, as `capi-mgmt-restore-runbook.txt` does by
+//! hand.
+//!
+//! The tree mirrors the runbook: [`layers`] holds one module per layer (probe →
+//! assess), [`cloud`] talks to OpenStack natively with two scopes, [`diagnose`] is the
+//! observation table, [`cli`] and [`commands`] are the thin edge.
+
+pub mod cli;
+pub mod cloud;
+pub mod commands;
+pub mod diagnose;
+pub mod exit;
+pub mod layers;
+pub mod report;
+pub mod site;
+pub mod ui;

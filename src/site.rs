@@ -1,0 +1,463 @@
+//! The site file: the literals the runbook hard-codes (mgmt project, server name,
+//! floating IP, ssh, kube-api load balancers, CAPI namespace, Magnum clusters, amphora
+//! flavor), with timeouts and poll intervals defaulting to the runbook's figures.
+//!
+//! Values are checked while they are read (ids, addresses, durations), so a bad value
+//! is reported at its line and field, and nothing half-valid gets further.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// The site template shipped in `templates/site.yaml`.
+pub const TEMPLATE: &str = include_str!("../templates/site.yaml");
+
+/// Everything the tool needs to know about one site.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// The CAPI management VM.
+    pub management: Management,
+    /// How to reach the management VM over ssh.
+    #[serde(default)]
+    pub ssh: Ssh,
+    /// The workload clusters' kube-api load balancers (CAPO creates one per cluster).
+    #[serde(default)]
+    pub load_balancers: Vec<Uuid>,
+    /// Magnum clusters to check, by name or uuid.
+    #[serde(default)]
+    pub magnum_clusters: Vec<String>,
+    /// Amphora flavor: what one failover needs free on some compute host.
+    #[serde(default)]
+    pub amphora_flavor: AmphoraFlavor,
+    /// Deadlines.
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    /// Poll intervals.
+    #[serde(default)]
+    pub poll: PollIntervals,
+    /// HTTP behaviour towards the OpenStack APIs.
+    #[serde(default)]
+    pub http: Http,
+}
+
+/// The CAPI management VM and its cluster.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Management {
+    /// Keystone id of the project holding the VM (`capi-mgmt`).
+    pub project_id: ProjectId,
+    /// Nova server name.
+    #[serde(default = "default_server")]
+    pub server: String,
+    /// The VM's floating IP (ssh and the kube-api at :6443).
+    pub floating_ip: IpAddr,
+    /// CAPI namespace; defaults to `magnum-<project_id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capi_namespace: Option<String>,
+    /// Where the management kubeconfig lives.
+    #[serde(default = "default_kubeconfig")]
+    pub kubeconfig: PathBuf,
+}
+
+impl Management {
+    /// The CAPI namespace: as given, or `magnum-<project id>` as Magnum's driver names it.
+    pub fn namespace(&self) -> String {
+        self.capi_namespace
+            .clone()
+            .unwrap_or_else(|| format!("magnum-{}", self.project_id))
+    }
+}
+
+/// SSH to the management VM.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ssh {
+    /// Login user.
+    pub user: String,
+    /// Port of sshd on the floating IP.
+    pub port: u16,
+    /// Private key.
+    pub key: PathBuf,
+    /// Host key policy: `accept-new` (runbook behaviour, minus /dev/null) or `strict`.
+    pub host_key_policy: HostKeyPolicy,
+    /// known_hosts file for the management VM.
+    pub known_hosts: PathBuf,
+    /// The ssh command (a path or name on PATH).
+    pub command: String,
+}
+
+impl Default for Ssh {
+    fn default() -> Self {
+        Ssh {
+            user: "ubuntu".into(),
+            port: 22,
+            key: "~/.ssh/id_ed25519".into(),
+            host_key_policy: HostKeyPolicy::AcceptNew,
+            known_hosts: "~/.config/juju-capi-restore/known_hosts".into(),
+            command: "ssh".into(),
+        }
+    }
+}
+
+/// How ssh treats the management VM's host key.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostKeyPolicy {
+    /// Learn the key on first contact, refuse a changed key afterwards.
+    AcceptNew,
+    /// The key must already be in `known_hosts`.
+    Strict,
+}
+
+/// The amphora flavor (charm-octavia default: 1024 MB, 1 vCPU, 8 GB).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AmphoraFlavor {
+    /// MEMORY_MB.
+    pub memory_mb: u64,
+    /// VCPU.
+    pub vcpus: u64,
+    /// DISK_GB.
+    pub disk_gb: u64,
+}
+
+impl Default for AmphoraFlavor {
+    fn default() -> Self {
+        AmphoraFlavor {
+            memory_mb: 1024,
+            vcpus: 1,
+            disk_gb: 8,
+        }
+    }
+}
+
+/// Deadlines, each with the runbook figure it covers.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// Server start to ACTIVE (runbook: ~20 s; 20 × 10 s loop).
+    #[serde(with = "human")]
+    pub server_active: Duration,
+    /// ACTIVE to sshd answering (runbook: ~3.5 min; its 18 × 10 s loop is too tight).
+    #[serde(with = "human")]
+    pub ssh_port: Duration,
+    /// Boot to `cluster status: ready` (runbook: ~20–21 min on gp.mid).
+    #[serde(with = "human")]
+    pub k8s_convergence: Duration,
+    /// A failover's provisioning status back to ACTIVE (runbook: ~108 s).
+    #[serde(with = "human")]
+    pub failover: Duration,
+    /// CAPO resync after a failover (runbook: ~10 min).
+    #[serde(with = "human")]
+    pub capo_resync: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            server_active: Duration::from_secs(200),
+            ssh_port: Duration::from_secs(6 * 60),
+            k8s_convergence: Duration::from_secs(30 * 60),
+            failover: Duration::from_secs(10 * 60),
+            capo_resync: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// Poll intervals.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PollIntervals {
+    /// Server status.
+    #[serde(with = "human")]
+    pub server: Duration,
+    /// TCP probe of the ssh port.
+    #[serde(with = "human")]
+    pub ssh_port: Duration,
+    /// `uptime` + `k8s status` over ssh.
+    #[serde(with = "human")]
+    pub k8s: Duration,
+    /// Load balancer provisioning status during a failover.
+    #[serde(with = "human")]
+    pub failover: Duration,
+}
+
+impl Default for PollIntervals {
+    fn default() -> Self {
+        PollIntervals {
+            server: Duration::from_secs(5),
+            ssh_port: Duration::from_secs(5),
+            k8s: Duration::from_secs(30),
+            failover: Duration::from_secs(10),
+        }
+    }
+}
+
+/// HTTP behaviour towards the OpenStack APIs.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Http {
+    /// Timeout of one request.
+    #[serde(with = "human")]
+    pub timeout: Duration,
+    /// Retries of an idempotent request after a connection error or a 5xx.
+    pub retries: u32,
+    /// First backoff; it doubles per retry.
+    #[serde(with = "human")]
+    pub backoff: Duration,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http {
+            timeout: Duration::from_secs(30),
+            retries: 3,
+            backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A Keystone project id: 32 hex digits (or a dashed UUID, normalised).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProjectId(String);
+
+impl ProjectId {
+    /// Parses and normalises a project id.
+    pub fn parse(text: &str) -> Result<ProjectId, String> {
+        let hex: String = text.chars().filter(|c| *c != '-').collect();
+        if hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            Ok(ProjectId(hex.to_ascii_lowercase()))
+        } else {
+            Err(format!(
+                "`{text}` is not a Keystone project id (32 hex digits, e.g. `674171fd28d446d3a37073b6a761e910`): find it with `openstack project show capi-mgmt -f value -c id`"
+            ))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProjectId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        ProjectId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for ProjectId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A dashed UUID (Nova, Octavia and Magnum ids).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Uuid(String);
+
+impl Uuid {
+    /// Parses a dashed UUID, lower-casing it.
+    pub fn parse(text: &str) -> Result<Uuid, String> {
+        let groups: Vec<&str> = text.split('-').collect();
+        let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+        if lens == [8, 4, 4, 4, 12]
+            && groups
+                .iter()
+                .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+        {
+            Ok(Uuid(text.to_ascii_lowercase()))
+        } else {
+            Err(format!(
+                "`{text}` is not a UUID (8-4-4-4-12 hex digits): the runbook abbreviates ids as `0f968008-...`; give the full id from `openstack loadbalancer list`"
+            ))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Uuid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Uuid {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Uuid::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Uuid {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// Durations as `humantime` text (`20s`, `3m 30s`, `30m`).
+mod human {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a duration like `20s`, `3m 30s` or `30m` ({e})"
+            ))
+        })
+    }
+}
+
+fn default_server() -> String {
+    "capi-mgmt-v2".into()
+}
+
+fn default_kubeconfig() -> PathBuf {
+    "~/capi-mgmt.kubeconfig".into()
+}
+
+/// Why a site file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    /// No site file where one was looked for.
+    #[error("no site file at `{}`: create one with `juju-capi-restore site template > {}` and fill in the values marked REQUIRED", path.display(), path.display())]
+    Missing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The file exists but cannot be read.
+    #[error("cannot read the site file `{}`: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// YAML or a value in it is wrong.
+    #[error("the site file `{}` is invalid: {message}\nfix that line (the template is `juju-capi-restore site template`), then run `juju-capi-restore site check`", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// serde-saphyr's message, with line and column.
+        message: String,
+    },
+}
+
+impl Site {
+    /// Reads and checks a site file.
+    pub fn load(path: &Path) -> Result<Site, SiteError> {
+        let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => SiteError::Missing {
+                path: path.to_path_buf(),
+            },
+            _ => SiteError::Unreadable {
+                path: path.to_path_buf(),
+                source,
+            },
+        })?;
+        Site::parse(&text).map_err(|message| SiteError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses site YAML; the error names the line, column and field.
+    pub fn parse(text: &str) -> Result<Site, String> {
+        serde_saphyr::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Renders the site as YAML.
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self).unwrap_or_else(|e| format!("# cannot render the site: {e}\n"))
+    }
+}
+
+/// Expands a leading `~/` with `$HOME`.
+pub fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str =
+        "management:\n  project_id: 674171fd28d446d3a37073b6a761e910\n  floating_ip: 127.0.0.1\n";
+
+    #[test]
+    fn the_template_parses_and_defaults_follow_the_runbook() {
+        let site = Site::parse(TEMPLATE).unwrap();
+        assert_eq!(site.management.server, "capi-mgmt-v2");
+        assert_eq!(
+            site.management.namespace(),
+            "magnum-674171fd28d446d3a37073b6a761e910"
+        );
+        assert_eq!(site.ssh.user, "ubuntu");
+        assert_eq!(
+            site.amphora_flavor,
+            AmphoraFlavor {
+                memory_mb: 1024,
+                vcpus: 1,
+                disk_gb: 8
+            }
+        );
+        assert_eq!(site.timeouts.k8s_convergence, Duration::from_secs(1800));
+    }
+
+    #[test]
+    fn a_minimal_site_takes_every_default() {
+        let site = Site::parse(MINIMAL).unwrap();
+        assert_eq!(site.timeouts, Timeouts::default());
+        assert_eq!(site.poll.failover, Duration::from_secs(10));
+        assert!(site.load_balancers.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_problem() {
+        let bad = "management:\n  project_id: 674171fd28d446d3a37073b6a761e910\n  floating_ip: 127.0.0.1\nload_balancers:\n  - 0f968008-...\n";
+        let e = Site::parse(bad).unwrap_err();
+        assert!(e.contains("line 5"), "{e}");
+        assert!(e.contains("not a UUID"), "{e}");
+
+        let e = Site::parse("management:\n  project_id: capi-mgmt\n  floating_ip: 127.0.0.1\n")
+            .unwrap_err();
+        assert!(e.contains("line 2") && e.contains("project id"), "{e}");
+
+        let e = Site::parse(&format!("{MINIMAL}timeouts:\n  failover: soon\n")).unwrap_err();
+        assert!(e.contains("line 5") && e.contains("not a duration"), "{e}");
+
+        let e = Site::parse(&format!("{MINIMAL}flaovr: 1\n")).unwrap_err();
+        assert!(e.contains("flaovr"), "{e}");
+    }
+
+    #[test]
+    fn a_round_trip_keeps_every_value() {
+        let site = Site::parse(TEMPLATE).unwrap();
+        assert_eq!(Site::parse(&site.to_yaml()).unwrap(), site);
+    }
+}

@@ -1,0 +1,160 @@
+//! Magnum v1: cluster show and list with `OpenStack-API-Version: container-infra`
+//! negotiation. Health is computed from the cloud: an empty reason while the
+//! management API is down, the component dict (with D-042's lookup failure) once up.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use super::{AppState, Microversion, authenticate, json_response, requested_microversion, url};
+use crate::Shared;
+use crate::clock::iso;
+use crate::cloud::{Cloud, MagnumCluster, Token};
+
+const MAX: Microversion = Microversion(1, 11);
+const NAMES: &[&str] = &["container-infra", "container-infrastructure-management"];
+
+/// Routes under `/container-infra`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(versions))
+        .route("/v1", get(version))
+        .route("/v1/", get(version))
+        .route("/v1/clusters", get(list_clusters))
+        .route("/v1/clusters/{ident}", get(show_cluster))
+}
+
+fn version_doc(state: &Shared) -> Value {
+    json!({"id": "v1", "status": "CURRENT", "max_version": MAX.to_string(), "min_version": "1.1",
+           "links": [{"rel": "self", "href": url(state, "/container-infra/v1/")}]})
+}
+
+async fn versions(State(state): State<AppState>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({"versions": [version_doc(&state)], "name": "OpenStack Magnum API", "description": "Magnum is an OpenStack project which aims to provide container cluster management."}),
+    )
+}
+
+async fn version(State(state): State<AppState>) -> Response {
+    json_response(
+        StatusCode::OK,
+        json!({"id": "v1", "media_types": [{"base": "application/json", "type": "application/vnd.openstack.magnum.v1+json"}], "links": [{"rel": "self", "href": url(&state, "/container-infra/v1/")}], "clusters": [{"rel": "self", "href": url(&state, "/container-infra/v1/clusters/")}]}),
+    )
+}
+
+/// Magnum's error body.
+fn error(status: StatusCode, detail: &str) -> Response {
+    json_response(
+        status,
+        json!({"errors": [{"request_id": "", "code": "client", "status": status.as_u16(), "title": status.canonical_reason().unwrap_or(""), "detail": detail, "links": []}]}),
+    )
+}
+
+fn negotiate(state: &Shared, headers: &HeaderMap) -> Result<(Token, Microversion), Response> {
+    let token = authenticate(state, headers)?;
+    let version = requested_microversion(headers, NAMES, None, MAX)
+        .map_err(|_| {
+            versioned(
+                error(StatusCode::NOT_ACCEPTABLE, &format!("Version was requested but is not supported by this service. The supported version range is: [1.1, {MAX}].")),
+                Microversion(1, 1),
+            )
+        })?
+        .unwrap_or(Microversion(1, 1));
+    Ok((token, version))
+}
+
+fn versioned(mut r: Response, version: Microversion) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        "openstack-api-minimum-version",
+        HeaderValue::from_static("container-infra 1.1"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("container-infra {MAX}")) {
+        h.insert("openstack-api-maximum-version", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("container-infra {version}")) {
+        h.insert("openstack-api-version", v);
+    }
+    h.insert("vary", HeaderValue::from_static("OpenStack-API-Version"));
+    r
+}
+
+fn cluster_json(
+    state: &Shared,
+    cloud: &Cloud,
+    c: &MagnumCluster,
+    now: jiff::Timestamp,
+    detail: bool,
+) -> Value {
+    let (health, reason) = cloud.cluster_health(c, now);
+    let mut v = json!({
+        "uuid": c.uuid, "name": c.name, "status": "CREATE_COMPLETE", "health_status": health,
+        "cluster_template_id": crate::cloud::derived_uuid("template", "k8s-capi").to_string(),
+        "keypair": "capi-mgmt-key", "master_count": 1, "node_count": 2, "create_timeout": 60,
+        "stack_id": format!("{}-{}", c.name, &c.uuid[..6]), "project_id": c.project_id,
+        "links": [{"rel": "self", "href": url(state, &format!("/container-infra/v1/clusters/{}", c.uuid))},
+                  {"rel": "bookmark", "href": url(state, &format!("/container-infra/clusters/{}", c.uuid))}],
+    });
+    if detail {
+        let extra = json!({
+            "health_status_reason": reason, "status_reason": null, "coe_version": "v1.31.4",
+            "container_version": null, "labels": {"kube_tag": "v1.31.4"}, "labels_overridden": {},
+            "labels_skipped": {}, "labels_added": {}, "fixed_network": null, "fixed_subnet": null,
+            "floating_ip_enabled": true, "faults": "", "api_address": "https://192.0.2.100:6443",
+            "master_addresses": [], "node_addresses": [], "master_lb_enabled": true,
+            "discovery_url": null, "docker_volume_size": null, "master_flavor_id": "gp.mid",
+            "flavor_id": "gp.mid", "created_at": iso(c.created), "updated_at": iso(now),
+        });
+        if let (Value::Object(v), Value::Object(extra)) = (&mut v, extra) {
+            v.extend(extra);
+        }
+    }
+    v
+}
+
+async fn list_clusters(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (token, version) = match negotiate(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (cloud, now) = state.cloud();
+    let items: Vec<Value> = cloud
+        .clusters
+        .iter()
+        .filter(|c| c.project_id == token.project_id)
+        .map(|c| cluster_json(&state, &cloud, c, now, false))
+        .collect();
+    versioned(
+        json_response(StatusCode::OK, json!({"clusters": items})),
+        version,
+    )
+}
+
+async fn show_cluster(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(ident): Path<String>,
+) -> Response {
+    let (token, version) = match negotiate(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let (cloud, now) = state.cloud();
+    // By uuid an admin sees any project's cluster; names resolve in the token's project.
+    let found = cloud.clusters.iter().find(|c| {
+        (c.uuid == ident && (token.is_admin() || c.project_id == token.project_id))
+            || (c.name == ident && c.project_id == token.project_id)
+    });
+    let r = match found {
+        Some(c) => json_response(StatusCode::OK, cluster_json(&state, &cloud, c, now, true)),
+        None => error(
+            StatusCode::NOT_FOUND,
+            &format!("Cluster {ident} could not be found."),
+        ),
+    };
+    versioned(r, version)
+}

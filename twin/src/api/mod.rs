@@ -1,0 +1,265 @@
+//! The twin's HTTP surface: one router, a path prefix per service, token checks and
+//! injected faults in one place.
+
+pub mod keystone;
+pub mod magnum;
+pub mod nova;
+pub mod octavia;
+pub mod placement;
+pub mod stubs;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::Shared;
+use crate::cloud::Token;
+use crate::scenario::FaultKind;
+
+/// Shared state as axum passes it.
+pub type AppState = Arc<Shared>;
+
+/// Path prefix and catalog type of each service the catalog lists.
+pub const SERVICES: &[(&str, &str, &str)] = &[
+    // (catalog type, catalog name, path of the endpoint URL)
+    ("identity", "keystone", "/identity/v3"),
+    ("compute", "nova", "/compute/v2.1"),
+    ("placement", "placement", "/placement"),
+    ("load-balancer", "octavia", "/load-balancer"),
+    ("container-infra", "magnum", "/container-infra/v1"),
+    ("network", "neutron", "/networking"),
+    ("image", "glance", "/image"),
+];
+
+/// The whole twin API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/identity", keystone::routes())
+        .nest("/compute", nova::routes())
+        .nest("/placement", placement::routes())
+        .nest("/load-balancer", octavia::routes())
+        .nest("/container-infra", magnum::routes())
+        .nest("/networking", stubs::network_routes())
+        .nest("/image", stubs::image_routes())
+        .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
+        .with_state(state)
+}
+
+/// Which catalog type a request path belongs to.
+fn service_of(path: &str) -> Option<&'static str> {
+    let first = path.trim_start_matches('/').split('/').next()?;
+    SERVICES
+        .iter()
+        .find(|(_, _, url)| url.trim_start_matches('/').split('/').next() == Some(first))
+        .map(|(kind, _, _)| *kind)
+}
+
+/// Answers a request with the scenario's injected fault when one is armed for it.
+async fn inject_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let fault = service_of(&path).and_then(|service| {
+        let (mut cloud, _) = state.cloud();
+        let fault = cloud.faults.iter_mut().find(|f| {
+            f.remaining > 0
+                && f.spec.service == service
+                && f.spec
+                    .path_contains
+                    .as_deref()
+                    .is_none_or(|p| path.contains(p))
+        })?;
+        fault.remaining -= 1;
+        Some(fault.spec.kind)
+    });
+    match fault {
+        None => next.run(request).await,
+        Some(FaultKind::ServiceUnavailable) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n",
+        )
+            .into_response(),
+        Some(FaultKind::InternalError) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({"computeFault": {"code": 500, "message": "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class 'oslo_db.exception.DBConnectionError'>"}})),
+        )
+            .into_response(),
+        Some(FaultKind::GarbageJson) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"servers\": [{\"id\": \"5d0c3e8a\", \"name\": <html>proxy error",
+        )
+            .into_response(),
+    }
+}
+
+/// keystonemiddleware's answer to a missing, unknown or expired token.
+pub fn unauthorized(state: &Shared) -> Response {
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}})),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("Keystone uri=\"{}/identity\"", state.base_url)) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
+/// Validates `X-Auth-Token` as keystonemiddleware does for every service.
+pub fn authenticate(state: &Shared, headers: &HeaderMap) -> Result<Token, Response> {
+    let Some(id) = headers.get("x-auth-token").and_then(|v| v.to_str().ok()) else {
+        return Err(unauthorized(state));
+    };
+    let (cloud, now) = state.cloud();
+    match cloud.tokens.get(id) {
+        Some(token) if token.expires_at > now => Ok(token.clone()),
+        _ => Err(unauthorized(state)),
+    }
+}
+
+/// A JSON response with a status.
+pub fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// An empty response (202/204).
+pub fn empty(status: StatusCode) -> Response {
+    Response::builder()
+        .status(status)
+        .body(Body::empty())
+        .expect("static response")
+}
+
+/// Absolute URL for a path under the twin.
+pub fn url(state: &Shared, path: &str) -> String {
+    format!("{}{}", state.base_url, path)
+}
+
+/// A parsed `OpenStack-API-Version: <service> X.Y` (or legacy header) request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Microversion(pub u32, pub u32);
+
+impl std::fmt::Display for Microversion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.0, self.1)
+    }
+}
+
+/// Reads the microversion a client asked of `service` (any of its `names`), bounded
+/// by `[min, max]`. `Ok(None)` means none asked; `Err` means out of range or garbage.
+pub fn requested_microversion(
+    headers: &HeaderMap,
+    names: &[&str],
+    legacy_header: Option<&str>,
+    max: Microversion,
+) -> Result<Option<Microversion>, String> {
+    let mut asked = None;
+    for value in headers.get_all("openstack-api-version") {
+        let text = value.to_str().unwrap_or_default();
+        for part in text.split(',') {
+            let mut words = part.split_whitespace();
+            if let (Some(service), Some(version)) = (words.next(), words.next())
+                && names.contains(&service)
+            {
+                asked = Some(version.to_string());
+            }
+        }
+    }
+    if asked.is_none()
+        && let Some(legacy) = legacy_header
+    {
+        asked = headers
+            .get(legacy)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+    }
+    let Some(asked) = asked else { return Ok(None) };
+    if asked == "latest" {
+        return Ok(Some(max));
+    }
+    let parsed = asked
+        .split_once('.')
+        .and_then(|(a, b)| Some(Microversion(a.parse().ok()?, b.parse().ok()?)))
+        .ok_or_else(|| format!("Invalid API version requested: {asked}"))?;
+    if parsed > max || parsed.0 != max.0 {
+        return Err(format!(
+            "Version {asked} is not supported by the API. Minimum is {}.1 and maximum is {max}.",
+            max.0
+        ));
+    }
+    Ok(Some(parsed))
+}
+
+/// Applies `limit` / `marker` paging to ids in order; returns the page and whether
+/// it came back full (Nova and Octavia add a `next` link only then).
+pub fn page<T>(
+    items: Vec<T>,
+    id: impl Fn(&T) -> &str,
+    limit: Option<usize>,
+    marker: Option<&str>,
+    max: usize,
+) -> Result<(Vec<T>, bool), String> {
+    let start = match marker {
+        None => 0,
+        Some(m) => items
+            .iter()
+            .position(|i| id(i) == m)
+            .map(|p| p + 1)
+            .ok_or_else(|| format!("marker [{m}] not found"))?,
+    };
+    let limit = limit.unwrap_or(max).min(max);
+    let page: Vec<T> = items.into_iter().skip(start).take(limit).collect();
+    // Like Nova and Octavia: a full page gets a `next` link even when it is the last.
+    let full = limit > 0 && page.len() == limit;
+    Ok((page, full))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_follows_markers_and_marks_full_pages() {
+        let items: Vec<String> = (0..5).map(|i| i.to_string()).collect();
+        let (p, more) = page(items.clone(), |s| s, Some(2), None, 1000).unwrap();
+        assert_eq!((p, more), (vec!["0".to_string(), "1".to_string()], true));
+        let (p, more) = page(items.clone(), |s| s, Some(2), Some("3"), 1000).unwrap();
+        assert_eq!((p, more), (vec!["4".to_string()], false));
+        let (p, more) = page(items.clone(), |s| s, Some(5), None, 1000).unwrap();
+        assert_eq!((p.len(), more), (5, true));
+        assert!(page(items, |s| s, None, Some("x"), 1000).is_err());
+    }
+
+    #[test]
+    fn microversions_parse_and_bound() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "openstack-api-version",
+            HeaderValue::from_static("compute 2.47"),
+        );
+        let max = Microversion(2, 96);
+        assert_eq!(
+            requested_microversion(&h, &["compute"], None, max),
+            Ok(Some(Microversion(2, 47)))
+        );
+        h.insert(
+            "openstack-api-version",
+            HeaderValue::from_static("compute 2.200"),
+        );
+        assert!(requested_microversion(&h, &["compute"], None, max).is_err());
+        h.insert(
+            "openstack-api-version",
+            HeaderValue::from_static("compute latest"),
+        );
+        assert_eq!(
+            requested_microversion(&h, &["compute"], None, max),
+            Ok(Some(max))
+        );
+    }
+}

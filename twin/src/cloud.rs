@@ -1,0 +1,1048 @@
+//! The simulated cloud's state and its rules: Nova's server state machine, Octavia's
+//! failover, Placement's usage, Magnum's health, and how they cause each other.
+//!
+//! Transitions are stored with the simulated instant they become due and applied by
+//! [`Cloud::settle`] before any read, so a poll never sees a state "between" rules.
+
+use std::collections::{BTreeMap, HashMap};
+
+use jiff::Timestamp;
+use uuid::Uuid;
+
+use crate::clock::{after, before};
+use crate::scenario::{
+    FaultSpec, FlavorSpec, HypervisorSpec, OrphanKind, Scenario, ServerStatus, Timings, Usage,
+};
+
+/// Amphora flavor of charm-octavia: 1024 MB, 1 vCPU, 8 GB.
+pub const AMPHORA_FLAVOR: Usage = Usage {
+    memory_mb: 1024,
+    vcpus: 1,
+    disk_gb: 8,
+};
+
+/// Keystone's default domain.
+pub const DEFAULT_DOMAIN: &str = "default";
+
+/// Nova's NoValidHost fault message.
+pub const NO_VALID_HOST: &str = "No valid host was found. There are not enough hosts available.";
+
+/// A Keystone project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// 32 hex digits.
+    pub id: String,
+    /// Unique name in the default domain.
+    pub name: String,
+}
+
+/// A Keystone user.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// 32 hex digits.
+    pub id: String,
+    /// Name in the default domain.
+    pub name: String,
+    /// Password.
+    pub password: String,
+    /// Project id → role names.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Project id of the default project.
+    pub default_project_id: Option<String>,
+}
+
+/// An application credential.
+#[derive(Debug, Clone)]
+pub struct AppCredential {
+    /// Id (32 hex digits).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Secret.
+    pub secret: String,
+    /// Owner's user id.
+    pub user_id: String,
+    /// Scope.
+    pub project_id: String,
+}
+
+/// An issued token.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// The user.
+    pub user_id: String,
+    /// The scope.
+    pub project_id: String,
+    /// Roles on that project.
+    pub roles: Vec<String>,
+    /// Methods used.
+    pub methods: Vec<String>,
+    /// Issue time.
+    pub issued_at: Timestamp,
+    /// Expiry.
+    pub expires_at: Timestamp,
+}
+
+impl Token {
+    /// Whether the token carries the `admin` role (Nova's and Octavia's admin policy).
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == "admin")
+    }
+}
+
+/// Nova's vm_state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmState {
+    /// Running.
+    Active,
+    /// Powered off.
+    Stopped,
+    /// Failed.
+    Error,
+}
+
+impl VmState {
+    /// The API's `OS-EXT-STS:vm_state` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VmState::Active => "active",
+            VmState::Stopped => "stopped",
+            VmState::Error => "error",
+        }
+    }
+
+    /// The API's `status`, derived from vm_state as Nova does.
+    pub fn status(self) -> &'static str {
+        match self {
+            VmState::Active => "ACTIVE",
+            VmState::Stopped => "SHUTOFF",
+            VmState::Error => "ERROR",
+        }
+    }
+}
+
+/// Nova's task_state while an action is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// `os-start` in progress.
+    PoweringOn,
+    /// `os-stop` in progress.
+    PoweringOff,
+    /// Delete in progress.
+    Deleting,
+}
+
+impl TaskState {
+    /// The API's `OS-EXT-STS:task_state` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskState::PoweringOn => "powering-on",
+            TaskState::PoweringOff => "powering-off",
+            TaskState::Deleting => "deleting",
+        }
+    }
+}
+
+/// A server's fault record (ERROR servers).
+#[derive(Debug, Clone)]
+pub struct ServerFault {
+    /// HTTP-like code (500 for NoValidHost).
+    pub code: u16,
+    /// Message.
+    pub message: String,
+    /// When.
+    pub created: Timestamp,
+}
+
+/// A Nova server.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// UUID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Owning project id.
+    pub project_id: String,
+    /// Creating user id.
+    pub user_id: String,
+    /// vm_state.
+    pub vm_state: VmState,
+    /// task_state.
+    pub task_state: Option<TaskState>,
+    /// Compute host; None if never scheduled.
+    pub host: Option<String>,
+    /// Flavor.
+    pub flavor: FlavorSpec,
+    /// Fixed address.
+    pub fixed_ip: Option<String>,
+    /// Floating address.
+    pub floating_ip: Option<String>,
+    /// Creation time.
+    pub created: Timestamp,
+    /// Last update.
+    pub updated: Timestamp,
+    /// Fault, for ERROR servers.
+    pub fault: Option<ServerFault>,
+    /// When the current task completes.
+    pub task_due: Option<Timestamp>,
+    /// When it last became ACTIVE (boot time).
+    pub launched_at: Option<Timestamp>,
+}
+
+impl Server {
+    /// Nova's `OS-EXT-STS:power_state`: 1 RUNNING, 4 SHUTDOWN, 0 NOSTATE.
+    pub fn power_state(&self) -> u8 {
+        match self.vm_state {
+            VmState::Active => 1,
+            VmState::Stopped => 4,
+            VmState::Error => {
+                if self.host.is_some() {
+                    4
+                } else {
+                    0
+                }
+            }
+        }
+    }
+
+    /// What this server holds in Placement (every state but deleted, as Nova keeps
+    /// allocations for stopped and failed-on-host servers).
+    pub fn allocation(&self) -> Option<(&str, Usage)> {
+        let host = self.host.as_deref()?;
+        Some((
+            host,
+            Usage {
+                memory_mb: self.flavor.ram,
+                vcpus: self.flavor.vcpus,
+                disk_gb: self.flavor.disk,
+            },
+        ))
+    }
+}
+
+/// An Octavia load balancer.
+#[derive(Debug, Clone)]
+pub struct LoadBalancer {
+    /// UUID.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Owning project id.
+    pub project_id: String,
+    /// provisioning_status.
+    pub provisioning_status: String,
+    /// operating_status.
+    pub operating_status: String,
+    /// VIP.
+    pub vip_address: String,
+    /// VIP port (Octavia-owned: kept across failovers).
+    pub vip_port_id: String,
+    /// VIP subnet.
+    pub vip_subnet_id: String,
+    /// VIP network.
+    pub vip_network_id: String,
+    /// Created.
+    pub created: Timestamp,
+    /// Updated.
+    pub updated: Timestamp,
+    /// A failover in flight.
+    pub failover: Option<Failover>,
+}
+
+/// A failover in flight: its outcome is decided when it starts, from Placement.
+#[derive(Debug, Clone)]
+pub struct Failover {
+    /// When it completes.
+    pub due: Timestamp,
+    /// The host the replacement amphora lands on, or None: NoValidHost.
+    pub host: Option<String>,
+    /// The replacement amphora's id.
+    pub new_amphora_id: String,
+}
+
+/// An Octavia amphora row.
+#[derive(Debug, Clone)]
+pub struct Amphora {
+    /// UUID; its server is `amphora-<id>`.
+    pub id: String,
+    /// Load balancer id.
+    pub loadbalancer_id: String,
+    /// Nova server id.
+    pub compute_id: String,
+    /// Status.
+    pub status: String,
+    /// Role.
+    pub role: String,
+    /// lb-mgmt-net address.
+    pub lb_network_ip: String,
+    /// VRRP address.
+    pub vrrp_ip: String,
+    /// HA (VIP) address.
+    pub ha_ip: String,
+    /// Created.
+    pub created: Timestamp,
+    /// Updated.
+    pub updated: Timestamp,
+    /// Cert expiry.
+    pub cert_expiration: Timestamp,
+}
+
+/// A Magnum cluster.
+#[derive(Debug, Clone)]
+pub struct MagnumCluster {
+    /// UUID.
+    pub uuid: String,
+    /// Name.
+    pub name: String,
+    /// Owning project id.
+    pub project_id: String,
+    /// The kube-api load balancer id.
+    pub api_load_balancer: String,
+    /// D-042 driver lookup bug present.
+    pub d042: bool,
+    /// Created.
+    pub created: Timestamp,
+}
+
+/// A compute host.
+#[derive(Debug, Clone)]
+pub struct Hypervisor {
+    /// Resource provider uuid.
+    pub uuid: String,
+    /// Scenario data.
+    pub spec: HypervisorSpec,
+}
+
+/// A fault with requests left to affect.
+#[derive(Debug, Clone)]
+pub struct ActiveFault {
+    /// What and where.
+    pub spec: FaultSpec,
+    /// Requests left.
+    pub remaining: u32,
+}
+
+/// The whole simulated cloud.
+#[derive(Debug)]
+pub struct Cloud {
+    /// Timings.
+    pub timings: Timings,
+    /// Token lifetime.
+    pub token_ttl: std::time::Duration,
+    /// Region.
+    pub region: String,
+    /// Projects.
+    pub projects: Vec<Project>,
+    /// Users.
+    pub users: Vec<User>,
+    /// Application credentials.
+    pub app_credentials: Vec<AppCredential>,
+    /// Issued tokens by id.
+    pub tokens: HashMap<String, Token>,
+    /// Compute hosts.
+    pub hypervisors: Vec<Hypervisor>,
+    /// Servers (amphorae included).
+    pub servers: Vec<Server>,
+    /// Load balancers.
+    pub load_balancers: Vec<LoadBalancer>,
+    /// Amphora rows (DELETED ones are removed: Octavia hides them).
+    pub amphorae: Vec<Amphora>,
+    /// Magnum clusters.
+    pub clusters: Vec<MagnumCluster>,
+    /// The management server's id.
+    pub management_server_id: String,
+    /// Injected faults.
+    pub faults: Vec<ActiveFault>,
+    /// The service project's id (amphorae live there).
+    pub service_project_id: String,
+}
+
+/// A stable UUID derived from a kind and a name, so scenario ids are the same each run.
+pub fn derived_uuid(kind: &str, name: &str) -> Uuid {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        format!("capi-restore-twin/{kind}/{name}").as_bytes(),
+    )
+}
+
+/// Keystone-style id: 32 hex digits.
+pub fn derived_hex(kind: &str, name: &str) -> String {
+    derived_uuid(kind, name).simple().to_string()
+}
+
+/// Error of a state-changing request, as the service reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// 404.
+    NotFound(String),
+    /// 409.
+    Conflict(String),
+}
+
+impl Cloud {
+    /// Builds the initial state from a scenario at simulated instant `now`.
+    pub fn new(scenario: &Scenario, now: Timestamp) -> Cloud {
+        let projects: Vec<Project> = scenario
+            .projects
+            .iter()
+            .map(|p| Project {
+                id: p
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| derived_hex("project", &p.name)),
+                name: p.name.clone(),
+            })
+            .collect();
+        let project_id = |name: &str| {
+            projects
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.id.clone())
+                .expect("checked")
+        };
+        let users: Vec<User> = scenario
+            .users
+            .iter()
+            .map(|u| User {
+                id: derived_hex("user", &u.name),
+                name: u.name.clone(),
+                password: u.password.clone(),
+                roles: u
+                    .roles
+                    .iter()
+                    .map(|(p, r)| (project_id(p), r.clone()))
+                    .collect(),
+                default_project_id: u.default_project.as_deref().map(project_id),
+            })
+            .collect();
+        let app_credentials = scenario
+            .application_credentials
+            .iter()
+            .map(|a| AppCredential {
+                id: a
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| derived_hex("appcred", &a.name)),
+                name: a.name.clone(),
+                secret: a.secret.clone(),
+                user_id: derived_hex("user", &a.user),
+                project_id: project_id(&a.project),
+            })
+            .collect();
+        let service_project_id = project_id("service");
+        let octavia_user = derived_hex("user", "octavia");
+        let started = before(now, std::time::Duration::from_secs(30 * 86400));
+
+        let mut servers: Vec<Server> = scenario
+            .servers
+            .iter()
+            .map(|s| {
+                let vm_state = match s.status {
+                    ServerStatus::Active => VmState::Active,
+                    ServerStatus::Shutoff => VmState::Stopped,
+                    ServerStatus::Error => VmState::Error,
+                };
+                Server {
+                    id: s
+                        .id
+                        .clone()
+                        .unwrap_or_else(|| derived_uuid("server", &s.name).to_string()),
+                    name: s.name.clone(),
+                    project_id: project_id(&s.project),
+                    user_id: derived_hex("user", "admin"),
+                    vm_state,
+                    task_state: None,
+                    host: s.host.clone(),
+                    flavor: s.flavor.clone(),
+                    fixed_ip: s.fixed_ip.clone(),
+                    floating_ip: s.floating_ip.clone(),
+                    created: started,
+                    updated: before(now, std::time::Duration::from_secs(3 * 3600)),
+                    fault: None,
+                    task_due: None,
+                    // A server that starts ACTIVE booted long ago: its stack is up.
+                    launched_at: (vm_state == VmState::Active)
+                        .then(|| before(now, std::time::Duration::from_secs(86400))),
+                }
+            })
+            .collect();
+        let management_server_id = servers
+            .iter()
+            .find(|s| s.name == scenario.management.server)
+            .map(|s| s.id.clone())
+            .expect("checked");
+
+        let mut load_balancers = Vec::new();
+        let mut amphorae = Vec::new();
+        for lb in &scenario.load_balancers {
+            load_balancers.push(LoadBalancer {
+                id: lb.id.clone(),
+                name: lb.name.clone(),
+                project_id: project_id(&lb.project),
+                provisioning_status: lb.provisioning_status.clone(),
+                operating_status: lb.operating_status.clone(),
+                vip_address: lb.vip_address.clone(),
+                vip_port_id: derived_uuid("vip-port", &lb.id).to_string(),
+                vip_subnet_id: derived_uuid("subnet", &lb.project).to_string(),
+                vip_network_id: derived_uuid("network", &lb.project).to_string(),
+                created: started,
+                updated: before(now, std::time::Duration::from_secs(5 * 3600)),
+                failover: None,
+            });
+            for a in &lb.amphorae {
+                let server_id = derived_uuid("amphora-server", &a.id).to_string();
+                servers.push(amphora_server(
+                    &server_id,
+                    &a.id,
+                    &service_project_id,
+                    &octavia_user,
+                    Some(a.host.clone()),
+                    VmState::Active,
+                    started,
+                ));
+                amphorae.push(Amphora {
+                    id: a.id.clone(),
+                    loadbalancer_id: lb.id.clone(),
+                    compute_id: server_id,
+                    status: a.status.clone(),
+                    role: a.role.clone(),
+                    lb_network_ip: a.lb_network_ip.clone(),
+                    vrrp_ip: lb.vip_address.clone(),
+                    ha_ip: lb.vip_address.clone(),
+                    created: started,
+                    updated: started,
+                    cert_expiration: after(now, std::time::Duration::from_secs(60 * 86400)),
+                });
+            }
+        }
+        for o in &scenario.orphan_amphorae {
+            let server_id = derived_uuid("amphora-server", &o.amphora_id).to_string();
+            let created = before(now, o.age);
+            let (state, fault) = match o.kind {
+                OrphanKind::Zombie => (VmState::Active, None),
+                OrphanKind::Error => (
+                    VmState::Error,
+                    Some(ServerFault {
+                        code: 500,
+                        message: NO_VALID_HOST.into(),
+                        created,
+                    }),
+                ),
+            };
+            let mut server = amphora_server(
+                &server_id,
+                &o.amphora_id,
+                &service_project_id,
+                &octavia_user,
+                o.host.clone(),
+                state,
+                created,
+            );
+            server.fault = fault;
+            servers.push(server);
+        }
+        let clusters = scenario
+            .magnum_clusters
+            .iter()
+            .map(|c| MagnumCluster {
+                uuid: c.uuid.clone(),
+                name: c.name.clone(),
+                project_id: project_id(&c.project),
+                api_load_balancer: c.api_load_balancer.clone(),
+                d042: c.d042,
+                created: started,
+            })
+            .collect();
+        let hypervisors = scenario
+            .hypervisors
+            .iter()
+            .map(|h| Hypervisor {
+                uuid: derived_uuid("rp", &h.name).to_string(),
+                spec: h.clone(),
+            })
+            .collect();
+        Cloud {
+            timings: scenario.timings.clone(),
+            token_ttl: scenario.token_ttl,
+            region: scenario.region.clone(),
+            projects,
+            users,
+            app_credentials,
+            tokens: HashMap::new(),
+            hypervisors,
+            servers,
+            load_balancers,
+            amphorae,
+            clusters,
+            management_server_id,
+            faults: scenario
+                .faults
+                .iter()
+                .map(|f| ActiveFault {
+                    spec: f.clone(),
+                    remaining: f.count,
+                })
+                .collect(),
+            service_project_id,
+        }
+    }
+
+    /// Applies every transition due at or before `now`, in order of due time.
+    pub fn settle(&mut self, now: Timestamp) {
+        loop {
+            let next_server = self
+                .servers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| s.task_due.filter(|d| *d <= now).map(|d| (d, i)))
+                .min();
+            let next_lb = self
+                .load_balancers
+                .iter()
+                .enumerate()
+                .filter_map(|(i, lb)| {
+                    lb.failover
+                        .as_ref()
+                        .filter(|f| f.due <= now)
+                        .map(|f| (f.due, i))
+                })
+                .min();
+            match (next_server, next_lb) {
+                (Some((ds, i)), Some((dl, _))) if ds <= dl => self.finish_server_task(i, ds),
+                (Some((ds, i)), None) => self.finish_server_task(i, ds),
+                (_, Some((dl, j))) => self.finish_failover(j, dl),
+                (None, None) => break,
+            }
+        }
+    }
+
+    fn finish_server_task(&mut self, index: usize, at: Timestamp) {
+        let server = &mut self.servers[index];
+        let task = server.task_state.take();
+        server.task_due = None;
+        server.updated = at;
+        match task {
+            Some(TaskState::PoweringOn) => {
+                server.vm_state = VmState::Active;
+                server.launched_at = Some(at);
+            }
+            Some(TaskState::PoweringOff) => {
+                server.vm_state = VmState::Stopped;
+                server.launched_at = None;
+            }
+            Some(TaskState::Deleting) => {
+                self.servers.remove(index);
+            }
+            None => {}
+        }
+    }
+
+    fn finish_failover(&mut self, index: usize, at: Timestamp) {
+        let lb = &mut self.load_balancers[index];
+        let Some(failover) = lb.failover.take() else {
+            return;
+        };
+        lb.updated = at;
+        let lb_id = lb.id.clone();
+        let vip = lb.vip_address.clone();
+        let server_id = derived_uuid("amphora-server", &failover.new_amphora_id).to_string();
+        let octavia_user = derived_hex("user", "octavia");
+        match failover.host {
+            Some(host) => {
+                lb.provisioning_status = "ACTIVE".into();
+                // The replacement is built first, then the old amphorae are reaped.
+                let old: Vec<Amphora> = self
+                    .amphorae
+                    .iter()
+                    .filter(|a| a.loadbalancer_id == lb_id)
+                    .cloned()
+                    .collect();
+                self.amphorae.retain(|a| a.loadbalancer_id != lb_id);
+                for a in old {
+                    self.servers.retain(|s| s.id != a.compute_id);
+                }
+                self.servers.push(amphora_server(
+                    &server_id,
+                    &failover.new_amphora_id,
+                    &self.service_project_id,
+                    &octavia_user,
+                    Some(host),
+                    VmState::Active,
+                    at,
+                ));
+                self.amphorae.push(Amphora {
+                    id: failover.new_amphora_id,
+                    loadbalancer_id: lb_id,
+                    compute_id: server_id,
+                    status: "ALLOCATED".into(),
+                    role: "STANDALONE".into(),
+                    lb_network_ip: "fc00:4f::3b".into(),
+                    vrrp_ip: vip.clone(),
+                    ha_ip: vip,
+                    created: at,
+                    updated: at,
+                    cert_expiration: after(at, std::time::Duration::from_secs(60 * 86400)),
+                });
+            }
+            None => {
+                // Early-flow failure: the spawn hit NoValidHost. Octavia marks the LB
+                // ERROR and loses the new amphora's row, but the ERROR server stays.
+                lb.provisioning_status = "ERROR".into();
+                let mut server = amphora_server(
+                    &server_id,
+                    &failover.new_amphora_id,
+                    &self.service_project_id,
+                    &octavia_user,
+                    None,
+                    VmState::Error,
+                    at,
+                );
+                server.fault = Some(ServerFault {
+                    code: 500,
+                    message: NO_VALID_HOST.into(),
+                    created: at,
+                });
+                self.servers.push(server);
+            }
+        }
+    }
+
+    /// Finds a project by id.
+    pub fn project(&self, id: &str) -> Option<&Project> {
+        self.projects.iter().find(|p| p.id == id)
+    }
+
+    /// Finds a server by id.
+    pub fn server(&self, id: &str) -> Option<&Server> {
+        self.servers.iter().find(|s| s.id == id)
+    }
+
+    /// `os-start`: needs vm_state stopped and no task.
+    pub fn start_server(&mut self, id: &str, now: Timestamp) -> Result<(), Refusal> {
+        let delay = self.timings.server_start;
+        let server = self.server_mut(id)?;
+        check_task(server, "start")?;
+        if server.vm_state != VmState::Stopped {
+            return Err(conflict_vm_state(server, "start"));
+        }
+        server.task_state = Some(TaskState::PoweringOn);
+        server.task_due = Some(after(now, delay));
+        server.updated = now;
+        Ok(())
+    }
+
+    /// `os-stop`: needs vm_state active or error and no task.
+    pub fn stop_server(&mut self, id: &str, now: Timestamp) -> Result<(), Refusal> {
+        let delay = self.timings.server_stop;
+        let server = self.server_mut(id)?;
+        check_task(server, "stop")?;
+        if !matches!(server.vm_state, VmState::Active | VmState::Error) {
+            return Err(conflict_vm_state(server, "stop"));
+        }
+        server.task_state = Some(TaskState::PoweringOff);
+        server.task_due = Some(after(now, delay));
+        server.updated = now;
+        Ok(())
+    }
+
+    /// Delete: accepted in any state; the server is gone after the delete delay.
+    pub fn delete_server(&mut self, id: &str, now: Timestamp) -> Result<(), Refusal> {
+        let delay = self.timings.server_delete;
+        let server = self.server_mut(id)?;
+        if server.task_state == Some(TaskState::Deleting) {
+            return Ok(());
+        }
+        server.task_state = Some(TaskState::Deleting);
+        server.task_due = Some(after(now, delay));
+        server.updated = now;
+        Ok(())
+    }
+
+    fn server_mut(&mut self, id: &str) -> Result<&mut Server, Refusal> {
+        self.servers
+            .iter_mut()
+            .find(|s| s.id == id)
+            .ok_or_else(|| Refusal::NotFound(format!("Instance {id} could not be found.")))
+    }
+
+    /// Placement usage of a host: modelled servers plus the scenario's other usage.
+    pub fn usage(&self, host: &str) -> Usage {
+        let base = self
+            .hypervisors
+            .iter()
+            .find(|h| h.spec.name == host)
+            .map(|h| h.spec.other_usage)
+            .unwrap_or_default();
+        self.servers
+            .iter()
+            .filter_map(|s| s.allocation())
+            .filter(|(h, _)| *h == host)
+            .fold(base, |acc, (_, u)| Usage {
+                memory_mb: acc.memory_mb + u.memory_mb,
+                vcpus: acc.vcpus + u.vcpus,
+                disk_gb: acc.disk_gb + u.disk_gb,
+            })
+    }
+
+    /// The host the scheduler would pick for one amphora, as Placement decides fit.
+    pub fn host_with_slot(&self) -> Option<String> {
+        self.hypervisors
+            .iter()
+            .filter(|h| !h.spec.disabled)
+            .find(|h| {
+                let used = self.usage(&h.spec.name);
+                let s = &h.spec;
+                let fits = |total: u64, reserved: u64, ratio: f64, used: u64, amount: u64| {
+                    let capacity = ((total.saturating_sub(reserved)) as f64 * ratio) as u64;
+                    used + amount <= capacity && amount <= total
+                };
+                fits(
+                    s.memory_mb,
+                    s.reserved_memory_mb,
+                    s.ram_allocation_ratio,
+                    used.memory_mb,
+                    AMPHORA_FLAVOR.memory_mb,
+                ) && fits(
+                    s.vcpus,
+                    0,
+                    s.cpu_allocation_ratio,
+                    used.vcpus,
+                    AMPHORA_FLAVOR.vcpus,
+                ) && fits(
+                    s.disk_gb,
+                    0,
+                    s.disk_allocation_ratio,
+                    used.disk_gb,
+                    AMPHORA_FLAVOR.disk_gb,
+                )
+            })
+            .map(|h| h.spec.name.clone())
+    }
+
+    /// Octavia failover: allowed from ACTIVE or ERROR, then PENDING_UPDATE until done.
+    pub fn failover_load_balancer(&mut self, id: &str, now: Timestamp) -> Result<(), Refusal> {
+        let host = self.host_with_slot();
+        let timings = self.timings.clone();
+        let lb = self
+            .load_balancers
+            .iter_mut()
+            .find(|lb| lb.id == id)
+            .ok_or_else(|| Refusal::NotFound(format!("Load Balancer {id} not found.")))?;
+        if !matches!(lb.provisioning_status.as_str(), "ACTIVE" | "ERROR") {
+            return Err(Refusal::Conflict(format!(
+                "Invalid state {} of loadbalancer resource {}",
+                lb.provisioning_status, lb.id
+            )));
+        }
+        let delay = if host.is_some() {
+            timings.failover
+        } else {
+            timings.failover_fast_fail
+        };
+        lb.provisioning_status = "PENDING_UPDATE".into();
+        lb.updated = now;
+        lb.failover = Some(Failover {
+            due: after(now, delay),
+            host,
+            new_amphora_id: Uuid::new_v4().to_string(),
+        });
+        Ok(())
+    }
+
+    /// Whether the management Kubernetes API answers: the VM is ACTIVE and the
+    /// cold start has converged.
+    pub fn management_api_up(&self, now: Timestamp) -> bool {
+        self.server(&self.management_server_id)
+            .and_then(|s| s.launched_at.filter(|_| s.vm_state == VmState::Active))
+            .is_some_and(|boot| after(boot, self.timings.k8s_ready_after_boot) <= now)
+    }
+
+    /// Magnum's view of a cluster: `(health_status, health_status_reason)`.
+    ///
+    /// The CAPI Helm driver asks the management cluster; unreachable → UNHEALTHY
+    /// with an empty reason. Reachable → one entry per component, where `cluster`
+    /// follows CAPO's view of the kube-api load balancer and `infrastructure` is
+    /// D-042's lookup failure when the driver has that bug.
+    pub fn cluster_health(
+        &self,
+        cluster: &MagnumCluster,
+        now: Timestamp,
+    ) -> (String, BTreeMap<String, String>) {
+        let mut reason = BTreeMap::new();
+        if !self.management_api_up(now) {
+            return ("UNHEALTHY".into(), reason);
+        }
+        let lb = self
+            .load_balancers
+            .iter()
+            .find(|lb| lb.id == cluster.api_load_balancer);
+        let lb_active = lb.is_some_and(|lb| lb.provisioning_status == "ACTIVE");
+        let cluster_reason = if lb_active {
+            "Ready".to_string()
+        } else {
+            let (name, id) = lb
+                .map(|lb| (lb.name.as_str(), lb.id.as_str()))
+                .unwrap_or(("", ""));
+            format!(
+                "InfrastructureReady: failed to reconcile load balancer: load balancer \"{name}\" with id {id} is not active after timeout: timed out waiting for the condition"
+            )
+        };
+        reason.insert("cluster".into(), cluster_reason);
+        reason.insert(
+            "infrastructure".into(),
+            if cluster.d042 {
+                "Infrastructure resource not found.".into()
+            } else {
+                "Ready".into()
+            },
+        );
+        reason.insert("controlplane".into(), "Ready".into());
+        reason.insert("nodegroup".into(), "Ready".into());
+        let healthy = reason.values().all(|v| v == "Ready");
+        (if healthy { "HEALTHY" } else { "UNHEALTHY" }.into(), reason)
+    }
+}
+
+fn check_task(server: &Server, action: &str) -> Result<(), Refusal> {
+    match server.task_state {
+        Some(task) => Err(Refusal::Conflict(format!(
+            "Cannot '{action}' instance {} while it is in task_state {}",
+            server.id,
+            task.as_str()
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn conflict_vm_state(server: &Server, action: &str) -> Refusal {
+    Refusal::Conflict(format!(
+        "Cannot '{action}' instance {} while it is in vm_state {}",
+        server.id,
+        server.vm_state.as_str()
+    ))
+}
+
+fn amphora_server(
+    server_id: &str,
+    amphora_id: &str,
+    project_id: &str,
+    user_id: &str,
+    host: Option<String>,
+    vm_state: VmState,
+    created: Timestamp,
+) -> Server {
+    Server {
+        id: server_id.to_string(),
+        name: format!("amphora-{amphora_id}"),
+        project_id: project_id.to_string(),
+        user_id: user_id.to_string(),
+        vm_state,
+        task_state: None,
+        host,
+        flavor: FlavorSpec {
+            name: "charm-octavia".into(),
+            ram: AMPHORA_FLAVOR.memory_mb,
+            vcpus: AMPHORA_FLAVOR.vcpus,
+            disk: AMPHORA_FLAVOR.disk_gb,
+        },
+        fixed_ip: None,
+        floating_ip: None,
+        created,
+        updated: created,
+        fault: None,
+        task_due: None,
+        launched_at: (vm_state == VmState::Active).then_some(created),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn cloud() -> (Cloud, Timestamp) {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        (Cloud::new(&Scenario::default_scenario(), now), now)
+    }
+
+    #[test]
+    fn started_server_becomes_active_after_the_start_delay() {
+        let (mut c, now) = cloud();
+        let id = c.management_server_id.clone();
+        c.start_server(&id, now).unwrap();
+        c.settle(after(now, Duration::from_secs(19)));
+        assert_eq!(c.server(&id).unwrap().vm_state, VmState::Stopped);
+        assert_eq!(
+            c.server(&id).unwrap().task_state,
+            Some(TaskState::PoweringOn)
+        );
+        c.settle(after(now, Duration::from_secs(20)));
+        assert_eq!(c.server(&id).unwrap().vm_state, VmState::Active);
+    }
+
+    #[test]
+    fn start_and_stop_obey_novas_state_rules() {
+        let (mut c, now) = cloud();
+        let id = c.management_server_id.clone();
+        assert!(
+            matches!(c.stop_server(&id, now), Err(Refusal::Conflict(m)) if m.contains("vm_state stopped"))
+        );
+        c.start_server(&id, now).unwrap();
+        assert!(
+            matches!(c.start_server(&id, now), Err(Refusal::Conflict(m)) if m.contains("task_state powering-on"))
+        );
+        assert!(matches!(
+            c.start_server("nope", now),
+            Err(Refusal::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn default_headroom_is_too_tight_until_the_zombie_goes() {
+        let (mut c, now) = cloud();
+        assert_eq!(c.host_with_slot(), None);
+        let zombie = c
+            .servers
+            .iter()
+            .find(|s| s.name == "amphora-c81d4e2f-6a7b-4c8d-9e1f-2a3b4c5d6e7f")
+            .unwrap()
+            .id
+            .clone();
+        c.delete_server(&zombie, now).unwrap();
+        c.settle(after(now, Duration::from_secs(10)));
+        assert_eq!(c.host_with_slot().as_deref(), Some("compute-2"));
+    }
+
+    #[test]
+    fn failover_without_a_slot_fails_fast_and_leaves_an_error_orphan() {
+        let (mut c, now) = cloud();
+        let lb = c.load_balancers[0].id.clone();
+        let servers_before = c.servers.len();
+        c.failover_load_balancer(&lb, now).unwrap();
+        assert!(
+            matches!(c.failover_load_balancer(&lb, now), Err(Refusal::Conflict(m)) if m.contains("PENDING_UPDATE"))
+        );
+        c.settle(after(now, Duration::from_secs(15)));
+        assert_eq!(c.load_balancers[0].provisioning_status, "ERROR");
+        assert_eq!(c.servers.len(), servers_before + 1);
+        assert!(c.servers.last().unwrap().fault.is_some());
+    }
+
+    #[test]
+    fn magnum_reason_is_empty_until_the_management_api_is_up_then_d042() {
+        let (mut c, now) = cloud();
+        let cluster = c.clusters[0].clone();
+        assert!(c.cluster_health(&cluster, now).1.is_empty());
+        let id = c.management_server_id.clone();
+        c.start_server(&id, now).unwrap();
+        let later = after(now, Duration::from_secs(20 + 21 * 60));
+        c.settle(later);
+        let (health, reason) = c.cluster_health(&cluster, later);
+        assert_eq!(health, "UNHEALTHY");
+        assert_eq!(
+            reason["infrastructure"],
+            "Infrastructure resource not found."
+        );
+        assert!(reason["cluster"].contains("is not active after timeout"));
+    }
+}

@@ -1,0 +1,148 @@
+//! The twin: a simulated charmed OpenStack cloud in one in-process HTTP server.
+//!
+//! It serves Keystone v3, Nova, Placement, Octavia v2 and Magnum v1 with the real
+//! services' shapes, status codes and headers, on one loopback port under per-service
+//! path prefixes listed in its catalog. State evolves in simulated time
+//! ([`clock::Clock`]) by the rules in [`cloud`], so a client sees a parked stack come
+//! back the way the runbook describes. It is the test bed of every integration test
+//! and the embedded default of `juju-capi-restore demo`.
+
+pub mod api;
+pub mod clock;
+pub mod cloud;
+pub mod scenario;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use scenario::Scenario;
+
+use crate::clock::Clock;
+use crate::cloud::Cloud;
+
+/// State shared by every request handler.
+#[derive(Debug)]
+pub struct Shared {
+    /// Simulated time.
+    pub clock: Clock,
+    /// The cloud.
+    cloud: Mutex<Cloud>,
+    /// `http://127.0.0.1:PORT`, for catalog and version links.
+    pub base_url: String,
+}
+
+impl Shared {
+    /// Locks the cloud after applying every transition due by now.
+    pub fn cloud(&self) -> (MutexGuard<'_, Cloud>, jiff::Timestamp) {
+        let mut cloud = self
+            .cloud
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let now = self.clock.now();
+        cloud.settle(now);
+        (cloud, now)
+    }
+}
+
+/// A running twin.
+#[derive(Debug)]
+pub struct Twin {
+    shared: Arc<Shared>,
+    scenario: Scenario,
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Twin {
+    /// Starts the twin on `listen` (use port 0 for any free port). Refuses any
+    /// address that is not loopback: the twin is for this machine only.
+    pub async fn start(scenario: Scenario, listen: SocketAddr) -> std::io::Result<Twin> {
+        if !listen.ip().is_loopback() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "the twin listens on loopback only, not `{listen}`: use 127.0.0.1 or [::1]"
+                ),
+            ));
+        }
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let clock = Clock::new(scenario.time_scale);
+        let cloud = Cloud::new(&scenario, clock.now());
+        let shared = Arc::new(Shared {
+            clock,
+            cloud: Mutex::new(cloud),
+            base_url,
+        });
+        let app = api::router(shared.clone());
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("twin server stopped: {e}");
+            }
+        });
+        Ok(Twin {
+            shared,
+            scenario,
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Keystone's URL, as `auth_url` in clouds.yaml.
+    pub fn auth_url(&self) -> String {
+        format!("{}/identity/v3", self.shared.base_url)
+    }
+
+    /// The scenario it runs.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Shared state (for tests that inspect or steer the cloud).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The id of a project named in the scenario.
+    pub fn project_id(&self, name: &str) -> Option<String> {
+        let (cloud, _) = self.shared.cloud();
+        cloud
+            .projects
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.id.clone())
+    }
+
+    /// Stops serving and waits for the server task to end.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Twin {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
