@@ -52,6 +52,14 @@ impl Env {
         self.get("HOME").map(PathBuf::from)
     }
 
+    /// Expands a leading `~/` with this environment's `HOME`.
+    pub fn expand_home(&self, path: &str) -> PathBuf {
+        match (path.strip_prefix("~/"), self.home()) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => PathBuf::from(path),
+        }
+    }
+
     /// The user's config directory (`$XDG_CONFIG_HOME` or `~/.config`).
     pub fn config_dir(&self) -> Option<PathBuf> {
         self.get("XDG_CONFIG_HOME")
@@ -709,7 +717,7 @@ fn cloud_from_settings(
         cacert: if insecure {
             None
         } else {
-            cacert.map(|c| crate::site::expand_home(Path::new(&c)))
+            cacert.map(|c| env.expand_home(&c))
         },
     };
     Ok(CloudConfig {

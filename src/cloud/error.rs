@@ -57,6 +57,20 @@ pub enum ApiError {
         /// What to do.
         hint: String,
     },
+    /// The call needs a role the token lacks.
+    #[error("{service} refused `{method} {url}` in the {scope} (403): {message}\nthis needs the admin role: use the admin-openrc or a cloud whose user is admin")]
+    Forbidden {
+        /// Service.
+        service: &'static str,
+        /// Method.
+        method: String,
+        /// URL.
+        url: String,
+        /// The scope used.
+        scope: Scope,
+        /// The service's own message.
+        message: String,
+    },
     /// Any other unexpected status.
     #[error("{service} answered `{method} {url}` with {status}: {message}")]
     Status {
@@ -112,6 +126,7 @@ impl ApiError {
         match self {
             ApiError::Status { status, .. } => Some(*status),
             ApiError::AuthRefused { .. } => Some(401),
+            ApiError::Forbidden { .. } => Some(403),
             _ => None,
         }
     }

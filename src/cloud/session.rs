@@ -700,6 +700,15 @@ impl Session {
                 self.token(call.scope, true).await?;
                 continue;
             }
+            if status == StatusCode::FORBIDDEN {
+                return Err(ApiError::Forbidden {
+                    service: name,
+                    method: method.into(),
+                    url: final_url,
+                    scope: call.scope,
+                    message: service_message(&body),
+                });
+            }
             if !status.is_success() {
                 return Err(ApiError::Status {
                     service: name,

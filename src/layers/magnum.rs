@@ -13,6 +13,9 @@ use super::{Health, Layer, Probe, Row};
 pub struct MagnumObservation {
     /// Cluster name/uuid → answer.
     pub clusters: Vec<(String, Result<ClusterAnswer, ApiError>)>,
+    /// The project the management-scope token is really scoped to, when it is not the
+    /// management project (an application credential fixes its own scope).
+    pub scoped_elsewhere: Option<String>,
     /// Whether the management VM is up (an empty reason is expected when it is not).
     pub vm_up: bool,
 }
@@ -21,12 +24,14 @@ pub struct MagnumObservation {
 pub async fn probe(p: Probe<'_>, vm_up: bool) -> MagnumObservation {
     let mut clusters = Vec::new();
     for ident in &p.site.magnum_clusters {
-        clusters.push((
-            ident.clone(),
-            magnum::show_cluster(p.session, Scope::Management, ident).await,
-        ));
+        clusters.push((ident.clone(), magnum::show_cluster(p.session, Scope::Management, ident).await));
     }
-    MagnumObservation { clusters, vm_up }
+    let project = p.site.management.project_id.as_str();
+    let scoped_elsewhere = match p.session.scope_info(Scope::Management).await {
+        Ok(info) => info.project.map(|proj| proj.id).filter(|id| id != project),
+        Err(_) => None,
+    };
+    MagnumObservation { clusters, vm_up, scoped_elsewhere }
 }
 
 /// HEALTHY or the D-042 signature is green; anything else red, diagnosed.
@@ -84,10 +89,16 @@ pub fn assess(o: &MagnumObservation) -> Row {
             Err(e) if e.status() == Some(404) => {
                 worst = worst.max(Health::Red);
                 summaries.push(format!("{ident} not found"));
-                row = row.evidence(format!(
-                    "{ident}: not found in the management project's scope"
-                ));
-                row = row.next("check `magnum_clusters` and `management.project_id` in the site file; cluster names resolve in the owning project only");
+                match &o.scoped_elsewhere {
+                    Some(other) if crate::site::Uuid::parse(ident).is_err() => {
+                        row = row.evidence(format!("{ident}: not found; the credential is fixed to project `{other}`, where Magnum resolves names"));
+                        row = row.next("name the cluster by uuid in `magnum_clusters` (an application credential cannot switch to the management project's scope)");
+                    }
+                    _ => {
+                        row = row.evidence(format!("{ident}: not found in the management project's scope"));
+                        row = row.next("check `magnum_clusters` and `management.project_id` in the site file; cluster names resolve in the owning project only");
+                    }
+                }
             }
             Err(e) => {
                 worst = worst.max(Health::Unknown);

@@ -1,1 +1,8 @@
-fn main() {}
+//! Integration tests: the built `juju-capi-restore` binary against the twin, a real
+//! in-process HTTP server on loopback. One test binary, a module per area.
+
+mod bad_input;
+mod cli;
+mod contract;
+mod harness;
+mod status;

@@ -118,6 +118,13 @@ impl Twin {
         &self.shared
     }
 
+    /// Runs `f` on the cloud's state at the current simulated instant: tests use it to
+    /// steer the cloud (start a server, expire tokens) or to read what happened.
+    pub fn with_cloud<T>(&self, f: impl FnOnce(&mut Cloud, jiff::Timestamp) -> T) -> T {
+        let (mut cloud, now) = self.shared.cloud();
+        f(&mut cloud, now)
+    }
+
     /// The id of a project named in the scenario.
     pub fn project_id(&self, name: &str) -> Option<String> {
         let (cloud, _) = self.shared.cloud();

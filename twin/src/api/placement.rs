@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
 async fn root(State(state): State<AppState>) -> Response {
     json_response(
         StatusCode::OK,
-        json!({"versions": [{"id": "v1.0", "max_version": MAX.to_string(), "min_version": "1.0", "status": "CURRENT", "links": [{"rel": "self", "href": url(&state, "/placement/")}]}]}),
+        json!({"versions": [{"id": "v1.0", "max_version": MAX.to_string(), "min_version": "1.0", "status": "CURRENT", "links": [{"rel": "self", "href": ""}]}]}),
     )
 }
 
@@ -39,7 +39,7 @@ async fn root(State(state): State<AppState>) -> Response {
 fn error(status: StatusCode, detail: &str) -> Response {
     json_response(
         status,
-        json!({"errors": [{"status": status.as_u16(), "title": status.canonical_reason().unwrap_or(""), "detail": detail, "request_id": format!("req-{}", uuid::Uuid::new_v4()), "code": "placement.undefined_code"}]}),
+        json!({"errors": [{"status": status.as_u16(), "title": status.canonical_reason().unwrap_or(""), "detail": detail, "request_id": format!("req-{}", uuid::Uuid::new_v4())}]}),
     )
 }
 

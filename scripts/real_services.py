@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""Start real Keystone and Placement (from PyPI) on 127.0.0.1 for the contract tests.
+
+Usage: real_services.py DIR
+
+Writes configs, sqlite databases and fernet keys under DIR, starts both services
+under gunicorn in the background, provisions the projects, users and roles the
+contract tests expect (the same shape as the twin's default scenario), and writes
+DIR/contract.json with URLs, ids, credentials and the gunicorn pids. Everything
+listens on loopback only; nothing here reaches the network.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+STARTED = []
+
+ADMIN_PASSWORD = "contract-admin-password"
+PLACEMENT_PASSWORD = "contract-placement-password"
+OPERATOR_PASSWORD = "contract-operator-password"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(*args, env=None):
+    subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+def request(method, url, token=None, body=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Accept", "application/json")
+    if token:
+        req.add_header("X-Auth-Token", token)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            text = resp.read()
+            return resp.status, dict(resp.headers), (json.loads(text) if text else None)
+    except urllib.error.HTTPError as e:
+        raise SystemExit(f"{method} {url} -> {e.code}: {e.read()[:300]!r}")
+
+
+def wait_for(url, what, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # it answers: 300/401 are fine
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{what} did not start listening on {url} within {seconds}s")
+
+
+def gunicorn(venv_bin, workdir, module, port, env, log):
+    wsgi = os.path.join(workdir, f"{module}_wsgi.py")
+    target = {"keystone": "keystone.wsgi.api", "placement": "placement.wsgi.api"}[module]
+    with open(wsgi, "w") as f:
+        # oslo.config parses sys.argv: hide gunicorn's arguments from it.
+        f.write(f"import sys\nsys.argv = sys.argv[:1]\nfrom {target} import application\n")
+    proc = subprocess.Popen(
+        [os.path.join(venv_bin, "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+         "--threads", "4", "--no-control-socket", "--chdir", workdir, f"{module}_wsgi:application"],
+        env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    return proc.pid
+
+
+def main():
+    workdir = os.path.abspath(sys.argv[1])
+    venv_bin = os.path.dirname(os.path.abspath(sys.executable))
+    os.makedirs(workdir, exist_ok=True)
+    kport, pport = free_port(), free_port()
+    kurl, purl = f"http://127.0.0.1:{kport}/v3", f"http://127.0.0.1:{pport}"
+
+    # --- Keystone -------------------------------------------------------------
+    kconf = os.path.join(workdir, "keystone.conf")
+    with open(kconf, "w") as f:
+        f.write(f"""[DEFAULT]
+log_file = {workdir}/keystone.log
+[database]
+connection = sqlite:///{workdir}/keystone.db
+[token]
+provider = fernet
+expiration = 3600
+[fernet_tokens]
+key_repository = {workdir}/fernet-keys
+[credential]
+key_repository = {workdir}/credential-keys
+[cache]
+enabled = true
+backend = dogpile.cache.memory
+[identity]
+password_hash_rounds = 4
+""")
+    kenv = dict(os.environ, OS_KEYSTONE_CONFIG_DIR=workdir)
+    manage = [os.path.join(venv_bin, "keystone-manage"), "--config-file", kconf]
+    run(*manage, "db_sync", env=kenv)
+    run(*manage, "fernet_setup", "--keystone-user", str(os.getuid()), "--keystone-group", str(os.getgid()), env=kenv)
+    run(*manage, "credential_setup", "--keystone-user", str(os.getuid()), "--keystone-group", str(os.getgid()), env=kenv)
+    run(*manage, "bootstrap", "--bootstrap-password", ADMIN_PASSWORD, "--bootstrap-username", "admin",
+        "--bootstrap-project-name", "admin", "--bootstrap-role-name", "admin",
+        "--bootstrap-service-name", "keystone", "--bootstrap-region-id", "RegionOne",
+        "--bootstrap-admin-url", kurl, "--bootstrap-public-url", kurl, "--bootstrap-internal-url", kurl, env=kenv)
+    kpid = gunicorn(venv_bin, workdir, "keystone", kport, kenv, os.path.join(workdir, "keystone.out"))
+    STARTED.append(kpid)
+    wait_for(kurl, "keystone")
+
+    def login(user, password, project):
+        _, headers, body = request("POST", f"{kurl}/auth/tokens", body={"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {"name": user, "domain": {"id": "default"}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"id": "default"}}}}})
+        return headers["X-Subject-Token"], body
+
+    token, body = login("admin", ADMIN_PASSWORD, "admin")
+    admin_id = body["token"]["user"]["id"]
+    admin_project_id = body["token"]["project"]["id"]
+    roles = {r["name"]: r["id"] for r in request("GET", f"{kurl}/roles", token)[2]["roles"]}
+
+    def project(name):
+        return request("POST", f"{kurl}/projects", token, {"project": {"name": name, "domain_id": "default"}})[2]["project"]["id"]
+
+    def user(name, password, project_id):
+        return request("POST", f"{kurl}/users", token, {"user": {"name": name, "password": password, "domain_id": "default", "default_project_id": project_id}})[2]["user"]["id"]
+
+    def grant(project_id, user_id, role):
+        request("PUT", f"{kurl}/projects/{project_id}/users/{user_id}/roles/{roles[role]}", token)
+
+    capi_id, service_id, other_id = project("capi-mgmt"), project("service"), project("unrelated")
+    grant(capi_id, admin_id, "member")
+    placement_user = user("placement", PLACEMENT_PASSWORD, service_id)
+    grant(service_id, placement_user, "admin")
+    operator_id = user("capi-operator", OPERATOR_PASSWORD, capi_id)
+    grant(capi_id, operator_id, "member")
+    svc = request("POST", f"{kurl}/services", token, {"service": {"type": "placement", "name": "placement"}})[2]["service"]["id"]
+    for interface in ("public", "internal", "admin"):
+        request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": purl, "region_id": "RegionOne"}})
+    appcred = request("POST", f"{kurl}/users/{admin_id}/application_credentials", token,
+                      {"application_credential": {"name": "capi-restore"}})[2]["application_credential"]
+
+    # --- Placement ------------------------------------------------------------
+    pconf_dir = os.path.join(workdir, "placement")
+    os.makedirs(pconf_dir, exist_ok=True)
+    with open(os.path.join(pconf_dir, "placement.conf"), "w") as f:
+        f.write(f"""[DEFAULT]
+log_file = {workdir}/placement.log
+[api]
+auth_strategy = keystone
+[placement_database]
+connection = sqlite:///{workdir}/placement.db
+[keystone_authtoken]
+www_authenticate_uri = {kurl}
+auth_url = {kurl}
+auth_type = password
+username = placement
+password = {PLACEMENT_PASSWORD}
+project_name = service
+user_domain_id = default
+project_domain_id = default
+""")
+    penv = dict(os.environ, OS_PLACEMENT_CONFIG_DIR=pconf_dir)
+    run(os.path.join(venv_bin, "placement-manage"), "--config-file", os.path.join(pconf_dir, "placement.conf"), "db", "sync", env=penv)
+    ppid = gunicorn(venv_bin, workdir, "placement", pport, penv, os.path.join(workdir, "placement.out"))
+    STARTED.append(ppid)
+    wait_for(purl, "placement")
+
+    contract = {
+        "auth_url": kurl,
+        "placement_url": purl,
+        "region": "RegionOne",
+        "admin": {"username": "admin", "password": ADMIN_PASSWORD, "project": "admin", "project_id": admin_project_id, "user_id": admin_id},
+        "operator": {"username": "capi-operator", "password": OPERATOR_PASSWORD, "project": "capi-mgmt"},
+        "management_project_id": capi_id,
+        "no_role_project_id": other_id,
+        "application_credential": {"id": appcred["id"], "secret": appcred["secret"]},
+        "pids": [kpid, ppid],
+    }
+    with open(os.path.join(workdir, "contract.json"), "w") as f:
+        json.dump(contract, f, indent=2)
+    os.chmod(os.path.join(workdir, "contract.json"), 0o600)
+    print(os.path.join(workdir, "contract.json"))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException:
+        # Leave nothing running behind a failed start.
+        for pid in STARTED:
+            try:
+                os.killpg(pid, 15)
+            except OSError:
+                pass
+        raise

@@ -1,0 +1,104 @@
+//! A twin for one test, its client files in a temp dir, and the binary set up to use
+//! them with a clean environment (no `OS_*` from the developer's shell).
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use capi_restore::commands::twin::{ClientFiles, write_client_files};
+use tempfile::TempDir;
+use twin::{Scenario, Twin};
+
+/// A running twin and a home directory for the binary.
+pub struct TestTwin {
+    pub twin: Twin,
+    pub files: ClientFiles,
+    pub home: TempDir,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for TestTwin {
+    fn drop(&mut self) {
+        // Tests may drop this inside their own async runtime: never block there.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl TestTwin {
+    /// The default scenario at a time scale that keeps tests quick.
+    pub fn default_scenario() -> TestTwin {
+        TestTwin::start(Scenario::default_scenario())
+    }
+
+    /// A scenario given as YAML patches over the default: `edit` changes the parsed value.
+    pub fn with(edit: impl FnOnce(&mut Scenario)) -> TestTwin {
+        let mut s = Scenario::default_scenario();
+        edit(&mut s);
+        TestTwin::start(s)
+    }
+
+    /// Starts `scenario` on 127.0.0.1 and writes its client files.
+    pub fn start(scenario: Scenario) -> TestTwin {
+        // Started from a plain thread so that async tests can use it too.
+        let (twin, runtime) = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+            let twin = runtime.block_on(Twin::start(scenario, "127.0.0.1:0".parse().unwrap())).unwrap();
+            (twin, runtime)
+        })
+        .join()
+        .unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let files = write_client_files(&twin, &home.path().join("twin")).unwrap();
+        TestTwin { twin, files, home, runtime: Some(runtime) }
+    }
+
+    /// The binary with `HOME` in the temp dir, the twin's clouds.yaml and site file.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = bare_cmd(self.home.path().to_path_buf());
+        cmd.env("OS_CLIENT_CONFIG_FILE", &self.files.clouds)
+            .env("OS_CLIENT_SECURE_FILE", &self.files.secure)
+            .env("JUJU_CAPI_RESTORE_SITE", &self.files.site)
+            .env("OS_CLOUD", "twin");
+        cmd
+    }
+
+    /// Runs `f` on the twin's state.
+    pub fn steer<T>(&self, f: impl FnOnce(&mut twin::cloud::Cloud, jiff::Timestamp) -> T) -> T {
+        let _guard = self.runtime.as_ref().map(|r| r.enter());
+        self.twin.with_cloud(f)
+    }
+
+    /// A file in the temp home.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.home.path().join(name)
+    }
+}
+
+/// The binary with a clean environment and `HOME` at `home`.
+pub fn bare_cmd(home: PathBuf) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_juju-capi-restore"));
+    cmd.env_clear()
+        .env("HOME", &home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .current_dir(&home);
+    cmd
+}
+
+/// Parses a command's stdout as JSON.
+pub fn json(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    })
+}
+
+/// The row of one layer in a JSON status report.
+pub fn layer<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["layers"].as_array().unwrap().iter().find(|r| r["layer"] == name).unwrap_or_else(|| panic!("no `{name}` row in {report}"))
+}
+
+/// stderr as text.
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
