@@ -58,7 +58,9 @@ pub enum ApiError {
         hint: String,
     },
     /// The call needs a role the token lacks.
-    #[error("{service} refused `{method} {url}` in the {scope} (403): {message}\nthis needs the admin role: use the admin-openrc or a cloud whose user is admin")]
+    #[error(
+        "{service} refused `{method} {url}` in the {scope} (403): {message}\nthis needs the admin role: use the admin-openrc or a cloud whose user is admin"
+    )]
     Forbidden {
         /// Service.
         service: &'static str,

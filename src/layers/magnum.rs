@@ -24,14 +24,21 @@ pub struct MagnumObservation {
 pub async fn probe(p: Probe<'_>, vm_up: bool) -> MagnumObservation {
     let mut clusters = Vec::new();
     for ident in &p.site.magnum_clusters {
-        clusters.push((ident.clone(), magnum::show_cluster(p.session, Scope::Management, ident).await));
+        clusters.push((
+            ident.clone(),
+            magnum::show_cluster(p.session, Scope::Management, ident).await,
+        ));
     }
     let project = p.site.management.project_id.as_str();
     let scoped_elsewhere = match p.session.scope_info(Scope::Management).await {
         Ok(info) => info.project.map(|proj| proj.id).filter(|id| id != project),
         Err(_) => None,
     };
-    MagnumObservation { clusters, vm_up, scoped_elsewhere }
+    MagnumObservation {
+        clusters,
+        vm_up,
+        scoped_elsewhere,
+    }
 }
 
 /// HEALTHY or the D-042 signature is green; anything else red, diagnosed.
@@ -95,7 +102,9 @@ pub fn assess(o: &MagnumObservation) -> Row {
                         row = row.next("name the cluster by uuid in `magnum_clusters` (an application credential cannot switch to the management project's scope)");
                     }
                     _ => {
-                        row = row.evidence(format!("{ident}: not found in the management project's scope"));
+                        row = row.evidence(format!(
+                            "{ident}: not found in the management project's scope"
+                        ));
                         row = row.next("check `magnum_clusters` and `management.project_id` in the site file; cluster names resolve in the owning project only");
                     }
                 }

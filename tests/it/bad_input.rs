@@ -5,7 +5,12 @@ use twin::scenario::{FaultKind, FaultSpec};
 use crate::harness::{TestTwin, bare_cmd, json, layer, stderr};
 
 fn fault(service: &str, kind: FaultKind, count: u32) -> FaultSpec {
-    FaultSpec { service: service.into(), kind, count, path_contains: None }
+    FaultSpec {
+        service: service.into(),
+        kind,
+        count,
+        path_contains: None,
+    }
 }
 
 #[test]
@@ -13,16 +18,26 @@ fn a_malformed_site_file_points_at_the_line() {
     let t = TestTwin::default_scenario();
     let bad = t.path("bad-site.yaml");
     std::fs::write(&bad, "management:\n  project_id: 674171fd28d446d3a37073b6a761e910\n  floating_ip: 127.0.0.1\nload_balancers:\n  - 0f968008-...\n").unwrap();
-    let output = t.cmd().args(["--site", bad.to_str().unwrap(), "status"]).output().unwrap();
+    let output = t
+        .cmd()
+        .args(["--site", bad.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
-    assert!(err.contains("line 5") && err.contains("not a UUID") && err.contains("site check"), "{err}");
+    assert!(
+        err.contains("line 5") && err.contains("not a UUID") && err.contains("site check"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_missing_site_file_says_how_to_make_one() {
     let home = tempfile::tempdir().unwrap();
-    let output = bare_cmd(home.path().to_path_buf()).arg("status").output().unwrap();
+    let output = bare_cmd(home.path().to_path_buf())
+        .arg("status")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("site template"));
 }
@@ -40,16 +55,28 @@ fn a_malformed_clouds_yaml_points_at_the_line() {
 #[test]
 fn an_unknown_cloud_lists_the_known_ones() {
     let t = TestTwin::default_scenario();
-    let output = t.cmd().args(["--cloud", "prod", "status"]).output().unwrap();
+    let output = t
+        .cmd()
+        .args(["--cloud", "prod", "status"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
-    assert!(err.contains("cloud `prod`") && err.contains("`twin`") && err.contains("`twin-capi-operator`"), "{err}");
+    assert!(
+        err.contains("cloud `prod`")
+            && err.contains("`twin`")
+            && err.contains("`twin-capi-operator`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn no_credentials_anywhere_lists_every_source_tried() {
     let t = TestTwin::default_scenario();
-    let output = bare_cmd(t.home.path().to_path_buf()).args(["--site", t.files.site.to_str().unwrap(), "status"]).output().unwrap();
+    let output = bare_cmd(t.home.path().to_path_buf())
+        .args(["--site", t.files.site.to_str().unwrap(), "status"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
     for source in ["OS_CLOUD", "OS_AUTH_URL", "clouds.yaml", "keyring"] {
@@ -60,13 +87,20 @@ fn no_credentials_anywhere_lists_every_source_tried() {
 #[test]
 fn a_wrong_password_is_refused_without_echoing_it() {
     let t = TestTwin::default_scenario();
-    let secure = std::fs::read_to_string(&t.files.secure).unwrap().replace("twin-admin-password", "hunter2-wrong");
+    let secure = std::fs::read_to_string(&t.files.secure)
+        .unwrap()
+        .replace("twin-admin-password", "hunter2-wrong");
     std::fs::write(&t.files.secure, secure).unwrap();
     let output = t.cmd().arg("status").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
-    assert!(err.contains("refused user `admin`") && err.contains("check the password"), "{err}");
-    assert!(!err.contains("hunter2") && !String::from_utf8_lossy(&output.stdout).contains("hunter2"));
+    assert!(
+        err.contains("refused user `admin`") && err.contains("check the password"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hunter2") && !String::from_utf8_lossy(&output.stdout).contains("hunter2")
+    );
 }
 
 #[test]
@@ -75,9 +109,18 @@ fn an_admin_openrc_as_operators_source_it_just_works() {
     let capi = t.twin.project_id("capi-mgmt").unwrap();
     // The runbook's preamble leaves OS_PROJECT_ID set next to the openrc's name.
     let output = bare_cmd(t.home.path().to_path_buf())
-        .args(["--site", t.files.site.to_str().unwrap(), "status", "-f", "json"])
+        .args([
+            "--site",
+            t.files.site.to_str().unwrap(),
+            "status",
+            "-f",
+            "json",
+        ])
         .envs([
-            ("OS_AUTH_URL", t.twin.auth_url().trim_end_matches("/v3").to_string()),
+            (
+                "OS_AUTH_URL",
+                t.twin.auth_url().trim_end_matches("/v3").to_string(),
+            ),
             ("OS_USERNAME", "admin".into()),
             ("OS_PASSWORD", "twin-admin-password".into()),
             ("OS_USER_DOMAIN_NAME", "Default".into()),
@@ -94,19 +137,33 @@ fn an_admin_openrc_as_operators_source_it_just_works() {
 
 #[test]
 fn a_short_burst_of_503s_is_retried_through() {
-    let t = TestTwin::with(|s| s.faults.push(fault("compute", FaultKind::ServiceUnavailable, 2)));
+    let t = TestTwin::with(|s| {
+        s.faults
+            .push(fault("compute", FaultKind::ServiceUnavailable, 2))
+    });
     let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
     assert_eq!(output.status.code(), Some(10));
     let report = json(&output);
     assert_eq!(layer(&report, "vm")["summary"], "parked (SHUTOFF)");
-    assert!(stderr(&output).contains("retrying"), "retries are announced:\n{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("retrying"),
+        "retries are announced:\n{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn a_long_outage_leaves_the_row_unknown_with_the_services_answer() {
-    let t = TestTwin::with(|s| s.faults.push(fault("compute", FaultKind::ServiceUnavailable, 1000)));
+    let t = TestTwin::with(|s| {
+        s.faults
+            .push(fault("compute", FaultKind::ServiceUnavailable, 1000))
+    });
     let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(10), "unknown counts as not green");
+    assert_eq!(
+        output.status.code(),
+        Some(10),
+        "unknown counts as not green"
+    );
     let vm = layer(&json(&output), "vm").clone();
     assert_eq!(vm["state"], "unknown");
     assert!(vm["evidence"][0].as_str().unwrap().contains("503"), "{vm}");
@@ -114,9 +171,18 @@ fn a_long_outage_leaves_the_row_unknown_with_the_services_answer() {
 
 #[test]
 fn garbage_json_is_reported_as_such() {
-    let t = TestTwin::with(|s| s.faults.push(fault("load-balancer", FaultKind::GarbageJson, 1000)));
+    let t = TestTwin::with(|s| {
+        s.faults
+            .push(fault("load-balancer", FaultKind::GarbageJson, 1000))
+    });
     let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
     let lbs = layer(&json(&output), "load-balancers").clone();
     assert_eq!(lbs["state"], "unknown");
-    assert!(lbs["evidence"][0].as_str().unwrap().contains("not the expected JSON"), "{lbs}");
+    assert!(
+        lbs["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("not the expected JSON"),
+        "{lbs}"
+    );
 }

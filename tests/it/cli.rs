@@ -6,22 +6,40 @@ use crate::harness::bare_cmd;
 fn description_is_one_line_and_touches_nothing() {
     let home = tempfile::tempdir().unwrap();
     // A HOME that does not exist and no config: --description must not care.
-    let output = bare_cmd(home.path().join("absent")).current_dir(home.path()).arg("--description").output().unwrap();
+    let output = bare_cmd(home.path().join("absent"))
+        .current_dir(home.path())
+        .arg("--description")
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
     assert!(stdout.contains("Cluster-API"));
     assert!(output.stderr.is_empty());
-    assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0, "--description wrote to disk");
+    assert_eq!(
+        std::fs::read_dir(home.path()).unwrap().count(),
+        0,
+        "--description wrote to disk"
+    );
 }
 
 #[test]
 fn demo_shows_the_parked_stack_with_no_cloud() {
     let home = tempfile::tempdir().unwrap();
-    let output = bare_cmd(home.path().to_path_buf()).args(["demo", "-f", "json"]).output().unwrap();
-    assert!(output.status.success(), "{}", crate::harness::stderr(&output));
+    let output = bare_cmd(home.path().to_path_buf())
+        .args(["demo", "-f", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        crate::harness::stderr(&output)
+    );
     let report = crate::harness::json(&output);
-    assert_eq!(crate::harness::layer(&report, "vm")["summary"], "parked (SHUTOFF)");
+    assert_eq!(
+        crate::harness::layer(&report, "vm")["summary"],
+        "parked (SHUTOFF)"
+    );
     assert_eq!(report["lowest_red"], "vm");
     assert!(crate::harness::stderr(&output).contains("nothing leaves this machine"));
 }
@@ -29,14 +47,23 @@ fn demo_shows_the_parked_stack_with_no_cloud() {
 #[test]
 fn site_template_is_valid_and_check_fills_defaults() {
     let home = tempfile::tempdir().unwrap();
-    let template = bare_cmd(home.path().to_path_buf()).args(["site", "template"]).output().unwrap();
+    let template = bare_cmd(home.path().to_path_buf())
+        .args(["site", "template"])
+        .output()
+        .unwrap();
     assert!(template.status.success());
     let site = home.path().join("site.yaml");
     std::fs::write(&site, &template.stdout).unwrap();
-    let check = bare_cmd(home.path().to_path_buf()).args(["--site", site.to_str().unwrap(), "site", "check"]).output().unwrap();
+    let check = bare_cmd(home.path().to_path_buf())
+        .args(["--site", site.to_str().unwrap(), "site", "check"])
+        .output()
+        .unwrap();
     assert!(check.status.success(), "{}", crate::harness::stderr(&check));
     let text = String::from_utf8(check.stdout).unwrap();
-    assert!(text.contains("server: capi-mgmt-v2") && text.contains("k8s_convergence: 30m"), "{text}");
+    assert!(
+        text.contains("server: capi-mgmt-v2") && text.contains("k8s_convergence: 30m"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use capi_restore::cloud::credentials::{AuthMethod, CloudConfig, DomainRef, Interface, ProjectRef, Tls, UserRef};
+use capi_restore::cloud::credentials::{
+    AuthMethod, CloudConfig, DomainRef, Interface, ProjectRef, Tls, UserRef,
+};
 use capi_restore::cloud::placement::{self, ProviderCapacity};
 use capi_restore::cloud::{ApiError, Call, Scope, Service, Session};
 use capi_restore::layers::headroom;
@@ -35,13 +37,22 @@ pub struct Target {
 pub fn real() -> Option<Target> {
     let Ok(path) = std::env::var("CAPI_RESTORE_CONTRACT") else {
         if std::env::var_os("CAPI_RESTORE_REQUIRE_REAL").is_some() {
-            panic!("CAPI_RESTORE_REQUIRE_REAL is set but CAPI_RESTORE_CONTRACT is not: run the tests through `scripts/test`, which starts real Keystone and Placement");
+            panic!(
+                "CAPI_RESTORE_REQUIRE_REAL is set but CAPI_RESTORE_CONTRACT is not: run the tests through `scripts/test`, which starts real Keystone and Placement"
+            );
         }
-        eprintln!("SKIPPED the real-service half of this contract test: no real Keystone/Placement (run `scripts/test` to start them)");
+        eprintln!(
+            "SKIPPED the real-service half of this contract test: no real Keystone/Placement (run `scripts/test` to start them)"
+        );
         return None;
     };
     let c: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let s = |p: &str| c.pointer(p).and_then(Value::as_str).unwrap_or_else(|| panic!("{p} missing in {path}")).to_string();
+    let s = |p: &str| {
+        c.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{p} missing in {path}"))
+            .to_string()
+    };
     Some(Target {
         name: "real",
         auth_url: s("/auth_url"),
@@ -66,7 +77,10 @@ pub fn twin(t: &TestTwin) -> Target {
         management_project_id: t.twin.project_id("capi-mgmt").unwrap(),
         no_role_project_id: t.twin.project_id("service").unwrap(),
         operator_password: "twin-operator-password".into(),
-        appcred_id: appcred.id.clone().unwrap_or_else(|| twin::cloud::derived_hex("appcred", &appcred.name)),
+        appcred_id: appcred
+            .id
+            .clone()
+            .unwrap_or_else(|| twin::cloud::derived_hex("appcred", &appcred.name)),
         appcred_secret: appcred.secret.clone(),
     }
 }
@@ -77,9 +91,15 @@ fn password_cloud(t: &Target, user: &str, password: &str, project: &str) -> Clou
         origin: "contract test".into(),
         auth_url: t.auth_url.clone(),
         auth: AuthMethod::Password {
-            user: UserRef::Name { name: user.into(), domain: DomainRef::Name("Default".into()) },
+            user: UserRef::Name {
+                name: user.into(),
+                domain: DomainRef::Name("Default".into()),
+            },
             password: SecretString::from(password.to_string()),
-            project: Some(ProjectRef::Name { name: project.into(), domain: DomainRef::Id("default".into()) }),
+            project: Some(ProjectRef::Name {
+                name: project.into(),
+                domain: DomainRef::Id("default".into()),
+            }),
         },
         region: Some("RegionOne".into()),
         interface: Interface::Public,
@@ -88,7 +108,11 @@ fn password_cloud(t: &Target, user: &str, password: &str, project: &str) -> Clou
 }
 
 fn session(config: CloudConfig, management: &str) -> Session {
-    let http = Http { timeout: std::time::Duration::from_secs(20), retries: 1, backoff: std::time::Duration::from_millis(50) };
+    let http = Http {
+        timeout: std::time::Duration::from_secs(20),
+        retries: 1,
+        backoff: std::time::Duration::from_millis(50),
+    };
     Session::new(config, ProjectId::parse(management).unwrap(), http).unwrap()
 }
 
@@ -96,49 +120,108 @@ fn session(config: CloudConfig, management: &str) -> Session {
 async fn keystone_contract(t: &Target) {
     let who = t.name;
     // Two tokens at once: admin scope and management scope, from one credential.
-    let s = session(password_cloud(t, "admin", &t.admin_password, "admin"), &t.management_project_id);
+    let s = session(
+        password_cloud(t, "admin", &t.admin_password, "admin"),
+        &t.management_project_id,
+    );
     let admin = s.scope_info(Scope::Admin).await.unwrap();
-    assert_eq!(admin.project.as_ref().unwrap().id, t.admin_project_id, "{who}");
+    assert_eq!(
+        admin.project.as_ref().unwrap().id,
+        t.admin_project_id,
+        "{who}"
+    );
     assert!(admin.roles.iter().any(|r| r == "admin"), "{who}: {admin:?}");
     let mgmt = s.scope_info(Scope::Management).await.unwrap();
-    assert_eq!(mgmt.project.as_ref().unwrap().id, t.management_project_id, "{who}");
+    assert_eq!(
+        mgmt.project.as_ref().unwrap().id,
+        t.management_project_id,
+        "{who}"
+    );
     assert!(mgmt.roles.iter().any(|r| r == "member"), "{who}: {mgmt:?}");
     s.scope_info(Scope::Admin).await.unwrap();
-    assert_eq!(s.stats().logins(), 2, "{who}: each scope logs in once and the token is reused");
+    assert_eq!(
+        s.stats().logins(),
+        2,
+        "{who}: each scope logs in once and the token is reused"
+    );
 
     // The endpoint comes from the token's catalog.
-    let providers: Value = s.json(&Call::get(Scope::Admin, Service::Placement, "/resource_providers")).await.unwrap();
-    assert!(providers["resource_providers"].is_array(), "{who}: {providers}");
+    let providers: Value = s
+        .json(&Call::get(
+            Scope::Admin,
+            Service::Placement,
+            "/resource_providers",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        providers["resource_providers"].is_array(),
+        "{who}: {providers}"
+    );
 
     // A wrong password: refused, and said so.
-    let bad = session(password_cloud(t, "admin", "not-the-password", "admin"), &t.management_project_id);
+    let bad = session(
+        password_cloud(t, "admin", "not-the-password", "admin"),
+        &t.management_project_id,
+    );
     match bad.scope_info(Scope::Admin).await {
-        Err(ApiError::AuthRefused { message, .. }) => assert!(message.contains("requires authentication"), "{who}: {message}"),
+        Err(ApiError::AuthRefused { message, .. }) => assert!(
+            message.contains("requires authentication"),
+            "{who}: {message}"
+        ),
         other => panic!("{who}: wrong password gave {other:?}"),
     }
 
     // A management project the user has no role in: 401 for that scope, with the fix.
-    let no_role = session(password_cloud(t, "admin", &t.admin_password, "admin"), &t.no_role_project_id);
+    let no_role = session(
+        password_cloud(t, "admin", &t.admin_password, "admin"),
+        &t.no_role_project_id,
+    );
     let e = no_role.scope_info(Scope::Management).await.unwrap_err();
     assert!(matches!(e, ApiError::AuthRefused { .. }), "{who}: {e:?}");
-    assert!(e.to_string().contains("no role on the management project"), "{who}: {e}");
-    no_role.scope_info(Scope::Admin).await.expect("the admin scope is unaffected");
+    assert!(
+        e.to_string().contains("no role on the management project"),
+        "{who}: {e}"
+    );
+    no_role
+        .scope_info(Scope::Admin)
+        .await
+        .expect("the admin scope is unaffected");
 
     // A member-only user: Placement refuses (403), and the error says admin is needed.
-    let operator = session(password_cloud(t, "capi-operator", &t.operator_password, "capi-mgmt"), &t.management_project_id);
-    let e = operator.json::<Value>(&Call::get(Scope::Admin, Service::Placement, "/resource_providers")).await.unwrap_err();
+    let operator = session(
+        password_cloud(t, "capi-operator", &t.operator_password, "capi-mgmt"),
+        &t.management_project_id,
+    );
+    let e = operator
+        .json::<Value>(&Call::get(
+            Scope::Admin,
+            Service::Placement,
+            "/resource_providers",
+        ))
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), Some(403), "{who}: {e:?}");
     assert!(e.to_string().contains("admin role"), "{who}: {e}");
 
     // An application credential: one fixed scope serves both.
     let ac = CloudConfig {
-        auth: AuthMethod::ApplicationCredential { id: Some(t.appcred_id.clone()), name: None, user: None, secret: SecretString::from(t.appcred_secret.clone()) },
+        auth: AuthMethod::ApplicationCredential {
+            id: Some(t.appcred_id.clone()),
+            name: None,
+            user: None,
+            secret: SecretString::from(t.appcred_secret.clone()),
+        },
         ..password_cloud(t, "x", "x", "x")
     };
     let s = session(ac, &t.management_project_id);
     assert!(s.scopes_are_fixed());
     let info = s.scope_info(Scope::Management).await.unwrap();
-    assert_eq!(info.project.unwrap().id, t.admin_project_id, "{who}: the credential's own project");
+    assert_eq!(
+        info.project.unwrap().id,
+        t.admin_project_id,
+        "{who}: the credential's own project"
+    );
     assert_eq!(s.stats().logins(), 1, "{who}");
 }
 
@@ -153,8 +236,15 @@ async fn keystone_answers_the_client_alike_on_the_twin_and_for_real() {
 
 /// Creates `hosts` in a real Placement with the twin's inventories, usages and traits
 /// (names suffixed with `run`), through the real API.
-async fn provision_placement(t: &Target, hosts: &[(twin::scenario::HypervisorSpec, twin::scenario::Usage)], run: &str) {
-    let s = session(password_cloud(t, "admin", &t.admin_password, "admin"), &t.management_project_id);
+async fn provision_placement(
+    t: &Target,
+    hosts: &[(twin::scenario::HypervisorSpec, twin::scenario::Usage)],
+    run: &str,
+) {
+    let s = session(
+        password_cloud(t, "admin", &t.admin_password, "admin"),
+        &t.management_project_id,
+    );
     let client = reqwest::Client::new();
     // The tool has no write calls for Placement; fetch a token the plain way.
     let login = client
@@ -163,31 +253,74 @@ async fn provision_placement(t: &Target, hosts: &[(twin::scenario::HypervisorSpe
         .send()
         .await
         .unwrap();
-    let token = login.headers()["x-subject-token"].to_str().unwrap().to_string();
+    let token = login.headers()["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_string();
     let body: Value = login.json().await.unwrap();
-    let url = body["token"]["catalog"].as_array().unwrap().iter().find(|e| e["type"] == "placement").unwrap()["endpoints"][0]["url"].as_str().unwrap().trim_end_matches('/').to_string();
+    let url = body["token"]["catalog"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "placement")
+        .unwrap()["endpoints"][0]["url"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
     let send = |method: reqwest::Method, path: String, body: Value| {
-        client.request(method, format!("{url}{path}")).header("x-auth-token", &token).header("openstack-api-version", "placement 1.28").json(&body).send()
+        client
+            .request(method, format!("{url}{path}"))
+            .header("x-auth-token", &token)
+            .header("openstack-api-version", "placement 1.28")
+            .json(&body)
+            .send()
     };
     let user_id = s.scope_info(Scope::Admin).await.unwrap();
     let _ = user_id;
     for (spec, usage) in hosts {
         let uuid = uuid::Uuid::new_v4().to_string();
-        let r = send(reqwest::Method::POST, "/resource_providers".into(), json!({"name": format!("{}.maas-{run}", spec.name), "uuid": uuid})).await.unwrap();
-        assert!(r.status().is_success(), "create provider: {}", r.text().await.unwrap());
+        let r = send(
+            reqwest::Method::POST,
+            "/resource_providers".into(),
+            json!({"name": format!("{}.maas-{run}", spec.name), "uuid": uuid}),
+        )
+        .await
+        .unwrap();
+        assert!(
+            r.status().is_success(),
+            "create provider: {}",
+            r.text().await.unwrap()
+        );
         let inv = |total: u64, reserved: u64, ratio: f64| json!({"total": total, "reserved": reserved, "min_unit": 1, "max_unit": total, "step_size": 1, "allocation_ratio": ratio});
         let r = send(reqwest::Method::PUT, format!("/resource_providers/{uuid}/inventories"), json!({"resource_provider_generation": 0, "inventories": {
             "MEMORY_MB": inv(spec.memory_mb, spec.reserved_memory_mb, spec.ram_allocation_ratio),
             "VCPU": inv(spec.vcpus, 0, spec.cpu_allocation_ratio),
             "DISK_GB": inv(spec.disk_gb, 0, spec.disk_allocation_ratio),
         }})).await.unwrap();
-        assert!(r.status().is_success(), "inventories: {}", r.text().await.unwrap());
+        assert!(
+            r.status().is_success(),
+            "inventories: {}",
+            r.text().await.unwrap()
+        );
         // One allocation may not exceed max_unit: spread the usage over consumers.
-        let pieces = [usage.memory_mb.div_ceil(spec.memory_mb), usage.vcpus.div_ceil(spec.vcpus), usage.disk_gb.div_ceil(spec.disk_gb), 1].into_iter().max().unwrap();
+        let pieces = [
+            usage.memory_mb.div_ceil(spec.memory_mb),
+            usage.vcpus.div_ceil(spec.vcpus),
+            usage.disk_gb.div_ceil(spec.disk_gb),
+            1,
+        ]
+        .into_iter()
+        .max()
+        .unwrap();
         for i in 0..pieces {
             let part = |total: u64| total / pieces + u64::from(i < total % pieces);
             let mut resources = serde_json::Map::new();
-            for (class, amount) in [("MEMORY_MB", part(usage.memory_mb)), ("VCPU", part(usage.vcpus)), ("DISK_GB", part(usage.disk_gb))] {
+            for (class, amount) in [
+                ("MEMORY_MB", part(usage.memory_mb)),
+                ("VCPU", part(usage.vcpus)),
+                ("DISK_GB", part(usage.disk_gb)),
+            ] {
                 if amount > 0 {
                     resources.insert(class.into(), json!(amount));
                 }
@@ -195,12 +328,29 @@ async fn provision_placement(t: &Target, hosts: &[(twin::scenario::HypervisorSpe
             let r = send(reqwest::Method::PUT, format!("/allocations/{}", uuid::Uuid::new_v4()), json!({
                 "allocations": {&uuid: {"resources": resources}}, "project_id": t.admin_project_id, "user_id": t.admin_project_id, "consumer_generation": null,
             })).await.unwrap();
-            assert!(r.status().is_success(), "allocation: {}", r.text().await.unwrap());
+            assert!(
+                r.status().is_success(),
+                "allocation: {}",
+                r.text().await.unwrap()
+            );
         }
         if spec.disabled {
-            let generation: Value = send(reqwest::Method::GET, format!("/resource_providers/{uuid}"), Value::Null).await.unwrap().json().await.unwrap();
+            let generation: Value = send(
+                reqwest::Method::GET,
+                format!("/resource_providers/{uuid}"),
+                Value::Null,
+            )
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
             let r = send(reqwest::Method::PUT, format!("/resource_providers/{uuid}/traits"), json!({"resource_provider_generation": generation["generation"], "traits": ["COMPUTE_STATUS_DISABLED"]})).await.unwrap();
-            assert!(r.status().is_success(), "traits: {}", r.text().await.unwrap());
+            assert!(
+                r.status().is_success(),
+                "traits: {}",
+                r.text().await.unwrap()
+            );
         }
     }
 }
@@ -219,31 +369,64 @@ fn by_host(capacities: Vec<ProviderCapacity>, suffix: &str) -> BTreeMap<String, 
 #[tokio::test]
 async fn placement_gives_the_same_headroom_on_the_twin_and_for_real() {
     let t = TestTwin::default_scenario();
-    let hosts = t.steer(|c, _| c.hypervisors.iter().map(|h| (h.spec.clone(), c.usage(&h.spec.name))).collect::<Vec<_>>());
+    let hosts = t.steer(|c, _| {
+        c.hypervisors
+            .iter()
+            .map(|h| (h.spec.clone(), c.usage(&h.spec.name)))
+            .collect::<Vec<_>>()
+    });
     let tw = twin(&t);
-    let twin_session = session(password_cloud(&tw, "admin", &tw.admin_password, "admin"), &tw.management_project_id);
-    let twin_side = by_host(placement::provider_capacities(&twin_session).await.unwrap(), ".maas");
+    let twin_session = session(
+        password_cloud(&tw, "admin", &tw.admin_password, "admin"),
+        &tw.management_project_id,
+    );
+    let twin_side = by_host(
+        placement::provider_capacities(&twin_session).await.unwrap(),
+        ".maas",
+    );
     assert_eq!(twin_side.len(), 3);
     let flavor = AmphoraFlavor::default();
-    let twin_headroom = headroom::compute(&twin_side.values().cloned().collect::<Vec<_>>(), &flavor);
-    assert_eq!(twin_headroom.iter().map(|h| h.slots).sum::<u64>(), 0, "the default scenario has no slot");
+    let twin_headroom =
+        headroom::compute(&twin_side.values().cloned().collect::<Vec<_>>(), &flavor);
+    assert_eq!(
+        twin_headroom.iter().map(|h| h.slots).sum::<u64>(),
+        0,
+        "the default scenario has no slot"
+    );
 
     let Some(real) = real() else { return };
     let run = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     provision_placement(&real, &hosts, &run).await;
-    let real_session = session(password_cloud(&real, "admin", &real.admin_password, "admin"), &real.management_project_id);
-    let real_side = by_host(placement::provider_capacities(&real_session).await.unwrap(), &format!(".maas-{run}"));
+    let real_session = session(
+        password_cloud(&real, "admin", &real.admin_password, "admin"),
+        &real.management_project_id,
+    );
+    let real_side = by_host(
+        placement::provider_capacities(&real_session).await.unwrap(),
+        &format!(".maas-{run}"),
+    );
     assert_eq!(real_side.len(), 3, "{real_side:?}");
     for (host, real_cap) in &real_side {
         let twin_cap = &twin_side[host];
-        assert_eq!(real_cap.inventories, twin_cap.inventories, "{host}: inventories");
+        assert_eq!(
+            real_cap.inventories, twin_cap.inventories,
+            "{host}: inventories"
+        );
         assert_eq!(real_cap.usages, twin_cap.usages, "{host}: usages");
         assert_eq!(
-            real_cap.traits.contains(&"COMPUTE_STATUS_DISABLED".to_string()),
-            twin_cap.traits.contains(&"COMPUTE_STATUS_DISABLED".to_string()),
+            real_cap
+                .traits
+                .contains(&"COMPUTE_STATUS_DISABLED".to_string()),
+            twin_cap
+                .traits
+                .contains(&"COMPUTE_STATUS_DISABLED".to_string()),
             "{host}: disabled trait"
         );
     }
-    let real_headroom = headroom::compute(&real_side.values().cloned().collect::<Vec<_>>(), &flavor);
-    assert_eq!(real_headroom, twin_headroom, "headroom computed from real Placement equals the twin's");
+    let real_headroom =
+        headroom::compute(&real_side.values().cloned().collect::<Vec<_>>(), &flavor);
+    assert_eq!(
+        real_headroom, twin_headroom,
+        "headroom computed from real Placement equals the twin's"
+    );
 }

@@ -42,15 +42,26 @@ impl TestTwin {
     pub fn start(scenario: Scenario) -> TestTwin {
         // Started from a plain thread so that async tests can use it too.
         let (twin, runtime) = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-            let twin = runtime.block_on(Twin::start(scenario, "127.0.0.1:0".parse().unwrap())).unwrap();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            let twin = runtime
+                .block_on(Twin::start(scenario, "127.0.0.1:0".parse().unwrap()))
+                .unwrap();
             (twin, runtime)
         })
         .join()
         .unwrap();
         let home = tempfile::tempdir().unwrap();
         let files = write_client_files(&twin, &home.path().join("twin")).unwrap();
-        TestTwin { twin, files, home, runtime: Some(runtime) }
+        TestTwin {
+            twin,
+            files,
+            home,
+            runtime: Some(runtime),
+        }
     }
 
     /// The binary with `HOME` in the temp dir, the twin's clouds.yaml and site file.
@@ -89,13 +100,22 @@ pub fn bare_cmd(home: PathBuf) -> Command {
 /// Parses a command's stdout as JSON.
 pub fn json(output: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
     })
 }
 
 /// The row of one layer in a JSON status report.
 pub fn layer<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["layers"].as_array().unwrap().iter().find(|r| r["layer"] == name).unwrap_or_else(|| panic!("no `{name}` row in {report}"))
+    report["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["layer"] == name)
+        .unwrap_or_else(|| panic!("no `{name}` row in {report}"))
 }
 
 /// stderr as text.

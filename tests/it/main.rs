@@ -5,4 +5,5 @@ mod bad_input;
 mod cli;
 mod contract;
 mod harness;
+mod openstack_cli;
 mod status;

@@ -10,19 +10,37 @@ use crate::harness::{TestTwin, json, layer, stderr};
 fn a_parked_stack_is_red_from_the_vm_up_with_the_runbooks_diagnoses() {
     let t = TestTwin::default_scenario();
     let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(10), "vm is the lowest red layer\n{}", stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(10),
+        "vm is the lowest red layer\n{}",
+        stderr(&output)
+    );
     let report = json(&output);
     assert_eq!(layer(&report, "vm")["summary"], "parked (SHUTOFF)");
     let lbs = layer(&report, "load-balancers");
     assert_eq!(lbs["state"], "red");
-    assert_eq!(lbs["diagnosis"][0]["rule"], "load-balancer-control-plane-failed");
+    assert_eq!(
+        lbs["diagnosis"][0]["rule"],
+        "load-balancer-control-plane-failed"
+    );
     let amphorae = layer(&report, "amphorae");
     assert_eq!(amphorae["summary"], "2 orphan amphora server(s)");
     let evidence = amphorae["evidence"].to_string();
-    assert!(evidence.contains("ACTIVE zombie") && evidence.contains("ERROR orphan"), "{evidence}");
+    assert!(
+        evidence.contains("ACTIVE zombie") && evidence.contains("ERROR orphan"),
+        "{evidence}"
+    );
     let headroom = layer(&report, "headroom");
-    assert_eq!(headroom["state"], "red", "no slot while a failover is needed");
-    assert!(headroom["evidence"].to_string().contains("COMPUTE_STATUS_DISABLED"));
+    assert_eq!(
+        headroom["state"], "red",
+        "no slot while a failover is needed"
+    );
+    assert!(
+        headroom["evidence"]
+            .to_string()
+            .contains("COMPUTE_STATUS_DISABLED")
+    );
     let magnum = layer(&report, "magnum");
     assert_eq!(magnum["diagnosis"][0]["rule"], "conductor-unreachable");
 }
@@ -32,8 +50,14 @@ fn the_table_names_the_lowest_red_layer() {
     let t = TestTwin::default_scenario();
     let output = t.cmd().arg("status").output().unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("LAYER") && text.contains("parked (SHUTOFF)"), "{text}");
-    assert!(text.contains("lowest red layer: vm (exit code 10)"), "{text}");
+    assert!(
+        text.contains("LAYER") && text.contains("parked (SHUTOFF)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lowest red layer: vm (exit code 10)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -47,7 +71,11 @@ fn a_starting_vm_is_yellow() {
     let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
     let vm = layer(&report, "vm");
     assert_eq!(vm["state"], "yellow");
-    assert!(vm["evidence"][0].as_str().unwrap().contains(&id) && vm["summary"].as_str().unwrap().contains("powering-on"), "{vm}");
+    assert!(
+        vm["evidence"][0].as_str().unwrap().contains(&id)
+            && vm["summary"].as_str().unwrap().contains("powering-on"),
+        "{vm}"
+    );
 }
 
 #[test]
@@ -66,7 +94,10 @@ fn once_kubernetes_is_up_magnum_points_at_the_load_balancer() {
     assert_eq!(layer(&report, "vm")["state"], "green");
     let magnum = layer(&report, "magnum");
     assert_eq!(magnum["state"], "red");
-    assert_eq!(magnum["diagnosis"][0]["rule"], "capo-raced-the-storm", "{magnum}");
+    assert_eq!(
+        magnum["diagnosis"][0]["rule"], "capo-raced-the-storm",
+        "{magnum}"
+    );
 }
 
 #[test]
@@ -78,7 +109,13 @@ fn a_healthy_stack_exits_zero_with_d042_known_good() {
         s.timings = Timings::default();
     });
     let output = t.cmd().args(["status", "-f", "yaml"]).output().unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&output.stdout), stderr(&output));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("rule: d042"), "{text}");
     assert!(text.contains("exit_code: 0"), "{text}");
@@ -89,13 +126,18 @@ fn a_site_naming_the_wrong_project_is_diagnosed_as_the_wrong_scope() {
     let t = TestTwin::default_scenario();
     let admin_project = t.twin.project_id("admin").unwrap();
     let capi = t.twin.project_id("capi-mgmt").unwrap();
-    let site = std::fs::read_to_string(&t.files.site).unwrap().replace(&capi, &admin_project);
+    let site = std::fs::read_to_string(&t.files.site)
+        .unwrap()
+        .replace(&capi, &admin_project);
     std::fs::write(&t.files.site, site).unwrap();
     let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
     assert_eq!(output.status.code(), Some(10));
     let vm = layer(&json(&output), "vm").clone();
     assert_eq!(vm["diagnosis"][0]["rule"], "wrong-scope");
-    assert!(vm["diagnosis"][0]["next"].as_str().unwrap().contains(&capi), "{vm}");
+    assert!(
+        vm["diagnosis"][0]["next"].as_str().unwrap().contains(&capi),
+        "{vm}"
+    );
 }
 
 #[test]
@@ -103,33 +145,62 @@ fn a_project_the_user_has_no_role_in_is_refused_with_what_to_do() {
     let t = TestTwin::default_scenario();
     let service = t.twin.project_id("service").unwrap();
     let capi = t.twin.project_id("capi-mgmt").unwrap();
-    let site = std::fs::read_to_string(&t.files.site).unwrap().replace(&capi, &service);
+    let site = std::fs::read_to_string(&t.files.site)
+        .unwrap()
+        .replace(&capi, &service);
     std::fs::write(&t.files.site, site).unwrap();
     let output = t.cmd().arg("status").output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
-    assert!(err.contains("no role on the management project") && err.contains("openstack role add"), "{err}");
+    assert!(
+        err.contains("no role on the management project") && err.contains("openstack role add"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_user_without_admin_sees_which_rows_need_admin() {
     let t = TestTwin::default_scenario();
-    let output = t.cmd().args(["--cloud", "twin-capi-operator", "status", "-f", "json"]).output().unwrap();
+    let output = t
+        .cmd()
+        .args(["--cloud", "twin-capi-operator", "status", "-f", "json"])
+        .output()
+        .unwrap();
     let report = json(&output);
-    assert_eq!(layer(&report, "vm")["summary"], "parked (SHUTOFF)", "the mgmt scope still works");
+    assert_eq!(
+        layer(&report, "vm")["summary"],
+        "parked (SHUTOFF)",
+        "the mgmt scope still works"
+    );
     let amphorae = layer(&report, "amphorae");
     assert_eq!(amphorae["state"], "unknown");
-    assert!(amphorae["next"].as_str().unwrap().contains("admin"), "{amphorae}");
+    assert!(
+        amphorae["next"].as_str().unwrap().contains("admin"),
+        "{amphorae}"
+    );
 }
 
 #[test]
 fn an_application_credential_works_for_both_scopes() {
     let t = TestTwin::default_scenario();
-    let output = t.cmd().args(["--cloud", "twin-appcred-capi-restore", "status", "-f", "json"]).output().unwrap();
+    let output = t
+        .cmd()
+        .args([
+            "--cloud",
+            "twin-appcred-capi-restore",
+            "status",
+            "-f",
+            "json",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(10), "{}", stderr(&output));
     let report = json(&output);
     assert_eq!(layer(&report, "vm")["summary"], "parked (SHUTOFF)");
     // Its scope is fixed to the admin project, where Magnum cannot resolve names.
     let magnum = layer(&report, "magnum");
-    assert!(magnum["next"].as_str().unwrap().contains("by uuid"), "{magnum}");
+    assert!(
+        magnum["next"].as_str().unwrap().contains("by uuid"),
+        "{magnum}"
+    );
 }

@@ -18,18 +18,20 @@ use crate::cloud::{Amphora, LoadBalancer, Refusal, Token};
 
 const PAGE_MAX: usize = 1000;
 
-/// Routes under `/load-balancer`.
+/// Routes under `/load-balancer`: the API answers under both `/v2` and `/v2.0`, as
+/// Octavia does (the `openstack` CLI's plugin uses `/v2.0`).
 pub fn routes() -> Router<AppState> {
+    let api = Router::new()
+        .route("/", get(version))
+        .route("/lbaas/loadbalancers", get(list_load_balancers))
+        .route("/lbaas/loadbalancers/{id}", get(show_load_balancer))
+        .route("/lbaas/loadbalancers/{id}/failover", put(failover))
+        .route("/octavia/amphorae", get(list_amphorae))
+        .route("/octavia/amphorae/{id}", get(show_amphora));
     Router::new()
         .route("/", get(versions))
-        .route("/v2", get(version))
-        .route("/v2/", get(version))
-        .route("/v2.0", get(version))
-        .route("/v2/lbaas/loadbalancers", get(list_load_balancers))
-        .route("/v2/lbaas/loadbalancers/{id}", get(show_load_balancer))
-        .route("/v2/lbaas/loadbalancers/{id}/failover", put(failover))
-        .route("/v2/octavia/amphorae", get(list_amphorae))
-        .route("/v2/octavia/amphorae/{id}", get(show_amphora))
+        .nest("/v2", api.clone())
+        .nest("/v2.0", api)
 }
 
 async fn versions(State(state): State<AppState>) -> Response {

@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/resource_providers/{uuid}/traits", get(traits))
 }
 
-async fn root(State(state): State<AppState>) -> Response {
+async fn root() -> Response {
     json_response(
         StatusCode::OK,
         json!({"versions": [{"id": "v1.0", "max_version": MAX.to_string(), "min_version": "1.0", "status": "CURRENT", "links": [{"rel": "self", "href": ""}]}]}),

@@ -1,0 +1,199 @@
+//! The real `openstack` CLI (python-openstackclient with the Octavia and Magnum
+//! plugins, installed by `scripts/test`) against the twin, for every command the
+//! runbook runs: the twin must satisfy the client operators already use.
+
+use std::process::Output;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+use crate::harness::TestTwin;
+
+const LB: &str = "0f968008-2c4b-4d7e-b1a9-6e3f5c8d2a17";
+
+/// The CLI, when `scripts/test` installed it.
+fn openstack_cli() -> Option<String> {
+    match std::env::var("CAPI_RESTORE_OPENSTACK_CLI") {
+        Ok(path) => Some(path),
+        Err(_) if std::env::var_os("CAPI_RESTORE_REQUIRE_REAL").is_some() => {
+            panic!(
+                "CAPI_RESTORE_REQUIRE_REAL is set but CAPI_RESTORE_OPENSTACK_CLI is not: run `scripts/test`"
+            )
+        }
+        Err(_) => {
+            eprintln!("SKIPPED: the real `openstack` CLI is not installed (run `scripts/test`)");
+            None
+        }
+    }
+}
+
+/// A twin in real time (scale 1), so states seen right after an action are stable.
+fn twin() -> TestTwin {
+    TestTwin::with(|s| s.time_scale = 1.0)
+}
+
+/// Runs `openstack --os-cloud twin [--os-project-name capi-mgmt] ARGS`.
+fn openstack(cli: &str, t: &TestTwin, mgmt_scope: bool, args: &[&str]) -> Output {
+    let mut cmd = Command::new(cli);
+    cmd.env_clear()
+        .env("HOME", t.home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OS_CLIENT_CONFIG_FILE", &t.files.clouds)
+        .env("OS_CLIENT_SECURE_FILE", &t.files.secure)
+        .arg("--os-cloud")
+        .arg("twin");
+    if mgmt_scope {
+        cmd.args(["--os-project-name", "capi-mgmt"]);
+    }
+    cmd.args(args).output().unwrap()
+}
+
+fn ok_json(output: Output) -> Value {
+    assert!(
+        output.status.success(),
+        "openstack failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn failed_with(output: Output, text: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains(text),
+        "expected failure with {text:?}:\n{stderr}"
+    );
+}
+
+#[test]
+fn server_list_show_start_and_stop() {
+    let Some(cli) = openstack_cli() else { return };
+    let t = twin();
+    let list = ok_json(openstack(
+        &cli,
+        &t,
+        false,
+        &["server", "list", "--all-projects", "--long", "-f", "json"],
+    ));
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("amphora-")).count(),
+        3,
+        "{names:?}"
+    );
+    assert!(names.contains(&"capi-mgmt-v2"));
+
+    let show = ok_json(openstack(
+        &cli,
+        &t,
+        true,
+        &["server", "show", "capi-mgmt-v2", "-f", "json"],
+    ));
+    assert_eq!(show["status"], "SHUTOFF");
+
+    let start = openstack(&cli, &t, true, &["server", "start", "capi-mgmt-v2"]);
+    assert!(
+        start.status.success(),
+        "{}",
+        String::from_utf8_lossy(&start.stderr)
+    );
+    let task = t.steer(|c, _| c.server(&c.management_server_id).unwrap().task_state);
+    assert_eq!(task, Some(twin::cloud::TaskState::PoweringOn));
+    failed_with(
+        openstack(&cli, &t, true, &["server", "start", "capi-mgmt-v2"]),
+        "task_state powering-on",
+    );
+    failed_with(
+        openstack(&cli, &t, true, &["server", "stop", "capi-mgmt-v2"]),
+        "409",
+    );
+
+    // Once ACTIVE (finish the start now rather than wait 20 s), stop is accepted.
+    t.steer(|c, now| {
+        let id = c.management_server_id.clone();
+        c.servers.iter_mut().find(|s| s.id == id).unwrap().task_due = Some(now);
+        c.settle(now);
+    });
+    let stop = openstack(&cli, &t, true, &["server", "stop", "capi-mgmt-v2"]);
+    assert!(
+        stop.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    let task = t.steer(|c, _| c.server(&c.management_server_id).unwrap().task_state);
+    assert_eq!(task, Some(twin::cloud::TaskState::PoweringOff));
+}
+
+#[test]
+fn loadbalancer_list_show_amphorae_and_failover() {
+    let Some(cli) = openstack_cli() else { return };
+    let t = twin();
+    let list = ok_json(openstack(
+        &cli,
+        &t,
+        true,
+        &["loadbalancer", "list", "-f", "json"],
+    ));
+    assert_eq!(list[0]["id"], LB);
+    assert_eq!(list[0]["provisioning_status"], "ERROR");
+    assert_eq!(list[0]["operating_status"], "ONLINE");
+
+    let show = ok_json(openstack(
+        &cli,
+        &t,
+        false,
+        &["loadbalancer", "show", LB, "-f", "json"],
+    ));
+    assert_eq!(show["vip_address"], "192.0.2.100");
+
+    let amphorae = ok_json(openstack(
+        &cli,
+        &t,
+        false,
+        &["loadbalancer", "amphora", "list", "-f", "json"],
+    ));
+    assert_eq!(amphorae.as_array().unwrap().len(), 1);
+    assert_eq!(amphorae[0]["status"], "ALLOCATED");
+    assert_eq!(amphorae[0]["loadbalancer_id"], LB);
+
+    let failover = openstack(&cli, &t, false, &["loadbalancer", "failover", LB]);
+    assert!(
+        failover.status.success(),
+        "{}",
+        String::from_utf8_lossy(&failover.stderr)
+    );
+    let show = ok_json(openstack(
+        &cli,
+        &t,
+        false,
+        &["loadbalancer", "show", LB, "-f", "json"],
+    ));
+    assert_eq!(show["provisioning_status"], "PENDING_UPDATE");
+    failed_with(
+        openstack(&cli, &t, false, &["loadbalancer", "failover", LB]),
+        "Invalid state PENDING_UPDATE",
+    );
+}
+
+#[test]
+fn coe_cluster_show_reports_magnum_health() {
+    let Some(cli) = openstack_cli() else { return };
+    let t = twin();
+    let show = ok_json(openstack(
+        &cli,
+        &t,
+        true,
+        &["coe", "cluster", "show", "capi-test-1", "-f", "json"],
+    ));
+    assert_eq!(show["health_status"], "UNHEALTHY");
+    assert_eq!(
+        show["health_status_reason"],
+        serde_json::json!({}),
+        "empty while the management VM is parked"
+    );
+}
