@@ -41,7 +41,9 @@ pub fn for_error(error: &anyhow::Error) -> u8 {
         }
         if let Some(api) = cause.downcast_ref::<ApiError>() {
             return match api {
-                ApiError::AuthRefused { .. } | ApiError::Setup(_) => BAD_INPUT,
+                ApiError::AuthRefused { .. } | ApiError::Setup(_) | ApiError::Tls { .. } => {
+                    BAD_INPUT
+                }
                 _ => CLOUD,
             };
         }

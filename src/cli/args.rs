@@ -113,6 +113,9 @@ pub enum Command {
         /// Override the scenario's time scale (simulated seconds per real second)
         #[arg(long, value_name = "FACTOR")]
         time_scale: Option<f64>,
+        /// Serve HTTPS with a throwaway CA (written as `ca.pem`, named as `cacert`)
+        #[arg(long)]
+        tls: bool,
     },
 
     /// Create or check the site file

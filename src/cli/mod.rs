@@ -93,7 +93,8 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
             listen,
             dir,
             time_scale,
-        } => commands::twin::run(settings, scenario.as_deref(), listen, dir, time_scale).await,
+            tls,
+        } => commands::twin::run(settings, scenario.as_deref(), listen, dir, time_scale, tls).await,
         Command::Site { action } => commands::site::run(settings, action),
         Command::Credentials { action } => commands::credentials::run(settings, env, action),
     }
@@ -114,7 +115,8 @@ fn report_error(e: &anyhow::Error) {
 fn init_logging(verbosity: Verbosity) {
     let default = match verbosity {
         Verbosity::Quiet => "error",
-        Verbosity::Normal => "warn,capi_restore=info,twin=warn",
+        // The TLS verifier logs its own copy of errors this tool reports with advice.
+        Verbosity::Normal => "warn,capi_restore=info,twin=warn,rustls_platform_verifier=off",
         Verbosity::Verbose => "warn,capi_restore=debug,capi_restore::http=info",
         Verbosity::Debug => "info,capi_restore=debug,capi_restore::http=debug",
     };

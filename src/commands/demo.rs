@@ -14,7 +14,7 @@ use super::twin::{admin_cloud, load_scenario, site_for, start};
 /// Runs the demo.
 pub async fn run(settings: &Settings, scenario: Option<&Path>) -> anyhow::Result<ExitCode> {
     let scenario = load_scenario(scenario, None)?;
-    let twin = start(scenario, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let twin = start(scenario, SocketAddr::from(([127, 0, 0, 1], 0)), false).await?;
     eprintln!(
         "demo: the twin (a simulated cloud, scenario `{}`, {}x time) is serving on http://{}; nothing leaves this machine",
         twin.scenario().name,

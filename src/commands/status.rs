@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use crate::cli::settings::Settings;
 use crate::cloud::credentials::{self, Env, Keyring};
 use crate::cloud::{Scope, Session};
@@ -33,10 +31,7 @@ pub async fn status(
     // Authenticate both scopes first: a wrong password or a missing role on the
     // management project is one clear error, not a column of unknown rows.
     for scope in [Scope::Admin, Scope::Management] {
-        session
-            .scope_info(scope)
-            .await
-            .with_context(|| format!("cannot authenticate for the {scope}"))?;
+        session.scope_info(scope).await?;
     }
     let report = report::observe(Probe { session, site }).await;
     super::print_report(&report, settings.format);

@@ -38,15 +38,22 @@ pub fn load_scenario(path: Option<&Path>, time_scale: Option<f64>) -> anyhow::Re
     Ok(scenario)
 }
 
-/// Starts a twin on `listen` (loopback only).
-pub async fn start(scenario: Scenario, listen: SocketAddr) -> anyhow::Result<Twin> {
+/// Starts a twin on `listen` (loopback only), over HTTPS with a throwaway CA if `tls`.
+pub async fn start(scenario: Scenario, listen: SocketAddr, tls: bool) -> anyhow::Result<Twin> {
     if !listen.ip().is_loopback() {
         return Err(UsageError(format!(
             "the twin listens on loopback only: use `--listen 127.0.0.1:PORT`, not `{listen}`"
         ))
         .into());
     }
-    Ok(Twin::start(scenario, listen)
+    let identity = match tls {
+        true => Some(
+            twin::TlsIdentity::generate()
+                .map_err(|e| anyhow::anyhow!("cannot make the twin's TLS certificate: {e}"))?,
+        ),
+        false => None,
+    };
+    Ok(Twin::start_with(scenario, listen, identity)
         .await
         .with_context(|| format!("cannot start the twin on `{listen}`"))?)
 }
@@ -161,51 +168,61 @@ pub fn write_client_files(twin: &Twin, dir: &Path) -> std::io::Result<ClientFile
     let mut clouds = String::from(
         "# clouds for the juju-capi-restore twin (a simulated cloud on loopback)\nclouds:\n",
     );
+    let ca_file = dir.join("ca.pem");
+    let cacert = match twin.ca_pem() {
+        Some(pem) => {
+            write_private(&ca_file, pem)?;
+            format!("    cacert: {}\n", ca_file.display())
+        }
+        None => String::new(),
+    };
     let mut secure = String::from("clouds:\n");
-    let mut entry = |name: &str, auth: String, secret: String| {
+    // One clouds.yaml entry (no secret) and its secure.yaml entry (the secret).
+    let mut add = |name: &str, auth_type: &str, auth: String, secret: String| {
         let _ = write!(
             clouds,
-            "  {name}:\n    region_name: {}\n    interface: public\n    identity_api_version: 3\n    auth:\n      auth_url: {}\n{auth}",
+            "  {name}:\n    auth_type: {auth_type}\n    region_name: {}\n    interface: public\n    identity_api_version: 3\n{cacert}    auth:\n      auth_url: {}\n{auth}",
             s.region,
             twin.auth_url()
         );
-        let _ = write!(secure, "  {name}:\n    auth:\n{secret}");
+        let _ = write!(secure, "  {name}:\n    auth:\n      {secret}\n");
     };
     for u in &s.users {
         let project = u.default_project.clone().unwrap_or_default();
-        let auth = format!(
-            "      username: {}\n      user_domain_name: Default\n      project_name: {project}\n      project_domain_name: Default\n",
-            u.name
-        );
         let name = if u.name == "admin" {
             "twin".to_string()
         } else {
             format!("twin-{}", u.name)
         };
-        entry(&name, auth, format!("      password: {}\n", u.password));
+        let auth = format!(
+            "      username: {}\n      user_domain_name: Default\n      project_name: {project}\n      project_domain_name: Default\n",
+            u.name
+        );
+        add(&name, "password", auth, format!("password: {}", u.password));
     }
     for a in &s.application_credentials {
-        let id = twin::cloud::derived_hex("appcred", &a.name);
-        let id = a.id.clone().unwrap_or(id);
-        let _ = write!(
-            clouds,
-            "  twin-appcred-{}:\n    auth_type: v3applicationcredential\n    region_name: {}\n    auth:\n      auth_url: {}\n      application_credential_id: {id}\n",
-            a.name,
-            s.region,
-            twin.auth_url()
-        );
-        let _ = write!(
-            secure,
-            "  twin-appcred-{}:\n    auth:\n      application_credential_secret: {}\n",
-            a.name, a.secret
+        let id =
+            a.id.clone()
+                .unwrap_or_else(|| twin::cloud::derived_hex("appcred", &a.name));
+        let auth = format!("      application_credential_id: {id}\n");
+        add(
+            &format!("twin-appcred-{}", a.name),
+            "v3applicationcredential",
+            auth,
+            format!("application_credential_secret: {}", a.secret),
         );
     }
     let admin = s.users.iter().find(|u| u.name == "admin");
     let openrc = format!(
-        "# admin-openrc for the twin: `source` it as you would a real one\nexport OS_AUTH_URL={}\nexport OS_USERNAME=admin\nexport OS_PASSWORD={}\nexport OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_NAME=admin\nexport OS_PROJECT_DOMAIN_NAME=Default\nexport OS_REGION_NAME={}\nexport OS_INTERFACE=public\nexport OS_IDENTITY_API_VERSION=3\n",
+        "# admin-openrc for the twin: `source` it as you would a real one\nexport OS_AUTH_URL={}\nexport OS_USERNAME=admin\nexport OS_PASSWORD={}\nexport OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_NAME=admin\nexport OS_PROJECT_DOMAIN_NAME=Default\nexport OS_REGION_NAME={}\nexport OS_INTERFACE=public\nexport OS_IDENTITY_API_VERSION=3\n{}",
         twin.auth_url(),
         admin.map(|u| u.password.as_str()).unwrap_or_default(),
-        s.region
+        s.region,
+        if twin.ca_pem().is_some() {
+            format!("export OS_CACERT={}\n", ca_file.display())
+        } else {
+            String::new()
+        }
     );
     let files = ClientFiles {
         clouds: dir.join("clouds.yaml"),
@@ -239,17 +256,19 @@ pub async fn run(
     listen: SocketAddr,
     dir: Option<PathBuf>,
     time_scale: Option<f64>,
+    tls: bool,
 ) -> anyhow::Result<ExitCode> {
     let scenario = load_scenario(scenario, time_scale)?;
-    let twin = start(scenario, listen).await?;
+    let twin = start(scenario, listen, tls).await?;
     let dir = dir.unwrap_or_else(|| {
         std::env::temp_dir().join(format!("juju-capi-restore-twin-{}", twin.addr().port()))
     });
     let files = write_client_files(&twin, &dir)
         .with_context(|| format!("cannot write the client files to `{}`", dir.display()))?;
     println!(
-        "twin `{}` serving on http://{} ({}x time)",
+        "twin `{}` serving on {}://{} ({}x time)",
         twin.scenario().name,
+        if tls { "https" } else { "http" },
         twin.addr(),
         twin.scenario().time_scale
     );

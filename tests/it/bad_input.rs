@@ -186,3 +186,35 @@ fn garbage_json_is_reported_as_such() {
         "{lbs}"
     );
 }
+
+#[test]
+fn https_with_the_twins_ca_works() {
+    let t = TestTwin::default_over_tls();
+    assert!(t.twin.auth_url().starts_with("https://127.0.0.1:"));
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(10), "{}", stderr(&output));
+    assert_eq!(layer(&json(&output), "vm")["summary"], "parked (SHUTOFF)");
+}
+
+#[test]
+fn a_self_signed_endpoint_without_cacert_says_to_set_cacert() {
+    let t = TestTwin::default_over_tls();
+    let clouds = std::fs::read_to_string(&t.files.clouds).unwrap();
+    let without: String = clouds
+        .lines()
+        .filter(|l| !l.contains("cacert:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&t.files.clouds, without).unwrap();
+    let output = t.cmd().arg("status").output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a trust problem is configuration"
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("TLS verification of `https://127.0.0.1:") && err.contains("set `cacert`"),
+        "{err}"
+    );
+}

@@ -40,6 +40,18 @@ impl TestTwin {
 
     /// Starts `scenario` on 127.0.0.1 and writes its client files.
     pub fn start(scenario: Scenario) -> TestTwin {
+        TestTwin::start_with(scenario, None)
+    }
+
+    /// The default scenario over HTTPS, its CA named as `cacert` in clouds.yaml.
+    pub fn default_over_tls() -> TestTwin {
+        TestTwin::start_with(
+            Scenario::default_scenario(),
+            Some(twin::TlsIdentity::generate().unwrap()),
+        )
+    }
+
+    fn start_with(scenario: Scenario, tls: Option<twin::TlsIdentity>) -> TestTwin {
         // Started from a plain thread so that async tests can use it too.
         let (twin, runtime) = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -48,7 +60,7 @@ impl TestTwin {
                 .build()
                 .unwrap();
             let twin = runtime
-                .block_on(Twin::start(scenario, "127.0.0.1:0".parse().unwrap()))
+                .block_on(Twin::start_with(scenario, "127.0.0.1:0".parse().unwrap(), tls))
                 .unwrap();
             (twin, runtime)
         })

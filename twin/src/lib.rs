@@ -11,6 +11,7 @@ pub mod api;
 pub mod clock;
 pub mod cloud;
 pub mod scenario;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use scenario::Scenario;
+pub use tls::TlsIdentity;
 
 use crate::clock::Clock;
 use crate::cloud::Cloud;
@@ -53,14 +55,25 @@ pub struct Twin {
     shared: Arc<Shared>,
     scenario: Scenario,
     addr: SocketAddr,
+    tls: Option<TlsIdentity>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Twin {
-    /// Starts the twin on `listen` (use port 0 for any free port). Refuses any
-    /// address that is not loopback: the twin is for this machine only.
+    /// Starts the twin on `listen` (use port 0 for any free port), over plain HTTP.
+    /// Refuses any address that is not loopback: the twin is for this machine only.
     pub async fn start(scenario: Scenario, listen: SocketAddr) -> std::io::Result<Twin> {
+        Twin::start_with(scenario, listen, None).await
+    }
+
+    /// Starts the twin over HTTPS with `tls` (see [`TlsIdentity::generate`]), or plain
+    /// HTTP without it.
+    pub async fn start_with(
+        scenario: Scenario,
+        listen: SocketAddr,
+        tls: Option<TlsIdentity>,
+    ) -> std::io::Result<Twin> {
         if !listen.ip().is_loopback() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -71,7 +84,8 @@ impl Twin {
         }
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let base_url = format!("http://{addr}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{addr}");
         let clock = Clock::new(scenario.time_scale);
         let cloud = Cloud::new(&scenario, clock.now());
         let shared = Arc::new(Shared {
@@ -81,21 +95,30 @@ impl Twin {
         });
         let app = api::router(shared.clone());
         let (tx, rx) = oneshot::channel();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("twin server stopped: {e}");
-            }
-        });
+        let task = match &tls {
+            None => tokio::spawn(async move {
+                let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                    let _ = rx.await;
+                });
+                if let Err(e) = serve.await {
+                    tracing::error!("twin server stopped: {e}");
+                }
+            }),
+            Some(identity) => tokio::spawn(serve_tls(listener, app, identity.config.clone(), rx)),
+        };
         Ok(Twin {
             shared,
             scenario,
             addr,
+            tls,
             shutdown: Some(tx),
             task: Some(task),
         })
+    }
+
+    /// The CA certificate (PEM) clients must trust, when serving HTTPS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.ca_pem.as_str())
     }
 
     /// The address it listens on.
@@ -143,6 +166,41 @@ impl Twin {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// Accepts TLS connections and serves the router on each until shutdown.
+async fn serve_tls(
+    listener: TcpListener,
+    app: axum::Router,
+    config: Arc<tokio_rustls::rustls::ServerConfig>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("twin accept failed: {e}");
+                    continue;
+                }
+            },
+            _ = &mut stop => return,
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            // A client that rejects the certificate ends here: that is its business.
+            let Ok(tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let _ =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+                    .serve_connection_with_upgrades(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+        });
     }
 }
 
