@@ -60,7 +60,11 @@ impl TestTwin {
                 .build()
                 .unwrap();
             let twin = runtime
-                .block_on(Twin::start_with(scenario, "127.0.0.1:0".parse().unwrap(), tls))
+                .block_on(Twin::start_with(
+                    scenario,
+                    "127.0.0.1:0".parse().unwrap(),
+                    tls,
+                ))
                 .unwrap();
             (twin, runtime)
         })

@@ -6,4 +6,5 @@ mod cli;
 mod contract;
 mod harness;
 mod openstack_cli;
+mod session;
 mod status;
