@@ -13,9 +13,6 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-/// The keyring service name secrets are stored under (user: the cloud name).
-pub const KEYRING_SERVICE: &str = "juju-capi-restore";
-
 /// A snapshot of the environment variables credentials may come from.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -249,91 +246,6 @@ pub trait SecretStore {
     fn lookup(&self, cloud: &str) -> Result<Option<SecretString>, String>;
     /// What it is, for the list of sources tried.
     fn describe(&self) -> String;
-}
-
-/// The OS keyring: the kernel keyutils cache (always; lost at reboot) and, with the
-/// `secret-service` feature, the freedesktop Secret Service.
-#[derive(Debug, Default)]
-pub struct Keyring;
-
-impl Keyring {
-    fn stores() -> Vec<(
-        &'static str,
-        Result<std::sync::Arc<keyring_core::CredentialStore>, String>,
-    )> {
-        #[cfg_attr(not(feature = "secret-service"), allow(unused_mut))]
-        let mut stores: Vec<(
-            &'static str,
-            Result<std::sync::Arc<keyring_core::CredentialStore>, String>,
-        )> = vec![(
-            "kernel keyutils",
-            linux_keyutils_keyring_store::Store::new()
-                .map(|s| s as std::sync::Arc<keyring_core::CredentialStore>)
-                .map_err(|e| e.to_string()),
-        )];
-        #[cfg(feature = "secret-service")]
-        stores.push((
-            "Secret Service",
-            dbus_secret_service_keyring_store::Store::new()
-                .map(|s| s as std::sync::Arc<keyring_core::CredentialStore>)
-                .map_err(|e| e.to_string()),
-        ));
-        stores
-    }
-
-    /// Stores a secret for `cloud` in the first store that accepts it.
-    pub fn store(cloud: &str, secret: &SecretString) -> Result<&'static str, String> {
-        use secrecy::ExposeSecret;
-        let mut errors = Vec::new();
-        for (name, store) in Keyring::stores() {
-            let result = store
-                .and_then(|s| {
-                    s.build(KEYRING_SERVICE, cloud, None)
-                        .map_err(|e| e.to_string())
-                })
-                .and_then(|entry| {
-                    entry
-                        .set_password(secret.expose_secret())
-                        .map_err(|e| e.to_string())
-                });
-            match result {
-                Ok(()) => return Ok(name),
-                Err(e) => errors.push(format!("{name}: {e}")),
-            }
-        }
-        Err(errors.join("; "))
-    }
-}
-
-impl SecretStore for Keyring {
-    fn lookup(&self, cloud: &str) -> Result<Option<SecretString>, String> {
-        let mut errors = Vec::new();
-        for (name, store) in Keyring::stores() {
-            let entry = store.and_then(|s| {
-                s.build(KEYRING_SERVICE, cloud, None)
-                    .map_err(|e| e.to_string())
-            });
-            match entry.map(|e| e.get_password()) {
-                Ok(Ok(secret)) => return Ok(Some(SecretString::from(secret))),
-                Ok(Err(keyring_core::Error::NoEntry)) => {}
-                Ok(Err(e)) => errors.push(format!("{name}: {e}")),
-                Err(e) => errors.push(format!("{name}: {e}")),
-            }
-        }
-        if errors.is_empty() {
-            Ok(None)
-        } else {
-            Err(errors.join("; "))
-        }
-    }
-
-    fn describe(&self) -> String {
-        let stores: Vec<&str> = Keyring::stores().into_iter().map(|(n, _)| n).collect();
-        format!(
-            "OS keyring ({}), service `{KEYRING_SERVICE}`",
-            stores.join(", ")
-        )
-    }
 }
 
 /// Why no usable credential was found.

@@ -72,9 +72,11 @@ pub enum ApiError {
         scope: Scope,
         /// The service's own message.
         message: String,
+        /// `x-openstack-request-id`, to find the call in the service's log.
+        request_id: Option<String>,
     },
     /// Any other unexpected status.
-    #[error("{service} answered `{method} {url}` with {status}: {message}")]
+    #[error("{service} answered `{method} {url}` with {status}: {message}{}", request(.request_id))]
     Status {
         /// Service.
         service: &'static str,
@@ -86,6 +88,8 @@ pub enum ApiError {
         status: u16,
         /// The service's own message.
         message: String,
+        /// `x-openstack-request-id`, to find the call in the service's log.
+        request_id: Option<String>,
     },
     /// A body that is not the JSON the API reference promises.
     #[error(
@@ -141,6 +145,13 @@ impl ApiError {
             _ => false,
         }
     }
+}
+
+/// ` [request req-...]` when the service sent a request id.
+fn request(id: &Option<String>) -> String {
+    id.as_ref()
+        .map(|id| format!(" [request {id}]"))
+        .unwrap_or_default()
 }
 
 /// Pulls the human message out of any OpenStack service's error body.

@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod error;
+pub mod keyring;
 pub mod magnum;
 pub mod nova;
 pub mod octavia;

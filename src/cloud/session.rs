@@ -519,6 +519,7 @@ impl Session {
                 url,
                 status: status.as_u16(),
                 message: service_message(&bytes),
+                request_id: None,
             });
         }
         let garbage = |detail: String| ApiError::Garbage {
@@ -686,6 +687,14 @@ impl Session {
             let status = response.status();
             let final_url = response.url().to_string();
             let headers = response.headers().clone();
+            let request_id = ["x-openstack-request-id", "x-compute-request-id"]
+                .iter()
+                .find_map(|h| {
+                    headers
+                        .get(*h)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                });
             let body = response
                 .bytes()
                 .await
@@ -707,6 +716,7 @@ impl Session {
                     url: final_url,
                     scope: call.scope,
                     message: service_message(&body),
+                    request_id,
                 });
             }
             if !status.is_success() {
@@ -716,6 +726,7 @@ impl Session {
                     url: final_url,
                     status: status.as_u16(),
                     message: service_message(&body),
+                    request_id,
                 });
             }
             return Ok(Answer {

@@ -9,7 +9,8 @@ use secrecy::SecretString;
 use crate::cli::UsageError;
 use crate::cli::args::CredentialsAction;
 use crate::cli::settings::Settings;
-use crate::cloud::credentials::{Env, Keyring};
+use crate::cloud::credentials::Env;
+use crate::cloud::keyring::Keyring;
 
 /// Stores the secret for `--cloud` (or `OS_CLOUD`).
 pub fn run(settings: &Settings, env: &Env, action: CredentialsAction) -> anyhow::Result<ExitCode> {

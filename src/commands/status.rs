@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use crate::cli::settings::Settings;
-use crate::cloud::credentials::{self, Env, Keyring};
+use crate::cloud::credentials::{self, Env};
+use crate::cloud::keyring::Keyring;
 use crate::cloud::{Scope, Session};
 use crate::exit;
 use crate::layers::Probe;

@@ -48,7 +48,17 @@ pub fn router(state: AppState) -> Router {
         .nest("/networking", stubs::network_routes())
         .nest("/image", stubs::image_routes())
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
+        .layer(middleware::from_fn(request_id))
         .with_state(state)
+}
+
+/// Every OpenStack service tags its answers with a request id for its logs.
+async fn request_id(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if let Ok(v) = HeaderValue::from_str(&format!("req-{}", uuid::Uuid::new_v4())) {
+        response.headers_mut().insert("x-openstack-request-id", v);
+    }
+    response
 }
 
 /// Which catalog type a request path belongs to.

@@ -1,0 +1,248 @@
+//! Benchmark: `status` and single API calls against the twin, side by side with the
+//! real `openstack` CLI doing the same reads; and `--description` start-up time.
+//!
+//! Run with `cargo bench --bench status` (release build, LTO). The CLI comes from
+//! `CAPI_RESTORE_OPENSTACK_CLI` or `target/contract-venv/bin/openstack` (made by
+//! `scripts/test`). Writes `bench/REPORT.md`. Figures are wall-clock on this machine;
+//! they are reported, never asserted.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use capi_restore::cloud::nova::{self, ServerQuery};
+use capi_restore::cloud::{Scope, Session};
+use capi_restore::commands::twin::{admin_cloud, site_for, write_client_files};
+use capi_restore::layers::Probe;
+use twin::{Scenario, Twin};
+
+const BIN: &str = env!("CARGO_BIN_EXE_juju-capi-restore");
+
+/// Summary of repeated timings.
+struct Stats {
+    runs: usize,
+    median: Duration,
+    p95: Duration,
+    min: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    Stats {
+        runs: samples.len(),
+        median: at(0.5),
+        p95: at(0.95),
+        min: samples[0],
+    }
+}
+
+fn time_n(n: usize, mut f: impl FnMut()) -> Stats {
+    f(); // warm caches and connections once
+    stats(
+        (0..n)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn row(what: &str, s: &Stats) -> String {
+    format!(
+        "| {what} | {} | {} | {} | {} |\n",
+        s.runs,
+        ms(s.median),
+        ms(s.p95),
+        ms(s.min)
+    )
+}
+
+fn run_ok(cmd: &mut Command) {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success() || out.status.code().is_some_and(|c| c >= 10),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn openstack_cli() -> Option<PathBuf> {
+    let path = std::env::var_os("CAPI_RESTORE_OPENSTACK_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/contract-venv/bin/openstack")
+        });
+    path.is_file().then_some(path)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let twin = runtime
+        .block_on(Twin::start(
+            Scenario::default_scenario(),
+            "127.0.0.1:0".parse().unwrap(),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_client_files(&twin, dir.path()).unwrap();
+    let site = site_for(&twin);
+    let mut report = String::from("# Benchmark: `status` and API calls against the twin\n\n");
+    report.push_str(&format!(
+        "Machine: {} cores; twin scenario `{}` on loopback. Release build (LTO). Times are wall clock.\n\n",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        twin.scenario().name
+    ));
+    report.push_str("| what | runs | median | p95 | min |\n|---|---|---|---|---|\n");
+
+    // 1. Juju runs every plugin's --description for `juju help plugins`.
+    let description = time_n(100, || run_ok(Command::new(BIN).arg("--description")));
+    report.push_str(&row(
+        "`juju-capi-restore --description` (process start to exit)",
+        &description,
+    ));
+
+    // 2. One whole `status` run as a process: two logins, every OpenStack layer.
+    let status = |cmd: &mut Command| {
+        cmd.env("OS_CLIENT_CONFIG_FILE", &files.clouds)
+            .env("OS_CLIENT_SECURE_FILE", &files.secure)
+            .args([
+                "--site",
+                files.site.to_str().unwrap(),
+                "--cloud",
+                "twin",
+                "status",
+                "-f",
+                "json",
+            ]);
+    };
+    let status_run = time_n(20, || {
+        let mut cmd = Command::new(BIN);
+        status(&mut cmd);
+        run_ok(&mut cmd)
+    });
+    report.push_str(&row(
+        "`juju-capi-restore status` (process; 2 logins, 5 layers)",
+        &status_run,
+    ));
+
+    // Requests one status makes, counted in-process.
+    let session = Session::new(
+        admin_cloud(&twin),
+        site.management.project_id.clone(),
+        site.http.clone(),
+    )
+    .unwrap();
+    runtime.block_on(capi_restore::report::observe(Probe {
+        session: &session,
+        site: &site,
+    }));
+    let requests = session.stats().requests();
+    let logins = session.stats().logins();
+
+    // 3. One native API call with a held token: the runbook's `server show`.
+    let id = twin.with_cloud(|c, _| c.management_server_id.clone());
+    let native = time_n(200, || {
+        runtime
+            .block_on(nova::show_server(&session, Scope::Management, &id))
+            .unwrap();
+    });
+    report.push_str(&row(
+        "native `GET /servers/{id}` (token held, in-process)",
+        &native,
+    ));
+    let cold = time_n(20, || {
+        let s = Session::new(
+            admin_cloud(&twin),
+            site.management.project_id.clone(),
+            site.http.clone(),
+        )
+        .unwrap();
+        runtime
+            .block_on(nova::list_servers(
+                &s,
+                Scope::Management,
+                &ServerQuery {
+                    name_regex: Some("^capi-mgmt-v2$".into()),
+                    ..Default::default()
+                },
+            ))
+            .unwrap();
+    });
+    report.push_str(&row(
+        "native login + server lookup by name (new session)",
+        &cold,
+    ));
+
+    // 4. The real openstack CLI doing the same reads.
+    let mut cli_total = None;
+    if let Some(cli) = openstack_cli() {
+        let openstack = |args: &[&str]| {
+            let mut cmd = Command::new(&cli);
+            cmd.env_clear()
+                .env("HOME", dir.path())
+                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+                .env("OS_CLIENT_CONFIG_FILE", &files.clouds)
+                .env("OS_CLIENT_SECURE_FILE", &files.secure)
+                .args(["--os-cloud", "twin"])
+                .args(args);
+            run_ok(&mut cmd);
+        };
+        let mgmt = ["--os-project-name", "capi-mgmt"];
+        let show = time_n(10, || {
+            openstack(&[&mgmt[..], &["server", "show", "capi-mgmt-v2", "-f", "json"]].concat())
+        });
+        report.push_str(&row(
+            "`openstack server show capi-mgmt-v2` (process)",
+            &show,
+        ));
+        // The reads `status` replaces, as the runbook runs them.
+        let reads: Vec<Vec<&str>> = vec![
+            [&mgmt[..], &["server", "show", "capi-mgmt-v2", "-f", "json"]].concat(),
+            vec!["server", "list", "--all-projects", "--long", "-f", "json"],
+            vec!["loadbalancer", "amphora", "list", "-f", "json"],
+            [&mgmt[..], &["loadbalancer", "list", "-f", "json"]].concat(),
+            [
+                &mgmt[..],
+                &["coe", "cluster", "show", "capi-test-1", "-f", "json"],
+            ]
+            .concat(),
+        ];
+        let all = time_n(5, || reads.iter().for_each(|args| openstack(args)));
+        report.push_str(&row(
+            "the same reads with the `openstack` CLI (5 commands, no headroom)",
+            &all,
+        ));
+        cli_total = Some(all.median);
+    } else {
+        report.push_str("| `openstack` CLI | not installed: run `scripts/test` once to create target/contract-venv | | | |\n");
+    }
+
+    report.push_str(&format!(
+        "\nOne `status` makes {requests} API requests and {logins} Keystone logins (both scopes held at once).\n"
+    ));
+    if let Some(cli) = cli_total {
+        report.push_str(&format!(
+            "`status` (median {}) covers what five `openstack` commands read (median {} together), plus Placement headroom: {:.1}x faster.\n",
+            ms(status_run.median),
+            ms(cli),
+            cli.as_secs_f64() / status_run.median.as_secs_f64()
+        ));
+    }
+    report.push_str(
+        "\nThe twin answers in microseconds, so these figures are the clients' own cost (process start, \
+         interpreter, logins, connection reuse). Against a real cloud each API round trip adds its latency; \
+         `status` runs its independent reads concurrently and logs in twice, where the CLI logs in per command.\n",
+    );
+    print!("{report}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/REPORT.md");
+    std::fs::write(&out, &report).unwrap();
+    eprintln!("written to {}", out.display());
+    drop(twin);
+}
