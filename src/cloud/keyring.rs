@@ -101,6 +101,7 @@ impl SecretStore for Keyring {
 
 #[cfg(feature = "secret-service")]
 mod secret_service {
+    use keyring_core::api::CredentialStoreApi;
     use secrecy::{ExposeSecret, SecretString};
 
     use super::KEYRING_SERVICE;

@@ -59,11 +59,16 @@ fn fault(status: StatusCode, message: &str) -> Response {
     )
 }
 
-fn forbidden() -> Response {
-    fault(
-        StatusCode::FORBIDDEN,
-        "Policy does not allow this request to be performed.",
-    )
+/// Authenticates and requires the admin role (amphorae and failover are admin-only).
+fn admin(state: &Shared, headers: &HeaderMap) -> Result<Token, Response> {
+    let token = authenticate(state, headers)?;
+    if !token.is_admin() {
+        return Err(fault(
+            StatusCode::FORBIDDEN,
+            "Policy does not allow this request to be performed.",
+        ));
+    }
+    Ok(token)
 }
 
 fn lb_json(lb: &LoadBalancer) -> Value {
@@ -239,12 +244,8 @@ async fn failover(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let token = match authenticate(&state, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !token.is_admin() {
-        return forbidden();
+    if let Err(r) = admin(&state, &headers) {
+        return r;
     }
     let (mut cloud, now) = state.cloud();
     match cloud.failover_load_balancer(&id, now) {
@@ -259,12 +260,8 @@ async fn list_amphorae(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let token = match authenticate(&state, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !token.is_admin() {
-        return forbidden();
+    if let Err(r) = admin(&state, &headers) {
+        return r;
     }
     let (cloud, _) = state.cloud();
     let mut amphorae = cloud.amphorae.clone();
@@ -284,12 +281,8 @@ async fn show_amphora(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let token = match authenticate(&state, &headers) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    if !token.is_admin() {
-        return forbidden();
+    if let Err(r) = admin(&state, &headers) {
+        return r;
     }
     let (cloud, _) = state.cloud();
     match cloud.amphorae.iter().find(|a| a.id == id) {
