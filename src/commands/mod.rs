@@ -6,7 +6,7 @@ pub mod site;
 pub mod status;
 pub mod twin;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use crate::report::Report;
 use crate::ui::{self, Format};
@@ -14,29 +14,7 @@ use crate::ui::{self, Format};
 /// Prints a status report to stdout in the chosen format.
 pub fn print_report(report: &Report, format: Format) {
     let text = match format {
-        Format::Table => {
-            let width = std::io::stdout()
-                .is_terminal()
-                .then(terminal_width)
-                .flatten();
-            let mut t = format!(
-                "cloud `{}` ({}), management project `{}`, server `{}`\n",
-                report.target.cloud,
-                report.target.auth_url,
-                report.target.project_id,
-                report.target.server
-            );
-            t.push_str(&ui::table::status(report, Some(width.unwrap_or(140))));
-            match report.lowest_red() {
-                Some(layer) => t.push_str(&format!(
-                    "lowest red layer: {} (exit code {})\n",
-                    layer.name(),
-                    layer.exit_code()
-                )),
-                None => t.push_str("no red layer\n"),
-            }
-            t
-        }
+        Format::Table => ui::table::status(report),
         _ => {
             #[derive(serde::Serialize)]
             struct Out<'a> {
@@ -59,8 +37,4 @@ pub fn print_report(report: &Report, format: Format) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
-}
-
-fn terminal_width() -> Option<u16> {
-    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
 }

@@ -137,7 +137,7 @@ pub fn assess(o: &AmphoraObservation) -> Row {
         },
     )
     .evidence(format!(
-        "octavia lists {} amphorae; nova has {} `amphora-` servers in all projects",
+        "octavia lists {} amphora row(s); nova has {} `amphora-` server(s) in all projects",
         o.amphorae.len(),
         o.servers.len()
     ));

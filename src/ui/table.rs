@@ -1,33 +1,59 @@
-//! The status table: one row per layer, state as a word.
+//! The status report for people: a summary table (one row per layer, state as a
+//! word), then a block per layer with its evidence, diagnosis and next step. Detail
+//! lines are never wrapped, so ids stay whole for copy and paste.
+
+use std::fmt::Write;
 
 use comfy_table::{ContentArrangement, Table, presets};
 
 use crate::report::Report;
 
-/// Renders a report as a table `width` columns wide (None: no wrapping).
-pub fn status(report: &Report, width: Option<u16>) -> String {
+/// Renders a report.
+pub fn status(report: &Report) -> String {
+    let mut out = format!(
+        "cloud `{}` ({}), management project `{}`, server `{}`\n\n",
+        report.target.cloud, report.target.auth_url, report.target.project_id, report.target.server
+    );
     let mut table = Table::new();
-    table.load_style(presets::ASCII_HORIZONTAL_ONLY);
-    table.set_content_arrangement(ContentArrangement::Dynamic);
-    if let Some(w) = width {
-        table.set_width(w);
-    }
-    table.set_header(["LAYER", "STATE", "EVIDENCE", "DIAGNOSIS / NEXT"]);
+    table.load_style(presets::NOTHING);
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    table.set_header(["LAYER", "STATE", "SUMMARY"]);
     for row in &report.layers {
-        let mut evidence = vec![row.summary.clone()];
-        evidence.extend(row.evidence.iter().map(|e| format!("- {e}")));
-        let mut advice: Vec<String> = row
-            .diagnosis
-            .iter()
-            .map(|d| format!("{} -> {}", d.finding, d.next))
-            .collect();
-        advice.extend(row.next.iter().map(|n| format!("next: {n}")));
-        table.add_row([
-            row.layer.name().to_string(),
-            row.state.word().to_string(),
-            evidence.join("\n"),
-            advice.join("\n"),
-        ]);
+        table.add_row([row.layer.name(), row.state.word(), row.summary.as_str()]);
     }
-    format!("{table}\n")
+    for line in table.to_string().lines() {
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    for row in &report.layers {
+        let _ = writeln!(
+            out,
+            "\n{} ({}): {}",
+            row.layer.name(),
+            row.state.word(),
+            row.summary
+        );
+        for e in &row.evidence {
+            let _ = writeln!(out, "  - {e}");
+        }
+        for d in &row.diagnosis {
+            let _ = writeln!(out, "  diagnosis: {}", d.finding);
+            let _ = writeln!(out, "  do: {}", d.next);
+        }
+        if let Some(next) = &row.next {
+            let _ = writeln!(out, "  next: {next}");
+        }
+    }
+    out.push('\n');
+    match report.lowest_red() {
+        Some(layer) => {
+            let _ = writeln!(
+                out,
+                "lowest red layer: {} (exit code {})",
+                layer.name(),
+                layer.exit_code()
+            );
+        }
+        None => out.push_str("no red layer\n"),
+    }
+    out
 }

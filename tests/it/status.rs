@@ -204,3 +204,16 @@ fn an_application_credential_works_for_both_scopes() {
         "{magnum}"
     );
 }
+
+#[test]
+fn the_status_report_reads_as_it_did() {
+    let t = TestTwin::default_scenario();
+    let output = t.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    insta::with_settings!({filters => vec![
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[TIME]"),
+    ]}, {
+        insta::assert_snapshot!(text);
+    });
+}
