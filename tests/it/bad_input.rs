@@ -218,3 +218,90 @@ fn a_self_signed_endpoint_without_cacert_says_to_set_cacert() {
         "{err}"
     );
 }
+
+#[test]
+fn a_hung_api_times_out_with_the_sites_timeout() {
+    let t = TestTwin::with(|s| s.faults.push(fault("placement", FaultKind::Hang, 1000)));
+    let site = std::fs::read_to_string(&t.files.site)
+        .unwrap()
+        .replace("timeout: 10s", "timeout: 300ms")
+        .replace("retries: 3", "retries: 1");
+    std::fs::write(&t.files.site, site).unwrap();
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    let headroom = layer(&json(&output), "headroom").clone();
+    assert_eq!(headroom["state"], "unknown");
+    assert!(
+        headroom["evidence"][0]
+            .as_str()
+            .unwrap()
+            .contains("did not answer")
+            && headroom["evidence"][0].as_str().unwrap().contains("300ms"),
+        "{headroom}"
+    );
+    assert_eq!(
+        layer(&json(&output), "vm")["summary"],
+        "parked (SHUTOFF)",
+        "other layers are unaffected"
+    );
+}
+
+#[test]
+fn a_region_the_catalog_lacks_is_named_with_what_it_has() {
+    let t = TestTwin::default_scenario();
+    let clouds = std::fs::read_to_string(&t.files.clouds)
+        .unwrap()
+        .replace("region_name: RegionOne", "region_name: RegionTwo");
+    std::fs::write(&t.files.clouds, clouds).unwrap();
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    let vm = layer(&json(&output), "vm").clone();
+    assert_eq!(vm["state"], "unknown");
+    let text = vm.to_string();
+    assert!(
+        text.contains("no `compute` endpoint for interface `public` in region `RegionTwo`")
+            && text.contains("compute public RegionOne"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_internal_interface_is_used_when_asked() {
+    let t = TestTwin::default_scenario();
+    let clouds = std::fs::read_to_string(&t.files.clouds)
+        .unwrap()
+        .replace("interface: public", "interface: internal");
+    std::fs::write(&t.files.clouds, clouds).unwrap();
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(10), "{}", stderr(&output));
+}
+
+#[test]
+fn secrets_never_reach_the_logs_even_at_trace() {
+    let t = TestTwin::with(|s| {
+        s.faults
+            .push(fault("compute", FaultKind::ServiceUnavailable, 1))
+    });
+    let output = t
+        .cmd()
+        .args(["-vv", "status"])
+        .env("JUJU_CAPI_RESTORE_LOG", "trace")
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        stderr(&output)
+    );
+    assert!(
+        all.contains("GET http://127.0.0.1:"),
+        "the trace shows requests: {all}"
+    );
+    let tokens: Vec<String> = t.steer(|c, _| c.tokens.keys().cloned().collect());
+    assert!(!tokens.is_empty());
+    for secret in tokens
+        .iter()
+        .map(String::as_str)
+        .chain(["twin-admin-password"])
+    {
+        assert!(!all.contains(secret), "a secret reached the output");
+    }
+}

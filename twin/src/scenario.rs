@@ -351,6 +351,8 @@ pub enum FaultKind {
     InternalError,
     /// `200` with a body that is not JSON.
     GarbageJson,
+    /// No answer for 30 s (real time): a hung API behind a proxy that never times out.
+    Hang,
 }
 
 impl Scenario {

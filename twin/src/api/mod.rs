@@ -99,6 +99,10 @@ async fn inject_faults(State(state): State<AppState>, request: Request, next: Ne
             axum::Json(json!({"computeFault": {"code": 500, "message": "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class 'oslo_db.exception.DBConnectionError'>"}})),
         )
             .into_response(),
+        Some(FaultKind::Hang) => {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            next.run(request).await
+        }
         Some(FaultKind::GarbageJson) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
