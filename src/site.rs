@@ -64,6 +64,17 @@ pub struct Management {
 }
 
 impl Management {
+    /// The management VM with the runbook's defaults for the rest.
+    pub fn new(project_id: ProjectId, server: String, floating_ip: IpAddr) -> Management {
+        Management {
+            project_id,
+            server,
+            floating_ip,
+            capi_namespace: None,
+            kubeconfig: default_kubeconfig(),
+        }
+    }
+
     /// The CAPI namespace: as given, or `magnum-<project id>` as Magnum's driver names it.
     pub fn namespace(&self) -> String {
         self.capi_namespace
@@ -366,6 +377,20 @@ pub enum SiteError {
 }
 
 impl Site {
+    /// A site for this management VM, every other value the runbook's default.
+    pub fn new(management: Management) -> Site {
+        Site {
+            management,
+            ssh: Ssh::default(),
+            load_balancers: Vec::new(),
+            magnum_clusters: Vec::new(),
+            amphora_flavor: AmphoraFlavor::default(),
+            timeouts: Timeouts::default(),
+            poll: PollIntervals::default(),
+            http: Http::default(),
+        }
+    }
+
     /// Reads and checks a site file.
     pub fn load(path: &Path) -> Result<Site, SiteError> {
         let text = std::fs::read_to_string(path).map_err(|source| match source.kind() {

@@ -140,6 +140,19 @@ pub enum SiteAction {
     Template,
     /// Validate the site file and print it with every default filled in
     Check,
+    /// Find the literals in the cloud: the server's project and floating IP, the
+    /// kube-api load balancers CAPO made there, the Magnum clusters (admin credentials)
+    Discover {
+        /// The management VM's name
+        #[arg(long, default_value = "capi-mgmt-v2")]
+        server: String,
+        /// Write the result to the site file instead of printing it
+        #[arg(long)]
+        write: bool,
+        /// With --write: replace an existing site file (the old one is kept as `.bak`)
+        #[arg(long, requires = "write")]
+        force: bool,
+    },
 }
 
 /// `credentials` subcommands.

@@ -74,3 +74,30 @@ pub async fn show_cluster(
         api_version: answer.header("openstack-api-version").map(str::to_string),
     })
 }
+
+/// A cluster as Magnum lists it (no health reason in lists).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ClusterSummary {
+    /// UUID.
+    pub uuid: String,
+    /// Name.
+    pub name: String,
+    /// Status.
+    pub status: String,
+}
+
+#[derive(Deserialize)]
+struct ClusterList {
+    clusters: Vec<ClusterSummary>,
+}
+
+/// `GET /v1/clusters`: the clusters of the token's project.
+pub async fn list_clusters(
+    session: &Session,
+    scope: Scope,
+) -> Result<Vec<ClusterSummary>, ApiError> {
+    let list: ClusterList = session
+        .json(&Call::get(scope, Service::ContainerInfra, "/clusters"))
+        .await?;
+    Ok(list.clusters)
+}

@@ -295,7 +295,7 @@ impl CallStats {
 pub struct Session {
     http: reqwest::Client,
     config: CloudConfig,
-    management_project: ProjectId,
+    management_project: Option<ProjectId>,
     policy: Http,
     tokens: BTreeMap<Scope, Mutex<Option<Arc<ScopedToken>>>>,
     stats: CallStats,
@@ -318,6 +318,20 @@ impl Session {
     pub fn new(
         config: CloudConfig,
         management_project: ProjectId,
+        policy: Http,
+    ) -> Result<Session, ApiError> {
+        Session::build(config, Some(management_project), policy)
+    }
+
+    /// A session that holds only the admin scope (site discovery, before the
+    /// management project is known).
+    pub fn admin_only(config: CloudConfig, policy: Http) -> Result<Session, ApiError> {
+        Session::build(config, None, policy)
+    }
+
+    fn build(
+        config: CloudConfig,
+        management_project: Option<ProjectId>,
         policy: Http,
     ) -> Result<Session, ApiError> {
         let mut builder = reqwest::Client::builder()
@@ -362,11 +376,6 @@ impl Session {
         &self.config
     }
 
-    /// The management project id.
-    pub fn management_project(&self) -> &ProjectId {
-        &self.management_project
-    }
-
     /// Call counters.
     pub fn stats(&self) -> &CallStats {
         &self.stats
@@ -390,9 +399,10 @@ impl Session {
         match (&self.config.auth, scope) {
             (AuthMethod::ApplicationCredential { .. }, _) => None,
             (AuthMethod::Password { project, .. }, Scope::Admin) => project.clone(),
-            (AuthMethod::Password { .. }, Scope::Management) => {
-                Some(ProjectRef::Id(self.management_project.to_string()))
-            }
+            (AuthMethod::Password { .. }, Scope::Management) => self
+                .management_project
+                .as_ref()
+                .map(|p| ProjectRef::Id(p.to_string())),
         }
     }
 
@@ -449,6 +459,15 @@ impl Session {
     /// The held token for `scope`, logging in when there is none, it is near expiry,
     /// or `renew` says a service just refused it.
     async fn token(&self, scope: Scope, renew: bool) -> Result<Arc<ScopedToken>, ApiError> {
+        if scope == Scope::Management
+            && self.management_project.is_none()
+            && !self.scopes_are_fixed()
+        {
+            return Err(ApiError::Setup(
+                "this session was made without a management project: it holds the admin scope only"
+                    .into(),
+            ));
+        }
         // An application credential has one fixed scope: both scopes share its token.
         let slot_scope = if self.scopes_are_fixed() {
             Scope::Admin
@@ -554,8 +573,14 @@ impl Session {
             Scope::Management => format!(
                 "either the password is wrong or {} has no role on the management project `{}`: check `management.project_id` in the site file, and grant a role with `openstack role add --user <user> --project {} member`",
                 self.config.who(),
-                self.management_project,
                 self.management_project
+                    .as_ref()
+                    .map(ProjectId::as_str)
+                    .unwrap_or("?"),
+                self.management_project
+                    .as_ref()
+                    .map(ProjectId::as_str)
+                    .unwrap_or("?")
             ),
             Scope::Admin => format!(
                 "check the password and project of cloud `{}` ({}); an admin-openrc must name the admin project",

@@ -58,63 +58,46 @@ pub async fn start(scenario: Scenario, listen: SocketAddr, tls: bool) -> anyhow:
         .with_context(|| format!("cannot start the twin on `{listen}`"))?)
 }
 
-/// The scenario's management server, its project id and its floating IP.
-fn management(twin: &Twin) -> (String, String, Option<String>) {
-    let s = twin.scenario();
-    let server = s
-        .servers
-        .iter()
-        .find(|v| v.name == s.management.server)
-        .expect("scenario checked");
-    let project_id = twin.project_id(&server.project).expect("scenario checked");
-    (server.name.clone(), project_id, server.floating_ip.clone())
-}
-
 /// A site file describing the twin's management stack.
 pub fn site_for(twin: &Twin) -> Site {
-    let (server, project_id, fip) = management(twin);
-    let floating_ip = fip
-        .and_then(|ip| ip.parse().ok())
-        .filter(|ip: &std::net::IpAddr| ip.is_loopback())
-        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
-    let project_name = twin
-        .scenario()
+    let scenario = twin.scenario();
+    let vm = scenario
         .servers
         .iter()
-        .find(|v| v.name == server)
-        .map(|v| v.project.clone())
-        .unwrap_or_default();
+        .find(|v| v.name == scenario.management.server)
+        .expect("scenario checked");
+    let project_id = twin.project_id(&vm.project).expect("scenario checked");
+    // Whatever the scenario says, the tool must only ever reach loopback here.
+    let floating_ip = vm
+        .floating_ip
+        .as_deref()
+        .and_then(|ip| ip.parse().ok())
+        .filter(std::net::IpAddr::is_loopback)
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let management = Management::new(
+        ProjectId::parse(&project_id).expect("twin project ids are 32 hex digits"),
+        vm.name.clone(),
+        floating_ip,
+    );
     Site {
-        management: Management {
-            project_id: ProjectId::parse(&project_id).expect("twin project ids are 32 hex digits"),
-            server,
-            floating_ip,
-            capi_namespace: None,
-            kubeconfig: "~/capi-mgmt.kubeconfig".into(),
-        },
-        ssh: Default::default(),
-        load_balancers: twin
-            .scenario()
+        load_balancers: scenario
             .load_balancers
             .iter()
-            .filter(|lb| lb.project == project_name)
+            .filter(|lb| lb.project == vm.project)
             .filter_map(|lb| Uuid::parse(&lb.id).ok())
             .collect(),
-        magnum_clusters: twin
-            .scenario()
+        magnum_clusters: scenario
             .magnum_clusters
             .iter()
             .map(|c| c.name.clone())
             .collect(),
-        amphora_flavor: Default::default(),
-        timeouts: Default::default(),
-        poll: Default::default(),
         // Loopback answers fast: short timeouts and backoff keep failures quick.
         http: Http {
             timeout: std::time::Duration::from_secs(10),
             retries: 3,
             backoff: std::time::Duration::from_millis(50),
         },
+        ..Site::new(management)
     }
 }
 

@@ -8,4 +8,5 @@ mod harness;
 mod keyring;
 mod openstack_cli;
 mod session;
+mod site;
 mod status;
