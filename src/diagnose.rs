@@ -54,7 +54,7 @@ pub fn magnum_health(
         return Some(Diagnosis {
             rule: Rule::ConductorUnreachable,
             finding: "Magnum's conductor cannot reach the management cluster's API (VM down or still booting); this is not D-042".into(),
-            next: "bring the management VM and its Kubernetes back (`juju-capi-restore restore`); the reason fills in once the API answers".into(),
+            next: "bring the management VM and its Kubernetes back (runbook: start, ssh-port gate, k8s readiness); the reason fills in once the API answers".into(),
         });
     }
     if let Some((component, message)) = reason.iter().find(|(_, v)| v.contains(CAPO_LB_TIMEOUT)) {

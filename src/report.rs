@@ -45,7 +45,7 @@ pub async fn observe(p: Probe<'_>) -> Report {
         layers::amphorae::probe(p),
         layers::headroom::probe(p),
         layers::load_balancers::probe(p),
-        layers::magnum::probe(p, false),
+        layers::magnum::probe(p),
     );
     let vm_row = match &vm {
         Ok(o) => layers::vm::assess(o),

@@ -129,11 +129,22 @@ pub enum HostKeyPolicy {
 #[serde(deny_unknown_fields, default)]
 pub struct AmphoraFlavor {
     /// MEMORY_MB.
+    #[serde(deserialize_with = "at_least_one")]
     pub memory_mb: u64,
     /// VCPU.
+    #[serde(deserialize_with = "at_least_one")]
     pub vcpus: u64,
     /// DISK_GB.
     pub disk_gb: u64,
+}
+
+fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    match u64::deserialize(d)? {
+        0 => Err(serde::de::Error::custom(
+            "must be at least 1 (the amphora flavor's size, charm-octavia: 1024 MB and 1 vCPU)",
+        )),
+        n => Ok(n),
+    }
 }
 
 impl Default for AmphoraFlavor {
@@ -151,19 +162,19 @@ impl Default for AmphoraFlavor {
 #[serde(deny_unknown_fields, default)]
 pub struct Timeouts {
     /// Server start to ACTIVE (runbook: ~20 s; 20 × 10 s loop).
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub server_active: Duration,
     /// ACTIVE to sshd answering (runbook: ~3.5 min; its 18 × 10 s loop is too tight).
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub ssh_port: Duration,
     /// Boot to `cluster status: ready` (runbook: ~20–21 min on gp.mid).
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub k8s_convergence: Duration,
     /// A failover's provisioning status back to ACTIVE (runbook: ~108 s).
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub failover: Duration,
     /// CAPO resync after a failover (runbook: ~10 min).
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub capo_resync: Duration,
 }
 
@@ -184,16 +195,16 @@ impl Default for Timeouts {
 #[serde(deny_unknown_fields, default)]
 pub struct PollIntervals {
     /// Server status.
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub server: Duration,
     /// TCP probe of the ssh port.
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub ssh_port: Duration,
     /// `uptime` + `k8s status` over ssh.
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub k8s: Duration,
     /// Load balancer provisioning status during a failover.
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub failover: Duration,
 }
 
@@ -213,12 +224,12 @@ impl Default for PollIntervals {
 #[serde(deny_unknown_fields, default)]
 pub struct Http {
     /// Timeout of one request.
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub timeout: Duration,
-    /// Retries of an idempotent request after a connection error or a 5xx.
+    /// Retries of a read after a connection error or a 5xx.
     pub retries: u32,
     /// First backoff; it doubles per retry.
-    #[serde(with = "human")]
+    #[serde(with = "human_nonzero")]
     pub backoff: Duration,
 }
 
@@ -322,6 +333,25 @@ impl Serialize for Uuid {
 }
 
 /// Durations as `humantime` text (`20s`, `3m 30s`, `30m`).
+/// Durations as `humantime` text, never zero (a zero timeout fails every call, a
+/// zero poll interval spins).
+mod human_nonzero {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        super::human::serialize(d, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        match super::human::deserialize(d)? {
+            d if d.is_zero() => Err(serde::de::Error::custom("must be longer than zero")),
+            d => Ok(d),
+        }
+    }
+}
+
 mod human {
     use std::time::Duration;
 
@@ -478,6 +508,18 @@ mod tests {
 
         let e = Site::parse(&format!("{MINIMAL}flaovr: 1\n")).unwrap_err();
         assert!(e.contains("flaovr"), "{e}");
+    }
+
+    #[test]
+    fn sizes_and_durations_that_cannot_work_are_refused() {
+        let e = Site::parse(&format!("{MINIMAL}amphora_flavor:\n  memory_mb: 0\n")).unwrap_err();
+        assert!(e.contains("line 5") && e.contains("at least 1"), "{e}");
+        let e = Site::parse(&format!("{MINIMAL}http:\n  timeout: 0s\n")).unwrap_err();
+        assert!(e.contains("longer than zero"), "{e}");
+        assert!(
+            Site::parse(&format!("{MINIMAL}amphora_flavor:\n  disk_gb: 0\n")).is_ok(),
+            "boot-from-volume amphorae"
+        );
     }
 
     #[test]

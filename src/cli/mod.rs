@@ -62,6 +62,9 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
     let settings = Settings::resolve(args.global, &env);
     init_logging(settings.verbosity);
     let Some(command) = args.command else {
+        // Global flags alone: say what the commands are.
+        use clap::CommandFactory;
+        let _ = Args::command().print_help();
         return ExitCode::from(exit::BAD_INPUT);
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -194,6 +194,8 @@ pub struct Tls {
     pub insecure: bool,
     /// Extra CA bundle (`cacert`, `OS_CACERT`).
     pub cacert: Option<PathBuf>,
+    /// Client certificate (`cert`) and its key (`key`; may be in the cert file).
+    pub client_cert: Option<(PathBuf, Option<PathBuf>)>,
 }
 
 /// One resolved cloud: where to authenticate and how.
@@ -268,7 +270,7 @@ pub enum CredentialError {
         available: Vec<String>,
     },
     /// A config file is not valid YAML/JSON or has the wrong shape.
-    #[error("`{}` is invalid: {message}\nfix it, or point `OS_CLIENT_CONFIG_FILE` at a good one", path.display())]
+    #[error("`{}` is invalid: {message}\nfix it, or point `OS_CLIENT_CONFIG_FILE` / `OS_CLIENT_SECURE_FILE` at good ones", path.display())]
     Malformed {
         /// The file.
         path: PathBuf,
@@ -305,7 +307,13 @@ fn candidates(env: &Env, stem: &str, override_var: &str) -> Vec<PathBuf> {
     if let Some(c) = env.config_dir() {
         dirs.push(c.join("openstack"));
     }
-    dirs.push(PathBuf::from("/etc/xdg/openstack"));
+    // The site config dir (appdirs: `$XDG_CONFIG_DIRS`, default /etc/xdg), then /etc.
+    let xdg = env.get("XDG_CONFIG_DIRS").unwrap_or("/etc/xdg");
+    dirs.extend(
+        xdg.split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| Path::new(d).join("openstack")),
+    );
     dirs.push(PathBuf::from("/etc/openstack"));
     for dir in dirs {
         for ext in ["yaml", "yml", "json"] {
@@ -414,15 +422,20 @@ pub fn resolve(
                     format!("`{}`, its only cloud", f.display()),
                 )
             }
+            (Some(f), 0) => {
+                tried.push(format!("`{}`: no clouds in it", f.display()));
+                tried.push(format!(
+                    "{}: not consulted without a cloud to look up",
+                    secrets.describe()
+                ));
+                return Err(CredentialError::NoCredentials { tried });
+            }
             (Some(f), n) => {
+                let names: Vec<String> = clouds.keys().map(|k| format!("`{k}`")).collect();
                 tried.push(format!(
                     "`{}`: {n} clouds ({}), none chosen: pass `--cloud NAME`",
                     f.display(),
-                    clouds
-                        .keys()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    names.join(", ")
                 ));
                 return Err(CredentialError::NoCredentials { tried });
             }
@@ -461,6 +474,7 @@ fn env_cloud(env: &Env) -> Value {
         .filter(|(k, v)| k.starts_with("OS_") && !v.is_empty())
     {
         let mut k = key["OS_".len()..].to_ascii_lowercase();
+        let from_tenant = k.starts_with("tenant_");
         if let Some(rest) = k.strip_prefix("tenant_") {
             k = format!("project_{rest}");
         }
@@ -480,6 +494,11 @@ fn env_cloud(env: &Env) -> Value {
                 top.insert(k, Value::String(value.clone()));
             }
             "cloud" | "client_config_file" | "client_secure_file" => {}
+            // openstacksdk: an `OS_PROJECT_*` beats the legacy `OS_TENANT_*`.
+            _ if from_tenant => {
+                auth.entry(k)
+                    .or_insert_with(|| Value::String(value.clone()));
+            }
             _ => {
                 auth.insert(k, Value::String(value.clone()));
             }
@@ -515,8 +534,10 @@ fn domain(auth: &Value, prefix: &str) -> DomainRef {
         .or_else(|| text(auth, &format!("{prefix}_domain_name")).map(DomainRef::Name))
         .or_else(|| text(auth, "domain_id").map(DomainRef::Id))
         .or_else(|| text(auth, "domain_name").map(DomainRef::Name))
-        // python-openstackclient's `--os-default-domain` is `default`.
-        .unwrap_or_else(|| DomainRef::Id("default".into()))
+        // python-openstackclient's `--os-default-domain` (`OS_DEFAULT_DOMAIN`), `default`.
+        .unwrap_or_else(|| {
+            DomainRef::Id(text(auth, "default_domain").unwrap_or_else(|| "default".into()))
+        })
 }
 
 fn cloud_from_settings(
@@ -544,6 +565,10 @@ fn cloud_from_settings(
     let secret_from = |field: &str, var: &str| -> Result<SecretString, CredentialError> {
         if let Some(s) = text(auth, field) {
             return Ok(SecretString::from(s));
+        }
+        // As python-openstackclient: `OS_PASSWORD` fills in a named cloud's password.
+        if let Some(s) = env.get(var) {
+            return Ok(SecretString::from(s.to_string()));
         }
         match secrets.lookup(name) {
             Ok(Some(s)) => Ok(s),
@@ -616,14 +641,25 @@ fn cloud_from_settings(
         })?,
         None => Interface::Public,
     };
-    // openstacksdk: `insecure` beats `verify`; `verify: false` ignores `cacert`.
-    let insecure =
-        truthy(settings, "insecure").unwrap_or(false) || truthy(settings, "verify") == Some(false);
+    // openstacksdk: `insecure` (either way) beats `verify`; `verify: false` ignores `cacert`.
+    let insecure = match truthy(settings, "insecure") {
+        Some(insecure) => insecure,
+        None => truthy(settings, "verify") == Some(false),
+    };
     let cacert = text(settings, "cacert").or_else(|| {
         env.get("OS_CACERT")
             .filter(|_| name != "envvars")
             .map(str::to_string)
     });
+    let client_cert = match (text(settings, "cert"), text(settings, "key")) {
+        (Some(cert), key) => Some((env.expand_home(&cert), key.map(|k| env.expand_home(&k)))),
+        (None, Some(_)) => {
+            return Err(incomplete(
+                "has a client `key` but no `cert`: give both (`OS_CERT`, `OS_KEY`)".into(),
+            ));
+        }
+        (None, None) => None,
+    };
     let tls = Tls {
         insecure,
         cacert: if insecure {
@@ -631,6 +667,7 @@ fn cloud_from_settings(
         } else {
             cacert.map(|c| env.expand_home(&c))
         },
+        client_cert,
     };
     Ok(CloudConfig {
         name: name.into(),
@@ -809,6 +846,83 @@ mod tests {
     }
 
     #[test]
+    fn os_password_fills_in_a_named_clouds_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.yaml");
+        std::fs::write(&file, "clouds:\n  prod:\n    auth: {auth_url: 'http://127.0.0.1:1/v3', username: admin, project_name: admin}\n").unwrap();
+        let env = env_in(
+            dir.path(),
+            &[
+                ("OS_CLIENT_CONFIG_FILE", file.to_str().unwrap()),
+                ("OS_PASSWORD", "from-env"),
+            ],
+        );
+        let c = resolve(Some("prod"), &env, &OneSecret).unwrap();
+        let AuthMethod::Password { password, .. } = &c.auth else {
+            panic!()
+        };
+        assert_eq!(
+            password.expose_secret(),
+            "from-env",
+            "the environment comes before the keyring"
+        );
+    }
+
+    #[test]
+    fn os_project_beats_the_legacy_os_tenant() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_in(
+            dir.path(),
+            &[
+                ("OS_AUTH_URL", "http://127.0.0.1:5000/v3"),
+                ("OS_USERNAME", "admin"),
+                ("OS_PASSWORD", "pw"),
+                ("OS_PROJECT_NAME", "admin"),
+                ("OS_TENANT_NAME", "old-tenant"),
+                ("OS_DEFAULT_DOMAIN", "d0"),
+            ],
+        );
+        let c = resolve(None, &env, &NoKeyring).unwrap();
+        let AuthMethod::Password { project, user, .. } = c.auth else {
+            panic!()
+        };
+        assert_eq!(
+            project,
+            Some(ProjectRef::Name {
+                name: "admin".into(),
+                domain: DomainRef::Id("d0".into())
+            })
+        );
+        assert_eq!(
+            user,
+            UserRef::Name {
+                name: "admin".into(),
+                domain: DomainRef::Id("d0".into())
+            }
+        );
+    }
+
+    #[test]
+    fn an_explicit_insecure_false_beats_verify_false() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.yaml");
+        std::fs::write(&file, "clouds:\n  c:\n    insecure: false\n    verify: false\n    cacert: /ca.pem\n    auth: {auth_url: 'https://127.0.0.1:1/v3', username: a, password: p, project_name: a}\n").unwrap();
+        let env = env_in(
+            dir.path(),
+            &[("OS_CLIENT_CONFIG_FILE", file.to_str().unwrap())],
+        );
+        let c = resolve(Some("c"), &env, &NoKeyring).unwrap();
+        assert_eq!(
+            c.tls,
+            Tls {
+                insecure: false,
+                cacert: Some("/ca.pem".into()),
+                client_cert: None
+            }
+        );
+    }
+
+    #[test]
     fn nothing_found_lists_every_source_tried() {
         let dir = tempfile::tempdir().unwrap();
         let e = resolve(None, &env_in(dir.path(), &[]), &NoKeyring)
@@ -875,7 +989,8 @@ mod tests {
             c.tls,
             Tls {
                 insecure: true,
-                cacert: None
+                cacert: None,
+                client_cert: None
             }
         );
         assert!(

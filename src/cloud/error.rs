@@ -58,9 +58,7 @@ pub enum ApiError {
         hint: String,
     },
     /// The call needs a role the token lacks.
-    #[error(
-        "{service} refused `{method} {url}` in the {scope} (403): {message}\nthis needs the admin role: use the admin-openrc or a cloud whose user is admin"
-    )]
+    #[error("{service} refused `{method} {url}` in the {scope} (403): {message}{}\n{}", request(.request_id), forbidden_hint(*.scope))]
     Forbidden {
         /// Service.
         service: &'static str,
@@ -108,7 +106,7 @@ pub enum ApiError {
         snippet: String,
     },
     /// The catalog has no endpoint for a service.
-    #[error("the catalog of {scope} has no `{service_type}` endpoint for interface `{interface}`{}; it lists: {available}", region.as_ref().map(|r| format!(" in region `{r}`")).unwrap_or_default())]
+    #[error("the catalog of the {scope} has no `{service_type}` endpoint for interface `{interface}`{}; it lists: {}\nset `region_name` (`OS_REGION_NAME`) and `interface` (`OS_INTERFACE`) to one it lists", region.as_ref().map(|r| format!(" in region `{r}`")).unwrap_or_default(), if available.is_empty() { "nothing" } else { available.as_str() })]
     NoEndpoint {
         /// Scope whose catalog it is.
         scope: Scope,
@@ -121,6 +119,21 @@ pub enum ApiError {
         /// What the catalog has.
         available: String,
     },
+    /// Keystone gave a token with no project (no project named, and no default one).
+    #[error(
+        "keystone at `{auth_url}` gave {who} a token scoped to no project: cloud `{cloud}` names none\nname the admin project: `project_name` in clouds.yaml or `OS_PROJECT_NAME`"
+    )]
+    Unscoped {
+        /// Keystone URL.
+        auth_url: String,
+        /// Who logged in.
+        who: String,
+        /// The cloud.
+        cloud: String,
+    },
+    /// A management-scope call on a session made without a management project.
+    #[error("internal: a management-scope call on a session that holds the admin scope only")]
+    NoManagementScope,
     /// The HTTP client could not be built (bad CA file and the like).
     #[error("cannot set up HTTPS: {0}")]
     Setup(String),
@@ -143,6 +156,18 @@ impl ApiError {
             ApiError::Unreachable { .. } | ApiError::Timeout { .. } => true,
             ApiError::Status { status, .. } => *status >= 500,
             _ => false,
+        }
+    }
+}
+
+/// What to do about a 403, by scope.
+fn forbidden_hint(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Admin => {
+            "this needs the admin role: use the admin-openrc or a cloud whose user is admin"
+        }
+        Scope::Management => {
+            "the user's role in the management project does not allow this: grant `member` there"
         }
     }
 }

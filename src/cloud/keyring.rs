@@ -26,7 +26,17 @@ fn description(cloud: &str) -> String {
 
 fn session() -> Result<KeyRing, String> {
     KeyRing::from_special_id(KeyRingIdentifier::Session, false)
-        .map_err(|e| format!("no session keyring: {e:?}"))
+        .map_err(|e| format!("no session keyring ({})", key_error(e)))
+}
+
+/// A kernel keyring error as a short lowercase phrase.
+fn key_error(e: KeyError) -> String {
+    match e {
+        KeyError::AccessDenied => "access denied".into(),
+        KeyError::KeyDoesNotExist => "no such key".into(),
+        KeyError::QuotaExceeded => "the user's key quota is full".into(),
+        other => format!("{other:?}").to_lowercase(),
+    }
 }
 
 /// Links `key` into the persistent keyring too, when the kernel allows it: then it
@@ -43,7 +53,7 @@ impl Keyring {
         let mut errors = Vec::new();
         match session().and_then(|ring| {
             ring.add_key(&description(cloud), secret.expose_secret().as_bytes())
-                .map_err(|e| format!("{e:?}"))
+                .map_err(key_error)
         }) {
             Ok(key) => {
                 link_persistent(key);
@@ -64,9 +74,9 @@ impl SecretStore for Keyring {
     fn lookup(&self, cloud: &str) -> Result<Option<SecretString>, String> {
         let mut errors = Vec::new();
         match session().and_then(|ring| match ring.search(&description(cloud)) {
-            Ok(key) => key.read_to_vec().map(Some).map_err(|e| format!("{e:?}")),
+            Ok(key) => key.read_to_vec().map(Some).map_err(key_error),
             Err(KeyError::KeyDoesNotExist) => Ok(None),
-            Err(e) => Err(format!("{e:?}")),
+            Err(e) => Err(key_error(e)),
         }) {
             Ok(Some(bytes)) => {
                 let text = String::from_utf8(bytes)

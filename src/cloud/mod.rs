@@ -41,6 +41,7 @@ where
 {
     let mut all = Vec::new();
     let mut marker: Option<String> = None;
+    let mut seen = std::collections::HashSet::new();
     loop {
         let mut page_call = call.clone().query("limit", page_size.to_string());
         if let Some(m) = &marker {
@@ -51,7 +52,8 @@ where
         let last = items.last().map(&id);
         all.extend(items);
         match (has_next, last) {
-            (true, Some(last)) if marker.as_ref() != Some(&last) => marker = Some(last),
+            // A marker seen before means the service is cycling: stop, keep what we have.
+            (true, Some(last)) if seen.insert(last.clone()) => marker = Some(last),
             _ => return Ok(all),
         }
     }

@@ -121,6 +121,30 @@ pub async fn list_servers_paged(
     query: &ServerQuery,
     page_size: usize,
 ) -> Result<Vec<Server>, ApiError> {
+    let call = detail_call(scope, query);
+    collect_pages(
+        session,
+        call,
+        page_size,
+        |p: ServerPage| (p.servers, p.servers_links),
+        |s| s.id.clone(),
+    )
+    .await
+}
+
+/// One page of `GET /servers/detail` (at most `limit` servers): enough to tell an
+/// empty listing from a full one without reading it all.
+pub async fn first_page(
+    session: &Session,
+    scope: Scope,
+    query: &ServerQuery,
+    limit: usize,
+) -> Result<Vec<Server>, ApiError> {
+    let call = detail_call(scope, query).query("limit", limit.to_string());
+    Ok(session.json::<ServerPage>(&call).await?.servers)
+}
+
+fn detail_call(scope: Scope, query: &ServerQuery) -> Call {
     let mut call = Call::get(scope, Service::Compute, "/servers/detail");
     if query.all_projects {
         call = call.query("all_tenants", "1");
@@ -131,14 +155,7 @@ pub async fn list_servers_paged(
     if let Some(n) = &query.name_regex {
         call = call.query("name", n.clone());
     }
-    collect_pages(
-        session,
-        call,
-        page_size,
-        |p: ServerPage| (p.servers, p.servers_links),
-        |s| s.id.clone(),
-    )
-    .await
+    call
 }
 
 async fn action(session: &Session, scope: Scope, id: &str, action: &str) -> Result<(), ApiError> {

@@ -1,6 +1,6 @@
 //! The one HTTP client to OpenStack: two Keystone tokens held at once (admin scope and
 //! management-project scope), endpoints from each token's catalog, renewal on 401 or
-//! near expiry, bounded retries with backoff for idempotent calls, a timeout on every
+//! near expiry, bounded retries with backoff for reads, a timeout on every
 //! request, and a count of calls for the journal and the benchmarks.
 //!
 //! Tokens and secrets live in [`SecretString`]s: they reach the wire and nothing else.
@@ -129,6 +129,7 @@ struct CatalogEndpoint {
 struct ScopedToken {
     id: SecretString,
     expires_at: Timestamp,
+    issued_at: Timestamp,
     project: Option<TokenProject>,
     roles: Vec<String>,
     catalog: Vec<CatalogEntry>,
@@ -152,6 +153,8 @@ struct TokenBody {
 struct TokenFields {
     expires_at: String,
     #[serde(default)]
+    issued_at: Option<String>,
+    #[serde(default)]
     project: Option<TokenProject>,
     #[serde(default)]
     roles: Vec<RoleRef>,
@@ -162,6 +165,19 @@ struct TokenFields {
 #[derive(Deserialize)]
 struct RoleRef {
     name: String,
+}
+
+impl ScopedToken {
+    /// Whether to renew before use: inside the last tenth of its life (at most the last
+    /// two minutes), so a short-lived token is not renewed on every call.
+    fn near_expiry(&self, now: Timestamp) -> bool {
+        let lifetime = self
+            .expires_at
+            .duration_since(self.issued_at)
+            .unsigned_abs();
+        let margin = RENEW_MARGIN.min(lifetime / 10);
+        self.expires_at <= now.saturating_add(margin).unwrap_or(Timestamp::MAX)
+    }
 }
 
 /// What a caller learns about a held token (never the token itself).
@@ -228,12 +244,11 @@ impl Call {
         }
     }
 
-    /// GET, HEAD, PUT and DELETE may be repeated; POST (server actions) may not.
-    fn idempotent(&self) -> bool {
-        matches!(
-            self.method,
-            Method::GET | Method::HEAD | Method::PUT | Method::DELETE
-        )
+    /// Only reads are ever repeated. A PUT failover or a DELETE is "idempotent" in
+    /// HTTP's sense, but a destructive call that may have happened is never re-sent
+    /// behind the operator's back (DESIGN §4.7): its failure is reported instead.
+    fn retryable(&self) -> bool {
+        matches!(self.method, Method::GET | Method::HEAD)
     }
 }
 
@@ -339,7 +354,10 @@ impl Session {
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("juju-capi-restore/", env!("CARGO_PKG_VERSION")))
             // Everything here is loopback or the operator's own cloud: no proxies.
-            .no_proxy();
+            .no_proxy()
+            // A redirect would carry `X-Auth-Token` (or a re-POSTed password) to
+            // wherever it points: OpenStack APIs do not redirect, so refuse.
+            .redirect(reqwest::redirect::Policy::none());
         if config.tls.insecure {
             builder = builder.danger_accept_invalid_certs(true);
         } else if let Some(path) = &config.tls.cacert {
@@ -388,7 +406,7 @@ impl Session {
 
     /// Authenticates `scope` now if needed and says what it is scoped to.
     pub async fn scope_info(&self, scope: Scope) -> Result<ScopeInfo, ApiError> {
-        let token = self.token(scope, false).await?;
+        let token = self.token(scope, None).await?;
         Ok(ScopeInfo {
             project: token.project.clone(),
             roles: token.roles.clone(),
@@ -456,17 +474,19 @@ impl Session {
         json!({"auth": auth})
     }
 
-    /// The held token for `scope`, logging in when there is none, it is near expiry,
-    /// or `renew` says a service just refused it.
-    async fn token(&self, scope: Scope, renew: bool) -> Result<Arc<ScopedToken>, ApiError> {
+    /// The held token for `scope`, logging in when there is none, when it is near
+    /// expiry, or when a service just refused it (`refused`). Concurrent callers that
+    /// saw the same refusal log in once: only the token that was refused is replaced.
+    async fn token(
+        &self,
+        scope: Scope,
+        refused: Option<&Arc<ScopedToken>>,
+    ) -> Result<Arc<ScopedToken>, ApiError> {
         if scope == Scope::Management
             && self.management_project.is_none()
             && !self.scopes_are_fixed()
         {
-            return Err(ApiError::Setup(
-                "this session was made without a management project: it holds the admin scope only"
-                    .into(),
-            ));
+            return Err(ApiError::NoManagementScope);
         }
         // An application credential has one fixed scope: both scopes share its token.
         let slot_scope = if self.scopes_are_fixed() {
@@ -475,14 +495,11 @@ impl Session {
             scope
         };
         let mut slot = self.tokens[&slot_scope].lock().await;
-        if let Some(token) = slot.as_ref()
-            && !renew
-            && token.expires_at
-                > Timestamp::now()
-                    .saturating_add(RENEW_MARGIN)
-                    .unwrap_or(Timestamp::MAX)
-        {
-            return Ok(token.clone());
+        if let Some(token) = slot.as_ref() {
+            let was_refused = refused.is_some_and(|r| Arc::ptr_eq(r, token));
+            if !was_refused && !token.near_expiry(Timestamp::now()) {
+                return Ok(token.clone());
+            }
         }
         let token = Arc::new(self.login(scope).await?);
         *slot = Some(token.clone());
@@ -495,20 +512,18 @@ impl Session {
         let started = Instant::now();
         let send = || async {
             self.stats.logins.fetch_add(1, Ordering::Relaxed);
-            self.http.post(&url).json(&body).send().await.map_err(|e| {
-                transport_error(
-                    e,
-                    "keystone",
-                    "POST",
-                    &url,
-                    &self.config,
-                    self.policy.timeout,
-                )
-            })
+            self.http
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| self.transport_error(e, "keystone", "POST", &url))
         };
+        // A login that timed out may still be running: retry only when Keystone was
+        // unreachable or answered 5xx, never to stack up slow logins.
         let response = send
             .retry(self.backoff())
-            .when(|e: &ApiError| e.is_transient())
+            .when(|e: &ApiError| e.is_transient() && !matches!(e, ApiError::Timeout { .. }))
             .notify(|e, wait| tracing::warn!("keystone login failed ({e}); retrying in {wait:?}"))
             .await?;
         let status = response.status();
@@ -517,19 +532,13 @@ impl Session {
             .get("x-subject-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let bytes = response.bytes().await.map_err(|e| {
-            transport_error(
-                e,
-                "keystone",
-                "POST",
-                &url,
-                &self.config,
-                self.policy.timeout,
-            )
-        })?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| self.transport_error(e, "keystone", "POST", &url))?;
         tracing::debug!(target: "capi_restore::http", "POST {url} ({scope}) -> {status} in {:?}", started.elapsed());
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(self.refused(scope, &service_message(&bytes)));
+            return Err(self.refused(scope, &self.scrub(service_message(&bytes))));
         }
         if !status.is_success() {
             return Err(ApiError::Status {
@@ -537,7 +546,7 @@ impl Session {
                 method: "POST".into(),
                 url,
                 status: status.as_u16(),
-                message: service_message(&bytes),
+                message: self.scrub(service_message(&bytes)),
                 request_id: None,
             });
         }
@@ -546,7 +555,7 @@ impl Session {
             method: "POST".into(),
             url: url.clone(),
             detail,
-            snippet: snippet(&String::from_utf8_lossy(&bytes)),
+            snippet: self.scrub(snippet(&String::from_utf8_lossy(&bytes))),
         };
         let id = token_id.ok_or_else(|| garbage("no `X-Subject-Token` header".into()))?;
         let body: TokenBody = serde_json::from_slice(&bytes).map_err(|e| garbage(e.to_string()))?;
@@ -555,9 +564,23 @@ impl Session {
             .expires_at
             .parse()
             .map_err(|e| garbage(format!("`expires_at`: {e}")))?;
+        let issued_at: Timestamp = match &body.token.issued_at {
+            Some(t) => t
+                .parse()
+                .map_err(|e| garbage(format!("`issued_at`: {e}")))?,
+            None => Timestamp::now(),
+        };
+        if body.token.project.is_none() {
+            return Err(ApiError::Unscoped {
+                auth_url: self.config.auth_url.clone(),
+                who: self.config.who(),
+                cloud: self.config.name.clone(),
+            });
+        }
         Ok(ScopedToken {
             id: SecretString::from(id),
             expires_at,
+            issued_at,
             project: body.token.project,
             roles: body.token.roles.into_iter().map(|r| r.name).collect(),
             catalog: body.token.catalog,
@@ -570,18 +593,17 @@ impl Session {
             None => format!("{scope} (fixed by the application credential)"),
         };
         let hint = match scope {
-            Scope::Management => format!(
-                "either the password is wrong or {} has no role on the management project `{}`: check `management.project_id` in the site file, and grant a role with `openstack role add --user <user> --project {} member`",
-                self.config.who(),
-                self.management_project
+            Scope::Management => {
+                let project = self
+                    .management_project
                     .as_ref()
                     .map(ProjectId::as_str)
-                    .unwrap_or("?"),
-                self.management_project
-                    .as_ref()
-                    .map(ProjectId::as_str)
-                    .unwrap_or("?")
-            ),
+                    .unwrap_or("?");
+                format!(
+                    "either the password is wrong or {} has no role on the management project `{project}`: check `management.project_id` in the site file, and grant a role with `openstack role add --user <user> --project {project} member`",
+                    self.config.who()
+                )
+            }
             Scope::Admin => format!(
                 "check the password and project of cloud `{}` ({}); an admin-openrc must name the admin project",
                 self.config.name, self.config.origin
@@ -594,6 +616,30 @@ impl Session {
             message: message.to_string(),
             hint,
         }
+    }
+
+    /// Removes the credential's secret from text that came back from the network (a
+    /// misbehaving proxy may echo a request body).
+    fn scrub(&self, text: String) -> String {
+        let secret = match &self.config.auth {
+            AuthMethod::Password { password, .. } => password.expose_secret(),
+            AuthMethod::ApplicationCredential { secret, .. } => secret.expose_secret(),
+        };
+        if secret.is_empty() {
+            text
+        } else {
+            text.replace(secret, "[redacted]")
+        }
+    }
+
+    fn transport_error(
+        &self,
+        e: reqwest::Error,
+        service: &'static str,
+        method: &str,
+        url: &str,
+    ) -> ApiError {
+        transport_error(e, service, method, url, &self.config, self.policy.timeout)
     }
 
     fn backoff(&self) -> ExponentialBuilder {
@@ -651,13 +697,13 @@ impl Session {
     }
 
     /// Sends a call: token for its scope, endpoint from that token's catalog, one
-    /// renewal on 401, retries with backoff on transient failures of idempotent calls.
+    /// renewal on 401, retries with backoff on transient failures of reads.
     pub async fn send(&self, call: &Call) -> Result<Answer, ApiError> {
         let attempt = || async { self.attempt(call).await };
-        let idempotent = call.idempotent();
+        let retryable = call.retryable();
         attempt
             .retry(self.backoff())
-            .when(|e: &ApiError| idempotent && e.is_transient())
+            .when(|e: &ApiError| retryable && e.is_transient())
             .notify(|e, wait| {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(
@@ -676,18 +722,15 @@ impl Session {
     }
 
     async fn attempt(&self, call: &Call) -> Result<Answer, ApiError> {
-        let mut renewed = false;
+        let mut refused: Option<Arc<ScopedToken>> = None;
         loop {
-            let token = self.token(call.scope, false).await?;
-            let url = if call.path.starts_with("http://") || call.path.starts_with("https://") {
-                call.path.clone()
-            } else {
-                format!(
-                    "{}{}",
-                    self.endpoint(&token, call.scope, call.service)?,
-                    call.path
-                )
-            };
+            let token = self.token(call.scope, refused.as_ref()).await?;
+            // Always the catalog's endpoint: the token goes nowhere else.
+            let url = format!(
+                "{}{}",
+                self.endpoint(&token, call.scope, call.service)?,
+                call.path
+            );
             let mut request = self
                 .http
                 .request(call.method.clone(), &url)
@@ -706,9 +749,10 @@ impl Session {
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let method = call.method.as_str();
             let name = call.service.name();
-            let response = request.send().await.map_err(|e| {
-                transport_error(e, name, method, &url, &self.config, self.policy.timeout)
-            })?;
+            let response = request
+                .send()
+                .await
+                .map_err(|e| self.transport_error(e, name, method, &url))?;
             let status = response.status();
             let final_url = response.url().to_string();
             let headers = response.headers().clone();
@@ -723,15 +767,12 @@ impl Session {
             let body = response
                 .bytes()
                 .await
-                .map_err(|e| {
-                    transport_error(e, name, method, &url, &self.config, self.policy.timeout)
-                })?
+                .map_err(|e| self.transport_error(e, name, method, &url))?
                 .to_vec();
             tracing::debug!(target: "capi_restore::http", "{method} {final_url} ({}) -> {status} in {:?}", call.scope, started.elapsed());
-            if status == StatusCode::UNAUTHORIZED && !renewed {
+            if status == StatusCode::UNAUTHORIZED && refused.is_none() {
                 // The token expired or was revoked early: log in again, once.
-                renewed = true;
-                self.token(call.scope, true).await?;
+                refused = Some(token);
                 continue;
             }
             if status == StatusCode::FORBIDDEN {
@@ -780,7 +821,8 @@ fn transport_error(
         source = s.source();
     }
     let detail = chain.last().cloned().unwrap_or_default();
-    let all = chain.join(": ").to_ascii_lowercase();
+    // The top-level message names the URL; classify on the causes below it only.
+    let all = chain[1.min(chain.len())..].join(": ").to_ascii_lowercase();
     if all.contains("certificate") || all.contains("tls") || all.contains("handshake") {
         ApiError::Tls {
             url: url.to_string(),
@@ -806,6 +848,35 @@ fn transport_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn token(issued: i64, lifetime: i64) -> ScopedToken {
+        let issued_at = Timestamp::from_second(issued).unwrap();
+        ScopedToken {
+            id: SecretString::from("t".to_string()),
+            issued_at,
+            expires_at: Timestamp::from_second(issued + lifetime).unwrap(),
+            project: None,
+            roles: Vec::new(),
+            catalog: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn renewal_comes_in_the_last_tenth_of_a_tokens_life_at_most_two_minutes() {
+        let at = |s: i64| Timestamp::from_second(s).unwrap();
+        let hour = token(1_000_000, 3600);
+        assert!(!hour.near_expiry(at(1_000_000 + 3600 - 121)));
+        assert!(
+            hour.near_expiry(at(1_000_000 + 3600 - 119)),
+            "two minutes before an hour-long token ends"
+        );
+        let minute = token(1_000_000, 60);
+        assert!(
+            !minute.near_expiry(at(1_000_000 + 53)),
+            "a short token is not renewed on every call"
+        );
+        assert!(minute.near_expiry(at(1_000_000 + 55)));
+    }
 
     #[test]
     fn api_bases_follow_the_catalog_conventions() {

@@ -199,7 +199,7 @@ pub fn write_client_files(twin: &Twin, dir: &Path) -> std::io::Result<ClientFile
     let openrc = format!(
         "# admin-openrc for the twin: `source` it as you would a real one\nexport OS_AUTH_URL={}\nexport OS_USERNAME=admin\nexport OS_PASSWORD={}\nexport OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_NAME=admin\nexport OS_PROJECT_DOMAIN_NAME=Default\nexport OS_REGION_NAME={}\nexport OS_INTERFACE=public\nexport OS_IDENTITY_API_VERSION=3\n{}",
         twin.auth_url(),
-        admin.map(|u| u.password.as_str()).unwrap_or_default(),
+        shell_quote(admin.map(|u| u.password.as_str()).unwrap_or_default()),
         s.region,
         if twin.ca_pem().is_some() {
             format!("export OS_CACERT={}\n", ca_file.display())
@@ -221,15 +221,25 @@ pub fn write_client_files(twin: &Twin, dir: &Path) -> std::io::Result<ClientFile
 }
 
 /// Writes a file readable by its owner only.
+///
+/// A symlink in its place is refused (`O_NOFOLLOW`), and an existing file is
+/// narrowed to 0600 before anything is written into it.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     std::io::Write::write_all(&mut file, text.as_bytes())
+}
+
+/// Quotes a value for a POSIX shell (`source admin-openrc`).
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
 }
 
 /// Runs the twin until Ctrl-C or SIGTERM.
@@ -243,9 +253,23 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let scenario = load_scenario(scenario, time_scale)?;
     let twin = start(scenario, listen, tls).await?;
-    let dir = dir.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("juju-capi-restore-twin-{}", twin.addr().port()))
-    });
+    let dir = match dir {
+        Some(dir) => dir,
+        None => {
+            // A new directory of our own (0700): never one somebody prepared in /tmp.
+            use std::os::unix::fs::DirBuilderExt;
+            let dir = std::env::temp_dir().join(format!(
+                "juju-capi-restore-twin-{}-{}",
+                twin.addr().port(),
+                std::process::id()
+            ));
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+            dir
+        }
+    };
     let files = write_client_files(&twin, &dir)
         .with_context(|| format!("cannot write the client files to `{}`", dir.display()))?;
     println!(
@@ -276,4 +300,35 @@ pub async fn run(
     }
     twin.stop().await;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_files_are_private_and_never_written_through_a_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, "keep").unwrap();
+        let link = dir.path().join("clouds.yaml");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(write_private(&link, "secret").is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
+
+        let plain = dir.path().join("secure.yaml");
+        std::fs::write(&plain, "old").unwrap();
+        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&plain, "new").unwrap();
+        assert_eq!(
+            std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn openrc_values_are_shell_quoted() {
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+    }
 }

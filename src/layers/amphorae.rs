@@ -63,15 +63,18 @@ pub fn amphora_uuid(name: &str) -> Option<&str> {
 /// matches no amphora's `compute_id`. Nothing else is ever an orphan.
 pub fn classify(amphorae: &[Amphora], servers: &[Server]) -> Vec<Orphan> {
     let ids: HashSet<String> = amphorae.iter().map(|a| a.id.to_ascii_lowercase()).collect();
-    let compute_ids: HashSet<&str> = amphorae
+    let compute_ids: HashSet<String> = amphorae
         .iter()
         .filter_map(|a| a.compute_id.as_deref())
+        .map(str::to_ascii_lowercase)
         .collect();
     servers
         .iter()
         .filter_map(|s| {
             let uuid = amphora_uuid(&s.name)?;
-            if ids.contains(&uuid.to_ascii_lowercase()) || compute_ids.contains(s.id.as_str()) {
+            if ids.contains(&uuid.to_ascii_lowercase())
+                || compute_ids.contains(&s.id.to_ascii_lowercase())
+            {
                 return None;
             }
             let kind = match s.status.as_str() {
@@ -99,10 +102,11 @@ pub async fn probe(p: Probe<'_>) -> Result<AmphoraObservation, ApiError> {
         project_id: None,
         name_regex: Some("^amphora-".into()),
     };
-    let (amphorae, servers) = tokio::try_join!(
-        octavia::list_amphorae(p.session),
-        nova::list_servers(p.session, Scope::Admin, &query)
-    )?;
+    // Nova first, Octavia second, never together: Octavia writes an amphora's row
+    // before it asks Nova for the server, so a server read after the rows could be a
+    // brand-new amphora that would look like a zombie.
+    let servers = nova::list_servers(p.session, Scope::Admin, &query).await?;
+    let amphorae = octavia::list_amphorae(p.session).await?;
     // Nova's filter is a regex the server applies; check the prefix here as well.
     let servers = servers
         .into_iter()

@@ -55,13 +55,14 @@ pub fn fit(inventory: &Inventory, used: u64, amount: u64) -> ClassFit {
     let capacity = ((inventory.total.saturating_sub(inventory.reserved)) as f64
         * inventory.allocation_ratio) as u64;
     let free = capacity.saturating_sub(used);
-    let allowed = amount >= inventory.min_unit.max(1)
+    let allowed = amount >= inventory.min_unit
         && amount <= inventory.max_unit
         && amount % inventory.step_size.max(1) == 0;
-    let slots = if allowed && amount > 0 {
-        free / amount
-    } else {
-        0
+    let slots = match amount {
+        // A class the flavor does not use (disk on boot-from-volume amphorae) never limits.
+        0 => u64::MAX,
+        _ if allowed => free / amount,
+        _ => 0,
     };
     ClassFit {
         capacity,
@@ -138,17 +139,29 @@ pub fn assess(providers: &[ProviderCapacity], flavor: &AmphoraFlavor, needed: bo
         ),
     );
     for h in &hosts {
-        let mem = h
-            .memory
-            .map(|m| format!("MEMORY_MB free {} of {}", m.free, m.capacity))
-            .unwrap_or_default();
         let line = if h.disabled {
             format!(
                 "{}: skipped, compute service disabled ({DISABLED_TRAIT})",
                 h.host
             )
         } else {
-            format!("{}: {} slot(s); {mem}", h.host, h.slots)
+            // Name the class that limits this host, with its figures.
+            let classes = [
+                ("MEMORY_MB", h.memory),
+                ("VCPU", h.vcpu),
+                ("DISK_GB", h.disk),
+            ];
+            match classes
+                .iter()
+                .filter_map(|(n, c)| c.map(|c| (*n, c)))
+                .min_by_key(|(_, c)| c.slots)
+            {
+                Some((name, c)) => format!(
+                    "{}: {} slot(s), limited by {name}: free {} of {}",
+                    h.host, h.slots, c.free, c.capacity
+                ),
+                None => format!("{}: {} slot(s)", h.host, h.slots),
+            }
         };
         row = row.evidence(line);
         if !h.disabled && h.slots == 0 && h.runbook_memory_slots > 0 {
@@ -215,6 +228,17 @@ mod tests {
             0,
             "an amount above max_unit never fits"
         );
+    }
+
+    #[test]
+    fn a_class_the_flavor_does_not_use_never_limits() {
+        let boot_from_volume = AmphoraFlavor {
+            memory_mb: 1024,
+            vcpus: 1,
+            disk_gb: 0,
+        };
+        let hosts = compute(&[provider("roomy", 84_000, &[])], &boot_from_volume);
+        assert_eq!(hosts[0].slots, 1);
     }
 
     #[test]

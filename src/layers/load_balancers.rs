@@ -37,16 +37,15 @@ impl LoadBalancerObservation {
 /// Lists the project's load balancers and looks up the site's.
 pub async fn probe(p: Probe<'_>) -> Result<LoadBalancerObservation, ApiError> {
     let project_id = p.site.management.project_id.to_string();
-    let info = p.session.scope_info(Scope::Management).await?;
-    let in_scope = info
-        .project
-        .as_ref()
-        .is_some_and(|proj| proj.id == project_id);
-    let in_project = if in_scope {
-        octavia::list_load_balancers(p.session, Scope::Management, None).await?
+    // Always filtered by project: Octavia lists every project's load balancers to a
+    // token with the admin role, and another project's ERROR is not this layer's.
+    let scope = if p.in_management_project().await? {
+        Scope::Management
     } else {
-        octavia::list_load_balancers(p.session, Scope::Admin, Some(&project_id)).await?
+        Scope::Admin
     };
+    let mut in_project = octavia::list_load_balancers(p.session, scope, Some(&project_id)).await?;
+    in_project.retain(|lb| lb.project_id == project_id);
     let mut elsewhere = Vec::new();
     let mut missing = Vec::new();
     for id in &p.site.load_balancers {

@@ -16,12 +16,13 @@ pub struct MagnumObservation {
     /// The project the management-scope token is really scoped to, when it is not the
     /// management project (an application credential fixes its own scope).
     pub scoped_elsewhere: Option<String>,
-    /// Whether the management VM is up (an empty reason is expected when it is not).
+    /// Whether the management VM is up (an empty reason is expected when it is not);
+    /// set by the caller from the VM layer.
     pub vm_up: bool,
 }
 
 /// Reads every configured cluster.
-pub async fn probe(p: Probe<'_>, vm_up: bool) -> MagnumObservation {
+pub async fn probe(p: Probe<'_>) -> MagnumObservation {
     let mut clusters = Vec::new();
     for ident in &p.site.magnum_clusters {
         clusters.push((
@@ -36,7 +37,7 @@ pub async fn probe(p: Probe<'_>, vm_up: bool) -> MagnumObservation {
     };
     MagnumObservation {
         clusters,
-        vm_up,
+        vm_up: false,
         scoped_elsewhere,
     }
 }

@@ -10,7 +10,7 @@ pub mod vm;
 
 use serde::Serialize;
 
-use crate::cloud::Session;
+use crate::cloud::{ApiError, Scope, Session};
 use crate::diagnose::Diagnosis;
 use crate::site::Site;
 
@@ -174,4 +174,16 @@ pub struct Probe<'a> {
     pub session: &'a Session,
     /// The site's literals.
     pub site: &'a Site,
+}
+
+impl Probe<'_> {
+    /// Whether the management-scope token really is scoped to the site's project. It
+    /// is not when an application credential fixes its own scope elsewhere; probes
+    /// then read the project through admin calls filtered by project id.
+    pub async fn in_management_project(&self) -> Result<bool, ApiError> {
+        let info = self.session.scope_info(Scope::Management).await?;
+        Ok(info
+            .project
+            .is_some_and(|p| p.id == self.site.management.project_id.as_str()))
+    }
 }

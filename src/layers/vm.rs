@@ -76,7 +76,7 @@ pub async fn probe(p: Probe<'_>) -> Result<VmObservation, ApiError> {
             found_in: None,
         });
     }
-    let listing = nova::list_servers_paged(p.session, scope, &base, 1).await?;
+    let listing = nova::first_page(p.session, scope, &base, 1).await?;
     let elsewhere = nova::list_servers(
         p.session,
         Scope::Admin,
@@ -140,7 +140,7 @@ pub fn assess(o: &VmObservation) -> Row {
         }
         ("SHUTOFF", _) => Row::new(Layer::Vm, Health::Red, "parked (SHUTOFF)")
             .evidence(facts)
-            .next("start it in the management project: `juju-capi-restore restore` (runbook D-041 manual start)"),
+            .next(format!("start it in the management project (runbook D-041 manual start: `openstack --os-project-id {} server start {}`)", o.project_id, s.name)),
         ("ERROR", _) => Row::new(Layer::Vm, Health::Red, "ERROR")
             .evidence(facts)
             .evidence(format!("fault: {}", s.fault.as_ref().map(|f| f.message.as_str()).unwrap_or("none recorded")))

@@ -103,10 +103,19 @@ impl TestTwin {
 }
 
 /// The binary with a clean environment and `HOME` at `home`.
+///
+/// Credentials are searched in system directories too. `XDG_CONFIG_DIRS` points
+/// into the temp home, and a machine with `/etc/openstack/clouds.yaml` is refused:
+/// a test must never find a real cloud.
 pub fn bare_cmd(home: PathBuf) -> Command {
+    assert!(
+        !std::path::Path::new("/etc/openstack/clouds.yaml").exists(),
+        "this machine has /etc/openstack/clouds.yaml: the tests would see a real cloud; run them where there is none"
+    );
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_juju-capi-restore"));
     cmd.env_clear()
         .env("HOME", &home)
+        .env("XDG_CONFIG_DIRS", home.join("xdg"))
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("NO_COLOR", "1")
         .current_dir(&home);

@@ -217,3 +217,27 @@ fn the_status_report_reads_as_it_did() {
         insta::assert_snapshot!(text);
     });
 }
+
+#[test]
+fn another_projects_broken_load_balancer_is_not_this_layers() {
+    // An admin with the admin role everywhere sees every project's load balancers.
+    let t = TestTwin::with(|s| {
+        s.users[0]
+            .roles
+            .get_mut("capi-mgmt")
+            .unwrap()
+            .push("admin".into());
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        let mut other = s.load_balancers[0].clone();
+        other.id = "9e0d1c2b-3a4f-4e5d-8c7b-6a5f4e3d2c1b".into();
+        other.name = "somebody-elses".into();
+        other.project = "service".into();
+        other.provisioning_status = "ERROR".into();
+        other.amphorae.clear();
+        s.load_balancers.push(other);
+    });
+    let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
+    let lbs = layer(&report, "load-balancers");
+    assert_eq!(lbs["state"], "green", "{lbs}");
+    assert!(!lbs.to_string().contains("somebody-elses"));
+}

@@ -416,6 +416,18 @@ impl Scenario {
         }
         for s in &self.servers {
             project(&s.project, &format!("server `{}`", s.name))?;
+            // Clients connect to a server's floating IP (ssh, kube-api): the twin's must
+            // be on this machine.
+            if let Some(fip) = &s.floating_ip
+                && !fip
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+            {
+                return Err(format!(
+                    "server `{}` has floating IP `{fip}`: the twin's floating IPs must be loopback (127.0.0.1)",
+                    s.name
+                ));
+            }
             if let Some(h) = &s.host {
                 host(h, &format!("server `{}`", s.name))?;
             }
@@ -508,4 +520,21 @@ fn allocated() -> String {
 }
 fn standalone() -> String {
     "STANDALONE".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_scenario_is_valid() {
+        Scenario::default_scenario();
+    }
+
+    #[test]
+    fn a_floating_ip_off_this_machine_is_refused() {
+        let text = DEFAULT_SCENARIO.replace("floating_ip: 127.0.0.1", "floating_ip: 192.0.2.40");
+        let e = Scenario::from_yaml(&text, "t").unwrap_err();
+        assert!(e.contains("must be loopback"), "{e}");
+    }
 }
