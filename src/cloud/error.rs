@@ -74,7 +74,7 @@ pub enum ApiError {
         request_id: Option<String>,
     },
     /// Any other unexpected status.
-    #[error("{service} answered `{method} {url}` with {status}: {message}{}", request(.request_id))]
+    #[error("{service} answered `{method} {url}` with {status}: {message}{}{}", request(.request_id), status_hint(*.status))]
     Status {
         /// Service.
         service: &'static str,
@@ -157,6 +157,20 @@ impl ApiError {
             ApiError::Status { status, .. } => *status >= 500,
             _ => false,
         }
+    }
+}
+
+/// What to do about a status, where there is something to say.
+fn status_hint(status: u16) -> &'static str {
+    match status {
+        // The session already logged in again once before reporting a 401.
+        401 => {
+            "\nthe service refused a token Keystone had just issued: its keystonemiddleware may trust another Keystone, or the clocks disagree; check the service's `[keystone_authtoken]`"
+        }
+        503 | 502 | 504 => {
+            "\nthe service or the proxy in front of it is down or restarting: check its units (`juju status`) and retry"
+        }
+        _ => "",
     }
 }
 
