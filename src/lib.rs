@@ -11,6 +11,7 @@ pub mod cloud;
 pub mod commands;
 pub mod diagnose;
 pub mod exit;
+pub mod host;
 pub mod layers;
 pub mod report;
 pub mod site;

@@ -1,0 +1,5 @@
+//! The management host: its ssh port, commands run on it over the system `ssh`, and
+//! the parsers for what they print (`uptime`, `k8s status`).
+
+pub mod k8s_status;
+pub mod uptime;
