@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cloud;
 pub mod commands;
 pub mod diagnose;
+pub mod exec;
 pub mod exit;
 pub mod host;
 pub mod layers;

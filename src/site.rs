@@ -97,8 +97,34 @@ pub struct Ssh {
     pub host_key_policy: HostKeyPolicy,
     /// known_hosts file for the management VM.
     pub known_hosts: PathBuf,
-    /// The ssh command (a path or name on PATH).
-    pub command: String,
+    /// The ssh command: a program, or a program and its first arguments
+    /// (`[juju-capi-restore, twin-ssh, ...]` for the twin).
+    #[serde(deserialize_with = "words")]
+    pub command: Vec<String>,
+    /// ssh's `ConnectTimeout` (runbook: 10 s).
+    #[serde(with = "human_nonzero")]
+    pub connect_timeout: Duration,
+    /// How long one remote command may take before it is stopped.
+    #[serde(with = "human_nonzero")]
+    pub command_timeout: Duration,
+}
+
+/// A command as a YAML string (one word) or a list of words.
+fn words<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Words {
+        One(String),
+        Many(Vec<String>),
+    }
+    let words = match Words::deserialize(d)? {
+        Words::One(w) => vec![w],
+        Words::Many(w) => w,
+    };
+    if words.first().is_none_or(|w| w.trim().is_empty()) {
+        return Err(serde::de::Error::custom("must name a program, e.g. `ssh`"));
+    }
+    Ok(words)
 }
 
 impl Default for Ssh {
@@ -109,7 +135,9 @@ impl Default for Ssh {
             key: "~/.ssh/id_ed25519".into(),
             host_key_policy: HostKeyPolicy::AcceptNew,
             known_hosts: "~/.config/juju-capi-restore/known_hosts".into(),
-            command: "ssh".into(),
+            command: vec!["ssh".into()],
+            connect_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(60),
         }
     }
 }

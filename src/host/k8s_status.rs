@@ -82,7 +82,9 @@ pub enum Reading {
 
 /// Reads `k8s status` output in whichever form it came.
 pub fn read(stdout: &str, stderr: &str) -> Reading {
-    let status = parse_json(stdout).or_else(|| parse_yaml(stdout)).or_else(|| parse_plain(stdout));
+    let status = parse_json(stdout)
+        .or_else(|| parse_yaml(stdout))
+        .or_else(|| parse_plain(stdout));
     match status {
         Some(s) => Reading::Status(s),
         None => Reading::Unavailable(classify(&format!("{stdout}\n{stderr}"))),
@@ -95,7 +97,10 @@ pub fn classify(text: &str) -> Vec<Noise> {
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let lower = line.to_ascii_lowercase();
         // "The error was:" only introduces the next line; blank framing adds nothing.
-        if lower == "the error was:" || lower.starts_with("sudo k8s bootstrap") || lower.starts_with("you can bootstrap") {
+        if lower == "the error was:"
+            || lower.starts_with("sudo k8s bootstrap")
+            || lower.starts_with("you can bootstrap")
+        {
             continue;
         }
         let owned = line.to_string();
@@ -128,7 +133,9 @@ pub fn parse_plain(text: &str) -> Option<K8sStatus> {
         }
         // `key: value`, or (the `gateway` line) `key   value` with no colon.
         let (key, value) = match line.split_once(':') {
-            Some((k, v)) if !k.trim().contains("  ") && !k.trim().is_empty() => (k.trim(), v.trim()),
+            Some((k, v)) if !k.trim().contains("  ") && !k.trim().is_empty() => {
+                (k.trim(), v.trim())
+            }
             _ => match line.trim().split_once("  ") {
                 Some((k, v)) => (k.trim(), v.trim()),
                 None => continue,
@@ -147,7 +154,12 @@ pub fn parse_plain(text: &str) -> Option<K8sStatus> {
         Some(list) => list.split(", ").map(str::to_string).collect(),
     };
     let datastore = fields.remove("datastore");
-    Some(K8sStatus { ready, control_plane, datastore, features: fields })
+    Some(K8sStatus {
+        ready,
+        control_plane,
+        datastore,
+        features: fields,
+    })
 }
 
 #[derive(Deserialize)]
@@ -166,9 +178,19 @@ struct Structured {
 struct Member {
     #[serde(default)]
     address: String,
-    #[serde(default, rename = "datastore-role", alias = "datastorerole", alias = "datastore_role")]
+    #[serde(
+        default,
+        rename = "datastore-role",
+        alias = "datastorerole",
+        alias = "datastore_role"
+    )]
     datastore_role: String,
-    #[serde(default, rename = "cluster-role", alias = "clusterrole", alias = "cluster_role")]
+    #[serde(
+        default,
+        rename = "cluster-role",
+        alias = "clusterrole",
+        alias = "cluster_role"
+    )]
     cluster_role: String,
 }
 
@@ -184,15 +206,34 @@ impl Structured {
             .members
             .into_iter()
             .filter(|m| m.cluster_role.is_empty() || m.cluster_role == "control-plane")
-            .map(|m| if m.datastore_role.is_empty() { m.address } else { format!("{} ({})", m.address, m.datastore_role) })
+            .map(|m| {
+                if m.datastore_role.is_empty() {
+                    m.address
+                } else {
+                    format!("{} ({})", m.address, m.datastore_role)
+                }
+            })
             .collect();
         let features = self
             .rest
             .into_iter()
             .filter_map(|(k, v)| {
-                let msg = v.get("message").and_then(|m| m.as_str()).filter(|m| !m.is_empty()).map(str::to_string);
+                let msg = v
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string);
                 let enabled = v.get("enabled").and_then(|e| e.as_bool())?;
-                Some((k, msg.unwrap_or_else(|| if enabled { "enabled".into() } else { "disabled".into() })))
+                Some((
+                    k,
+                    msg.unwrap_or_else(|| {
+                        if enabled {
+                            "enabled".into()
+                        } else {
+                            "disabled".into()
+                        }
+                    }),
+                ))
             })
             .collect();
         K8sStatus {
@@ -212,15 +253,21 @@ pub fn parse_json(text: &str) -> Option<K8sStatus> {
     }
     let value: serde_json::Value = serde_json::from_str(trimmed).ok()?;
     value.get("members")?;
-    serde_json::from_value::<Structured>(value).ok().map(Structured::into_status)
+    serde_json::from_value::<Structured>(value)
+        .ok()
+        .map(Structured::into_status)
 }
 
 /// `--output-format yaml`: a mapping with `ready:` and `members:`.
 pub fn parse_yaml(text: &str) -> Option<K8sStatus> {
-    if !text.lines().any(|l| l.starts_with("ready:")) || !text.lines().any(|l| l.starts_with("members:")) {
+    if !text.lines().any(|l| l.starts_with("ready:"))
+        || !text.lines().any(|l| l.starts_with("members:"))
+    {
         return None;
     }
-    serde_saphyr::from_str::<Structured>(text).ok().map(Structured::into_status)
+    serde_saphyr::from_str::<Structured>(text)
+        .ok()
+        .map(Structured::into_status)
 }
 
 #[cfg(test)]
@@ -292,16 +339,27 @@ gateway                   disabled
     #[test]
     fn boot_time_errors_are_known_noise() {
         let stderr = "Error: Failed to check the current node status.\n\nThe error was: Get \"http://control.socket/1.0/k8sd/node\": dial unix /var/snap/k8s/common/var/lib/k8sd/state/control.socket: connect: no such file or directory\n";
-        let Reading::Unavailable(noise) = read("", stderr) else { panic!() };
-        assert!(matches!(noise.last(), Some(Noise::ControlSocket(_))), "{noise:?}");
+        let Reading::Unavailable(noise) = read("", stderr) else {
+            panic!()
+        };
+        assert!(
+            matches!(noise.last(), Some(Noise::ControlSocket(_))),
+            "{noise:?}"
+        );
         let not_init = "Error: The node is not part of a Kubernetes cluster. You can bootstrap a new cluster with:\n\n  sudo k8s bootstrap\n";
-        let Reading::Unavailable(noise) = read("", not_init) else { panic!() };
+        let Reading::Unavailable(noise) = read("", not_init) else {
+            panic!()
+        };
         assert_eq!(noise.len(), 1);
         assert!(matches!(noise[0], Noise::NotYetInitialised(_)));
         assert!(noise.iter().all(Noise::is_cold_start_noise));
-        let tls = classify("E1124 10:02:11 reflector.go:147 Get \"https://127.0.0.1:6443/api/v1/nodes\": net/http: TLS handshake timeout");
+        let tls = classify(
+            "E1124 10:02:11 reflector.go:147 Get \"https://127.0.0.1:6443/api/v1/nodes\": net/http: TLS handshake timeout",
+        );
         assert!(matches!(tls[0], Noise::TlsHandshakeTimeout(_)));
-        let mount = classify("MountVolume.SetUp failed for volume \"kube-api-access\": mount failed: exit status 32");
+        let mount = classify(
+            "MountVolume.SetUp failed for volume \"kube-api-access\": mount failed: exit status 32",
+        );
         assert!(matches!(mount[0], Noise::MountFailure(_)));
         assert!(!classify("Error: permission denied")[0].is_cold_start_noise());
     }

@@ -2,4 +2,6 @@
 //! the parsers for what they print (`uptime`, `k8s status`).
 
 pub mod k8s_status;
+pub mod ssh;
+pub mod tcp_probe;
 pub mod uptime;

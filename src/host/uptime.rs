@@ -23,7 +23,10 @@ pub fn parse(text: &str) -> Option<Uptime> {
     let line = text.lines().find(|l| l.contains("load average"))?;
     let (before, after) = line.split_once("load average")?;
     let after = after.trim_start_matches('s').trim_start_matches(':');
-    Some(Uptime { up: parse_up(before), load: parse_loads(after)? })
+    Some(Uptime {
+        up: parse_up(before),
+        load: parse_loads(after)?,
+    })
 }
 
 fn parse_loads(text: &str) -> Option<[f64; 3]> {
@@ -48,7 +51,9 @@ fn parse_up(text: &str) -> Option<Duration> {
         match words.as_slice() {
             [n, unit] if unit.starts_with("day") => seconds += n.parse::<u64>().ok()? * 86400,
             [n, unit] if unit.starts_with("min") => seconds += n.parse::<u64>().ok()? * 60,
-            [n, unit] if unit.starts_with("hour") || unit.starts_with("hr") => seconds += n.parse::<u64>().ok()? * 3600,
+            [n, unit] if unit.starts_with("hour") || unit.starts_with("hr") => {
+                seconds += n.parse::<u64>().ok()? * 3600
+            }
             [n, unit] if unit.starts_with("sec") => seconds += n.parse::<u64>().ok()?,
             [hm] if hm.contains(':') => {
                 let (h, m) = hm.split_once(':')?;
@@ -113,21 +118,54 @@ mod tests {
         let u = parse(" 10:15:02 up 12 min,  1 user,  load average: 101.23, 85.10, 40.02").unwrap();
         assert_eq!(u.up, Some(Duration::from_secs(12 * 60)));
         assert_eq!(u.load, [101.23, 85.10, 40.02]);
-        assert_eq!(parse(" 10:15:02 up  2:03,  2 users,  load average: 0.00, 0.01, 0.05").unwrap().up, Some(Duration::from_secs(2 * 3600 + 3 * 60)));
-        assert_eq!(parse(" 08:00:00 up 1 day,  2:03,  0 users,  load average: 1.00, 1.00, 1.00").unwrap().up, Some(Duration::from_secs(86400 + 7380)));
-        assert_eq!(parse(" 08:00:00 up 3 days, 15 min,  1 user,  load average: 1.00, 1.00, 1.00").unwrap().up, Some(Duration::from_secs(3 * 86400 + 900)));
-        assert_eq!(parse(" 08:00:00 up 0 min,  0 users,  load average: 0.52, 0.12, 0.04").unwrap().up, Some(Duration::ZERO));
+        assert_eq!(
+            parse(" 10:15:02 up  2:03,  2 users,  load average: 0.00, 0.01, 0.05")
+                .unwrap()
+                .up,
+            Some(Duration::from_secs(2 * 3600 + 3 * 60))
+        );
+        assert_eq!(
+            parse(" 08:00:00 up 1 day,  2:03,  0 users,  load average: 1.00, 1.00, 1.00")
+                .unwrap()
+                .up,
+            Some(Duration::from_secs(86400 + 7380))
+        );
+        assert_eq!(
+            parse(" 08:00:00 up 3 days, 15 min,  1 user,  load average: 1.00, 1.00, 1.00")
+                .unwrap()
+                .up,
+            Some(Duration::from_secs(3 * 86400 + 900))
+        );
+        assert_eq!(
+            parse(" 08:00:00 up 0 min,  0 users,  load average: 0.52, 0.12, 0.04")
+                .unwrap()
+                .up,
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]
     fn decimal_commas_and_bsd_form_parse() {
-        assert_eq!(parse(" 10:15:02 up 12 min,  1 user,  load average: 0,52, 0,58, 0,59").unwrap().load, [0.52, 0.58, 0.59]);
-        assert_eq!(parse("10:15  up 2 days, 3 users, load averages: 1.20 1.30 1.40").unwrap().load, [1.2, 1.3, 1.4]);
+        assert_eq!(
+            parse(" 10:15:02 up 12 min,  1 user,  load average: 0,52, 0,58, 0,59")
+                .unwrap()
+                .load,
+            [0.52, 0.58, 0.59]
+        );
+        assert_eq!(
+            parse("10:15  up 2 days, 3 users, load averages: 1.20 1.30 1.40")
+                .unwrap()
+                .load,
+            [1.2, 1.3, 1.4]
+        );
     }
 
     #[test]
     fn noise_is_not_an_uptime() {
-        assert_eq!(parse("Error: Failed to check the current node status."), None);
+        assert_eq!(
+            parse("Error: Failed to check the current node status."),
+            None
+        );
         assert_eq!(parse(""), None);
     }
 
