@@ -20,6 +20,9 @@ pub enum Rule {
     LoadBalancerControlPlaneFailed,
     /// An empty server list: the wrong project scope.
     WrongScope,
+    /// k8sd `control.socket` deadlines, apiserver TLS handshake timeouts, mount
+    /// failures in the first ~20 minutes after boot.
+    ColdStartNoise,
 }
 
 /// What an observation means, and the next step.
@@ -124,6 +127,23 @@ pub fn server_not_found(
         finding,
         next,
     }
+}
+
+/// Errors from `k8s status` inside the convergence window are the cold start, not a
+/// fault: the runbook says judge by load trend and `k8s status`, and never restart.
+pub fn cold_start_noise(
+    lines: &[String],
+    minutes_since_boot: u64,
+    trend: &str,
+) -> Option<Diagnosis> {
+    (!lines.is_empty()).then(|| Diagnosis {
+        rule: Rule::ColdStartNoise,
+        finding: format!(
+            "cold-start convergence noise ({}), {minutes_since_boot} min after boot with the load {trend}: expected on a 2-vCPU flavor",
+            lines.join("; ")
+        ),
+        next: "wait for `cluster status: ready`; do not restart services or re-bootstrap inside the window".into(),
+    })
 }
 
 fn short(message: &str) -> String {

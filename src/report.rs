@@ -38,24 +38,55 @@ impl Report {
     }
 }
 
-/// Probes the OpenStack-visible layers: VM, amphorae, headroom, load balancers, Magnum.
+/// Probes every layer it can: the VM, then (when it runs) its ssh port, then (when
+/// that answers) Kubernetes; concurrently, the Octavia side and Magnum.
 pub async fn observe(p: Probe<'_>) -> Report {
-    let (vm, amphorae, headroom, lbs, magnum) = tokio::join!(
-        layers::vm::probe(p),
+    let vm_chain = async {
+        let vm = layers::vm::probe(p).await;
+        let vm_row = match &vm {
+            Ok(o) => layers::vm::assess(o),
+            Err(e) => Row::unobservable(Layer::Vm, e),
+        };
+        if vm_row.state != Health::Green {
+            return vec![
+                vm_row,
+                Row::waiting(Layer::Ssh, Layer::Vm),
+                Row::waiting(Layer::Kubernetes, Layer::Vm),
+            ];
+        }
+        let server = vm.as_ref().ok().and_then(|o| o.server.as_ref());
+        let launched = server
+            .and_then(|s| s.launched_at.as_deref())
+            .and_then(since);
+        let vcpus = server
+            .and_then(|s| s.flavor.as_ref())
+            .and_then(|f| f.vcpus)
+            .unwrap_or(2);
+        let gate = layers::ssh_gate::probe(p).await;
+        let ssh_row = layers::ssh_gate::assess(&gate);
+        if ssh_row.state != Health::Green {
+            return vec![vm_row, ssh_row, Row::waiting(Layer::Kubernetes, Layer::Ssh)];
+        }
+        let timeouts = &p.site.timeouts;
+        let k8s_row = match layers::kubernetes::probe(p, launched, vcpus).await {
+            Ok(o) => {
+                layers::kubernetes::assess(&o, timeouts.k8s_convergence, timeouts.k8s_expected)
+            }
+            Err(e) => Row::unobservable(Layer::Kubernetes, &e),
+        };
+        vec![vm_row, ssh_row, k8s_row]
+    };
+    let (mut rows, amphorae, headroom, lbs, magnum) = tokio::join!(
+        vm_chain,
         layers::amphorae::probe(p),
         layers::headroom::probe(p),
         layers::load_balancers::probe(p),
         layers::magnum::probe(p),
     );
-    let vm_row = match &vm {
-        Ok(o) => layers::vm::assess(o),
-        Err(e) => Row::unobservable(Layer::Vm, e),
-    };
     let needs_failover = lbs.as_ref().is_ok_and(|o| o.needs_failover());
     let mut magnum = magnum;
-    magnum.vm_up = vm_row.state == Health::Green;
-    let rows = vec![
-        vm_row,
+    magnum.vm_up = rows[0].state == Health::Green;
+    rows.extend([
         match &amphorae {
             Ok(o) => layers::amphorae::assess(o),
             Err(e) => Row::unobservable(Layer::Amphorae, e),
@@ -69,7 +100,7 @@ pub async fn observe(p: Probe<'_>) -> Report {
             Err(e) => Row::unobservable(Layer::LoadBalancers, e),
         },
         layers::magnum::assess(&magnum),
-    ];
+    ]);
     Report {
         target: Target {
             cloud: p.session.config().name.clone(),
@@ -79,4 +110,13 @@ pub async fn observe(p: Probe<'_>) -> Report {
         },
         layers: rows,
     }
+}
+
+/// Time since a Nova timestamp (`2026-06-10T08:15:02.000000`, no zone: UTC).
+fn since(nova_time: &str) -> Option<std::time::Duration> {
+    let t: jiff::Timestamp = nova_time
+        .parse()
+        .or_else(|_| format!("{nova_time}Z").parse())
+        .ok()?;
+    Some(jiff::Timestamp::now().duration_since(t).unsigned_abs())
 }

@@ -125,6 +125,17 @@ pub enum Command {
         action: SiteAction,
     },
 
+    /// Stand in for `ssh` toward the twin (the twin's site files name it)
+    #[command(hide = true)]
+    TwinSsh {
+        /// The twin's base URL
+        #[arg(long)]
+        twin: String,
+        /// ssh's arguments
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+
     /// Keep an OpenStack secret in the OS keyring instead of a file
     Credentials {
         /// What to do.

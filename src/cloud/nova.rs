@@ -44,6 +44,23 @@ pub struct Server {
     /// Addresses per network.
     #[serde(default)]
     pub addresses: std::collections::BTreeMap<String, Vec<Address>>,
+    /// The flavor as embedded from microversion 2.47.
+    #[serde(default)]
+    pub flavor: Option<Flavor>,
+}
+
+/// An embedded flavor (2.47+).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Flavor {
+    /// vCPUs.
+    #[serde(default)]
+    pub vcpus: Option<u32>,
+    /// Memory.
+    #[serde(default)]
+    pub ram: Option<u64>,
+    /// The flavor's name.
+    #[serde(default)]
+    pub original_name: Option<String>,
 }
 
 /// A server's fault.

@@ -21,7 +21,7 @@ pub async fn run(settings: &Settings, scenario: Option<&Path>) -> anyhow::Result
         twin.scenario().time_scale,
         twin.addr()
     );
-    let site = site_for(&twin);
+    let site = site_for(&twin, &std::env::current_exe()?);
     let session = Session::new(
         admin_cloud(&twin),
         site.management.project_id.clone(),

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod site;
 pub mod status;
 pub mod twin;
+pub mod twin_ssh;
 
 use std::io::Write;
 

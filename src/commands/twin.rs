@@ -15,7 +15,7 @@ use crate::cli::settings::Settings;
 use crate::cloud::credentials::{
     AuthMethod, CloudConfig, DomainRef, Interface, ProjectRef, Tls, UserRef,
 };
-use crate::site::{Http, Management, ProjectId, Site, Uuid};
+use crate::site::{Http, Management, ProjectId, Site, Ssh, Uuid};
 
 /// Loads a scenario file, or the embedded default.
 pub fn load_scenario(path: Option<&Path>, time_scale: Option<f64>) -> anyhow::Result<Scenario> {
@@ -59,7 +59,10 @@ pub async fn start(scenario: Scenario, listen: SocketAddr, tls: bool) -> anyhow:
 }
 
 /// A site file describing the twin's management stack.
-pub fn site_for(twin: &Twin) -> Site {
+///
+/// ssh goes through `shim` (this tool's own binary) as `twin-ssh`, to the twin's
+/// ssh port on the twin's own loopback address.
+pub fn site_for(twin: &Twin, shim: &Path) -> Site {
     let scenario = twin.scenario();
     let vm = scenario
         .servers
@@ -67,13 +70,8 @@ pub fn site_for(twin: &Twin) -> Site {
         .find(|v| v.name == scenario.management.server)
         .expect("scenario checked");
     let project_id = twin.project_id(&vm.project).expect("scenario checked");
-    // Whatever the scenario says, the tool must only ever reach loopback here.
-    let floating_ip = vm
-        .floating_ip
-        .as_deref()
-        .and_then(|ip| ip.parse().ok())
-        .filter(std::net::IpAddr::is_loopback)
-        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    // The VM's sshd is where the twin listens: loopback, whatever else is configured.
+    let floating_ip = twin.addr().ip();
     let management = Management::new(
         ProjectId::parse(&project_id).expect("twin project ids are 32 hex digits"),
         vm.name.clone(),
@@ -91,6 +89,18 @@ pub fn site_for(twin: &Twin) -> Site {
             .iter()
             .map(|c| c.name.clone())
             .collect(),
+        ssh: Ssh {
+            port: twin.ssh_port(),
+            command: vec![
+                shim.display().to_string(),
+                "twin-ssh".into(),
+                "--twin".into(),
+                twin.base_url().to_string(),
+            ],
+            key: "/dev/null".into(),
+            known_hosts: "/dev/null".into(),
+            ..Ssh::default()
+        },
         // Loopback answers fast: short timeouts and backoff keep failures quick.
         http: Http {
             timeout: std::time::Duration::from_secs(10),
@@ -143,8 +153,9 @@ pub struct ClientFiles {
     pub site: PathBuf,
 }
 
-/// Writes clouds.yaml, secure.yaml, admin-openrc and site.yaml for a twin into `dir`.
-pub fn write_client_files(twin: &Twin, dir: &Path) -> std::io::Result<ClientFiles> {
+/// Writes clouds.yaml, secure.yaml, admin-openrc and site.yaml for a twin into `dir`
+/// (the site's ssh through `shim`, see [`site_for`]).
+pub fn write_client_files(twin: &Twin, dir: &Path, shim: &Path) -> std::io::Result<ClientFiles> {
     use std::fmt::Write;
     std::fs::create_dir_all(dir)?;
     let s = twin.scenario();
@@ -216,7 +227,7 @@ pub fn write_client_files(twin: &Twin, dir: &Path) -> std::io::Result<ClientFile
     write_private(&files.clouds, &clouds)?;
     write_private(&files.secure, &secure)?;
     write_private(&files.openrc, &openrc)?;
-    write_private(&files.site, &site_for(twin).to_yaml())?;
+    write_private(&files.site, &site_for(twin, shim).to_yaml())?;
     Ok(files)
 }
 
@@ -270,7 +281,7 @@ pub async fn run(
             dir
         }
     };
-    let files = write_client_files(&twin, &dir)
+    let files = write_client_files(&twin, &dir, &std::env::current_exe()?)
         .with_context(|| format!("cannot write the client files to `{}`", dir.display()))?;
     println!(
         "twin `{}` serving on {}://{} ({}x time)",

@@ -4,8 +4,10 @@
 
 pub mod amphorae;
 pub mod headroom;
+pub mod kubernetes;
 pub mod load_balancers;
 pub mod magnum;
+pub mod ssh_gate;
 pub mod vm;
 
 use serde::Serialize;
@@ -151,6 +153,15 @@ impl Row {
     pub fn next(mut self, next: impl Into<String>) -> Row {
         self.next = Some(next.into());
         self
+    }
+
+    /// A layer not probed because one it depends on is not green.
+    pub fn waiting(layer: Layer, on: Layer) -> Row {
+        Row::new(
+            layer,
+            Health::Unknown,
+            format!("not probed: waiting for `{}`", on.name()),
+        )
     }
 
     /// A layer that could not be observed because a call failed.

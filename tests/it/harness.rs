@@ -8,6 +8,9 @@ use capi_restore::commands::twin::{ClientFiles, write_client_files};
 use tempfile::TempDir;
 use twin::{Scenario, Twin};
 
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_juju-capi-restore");
+
 /// A running twin and a home directory for the binary.
 pub struct TestTwin {
     pub twin: Twin,
@@ -71,7 +74,8 @@ impl TestTwin {
         .join()
         .unwrap();
         let home = tempfile::tempdir().unwrap();
-        let files = write_client_files(&twin, &home.path().join("twin")).unwrap();
+        let files = write_client_files(&twin, &home.path().join("twin"), std::path::Path::new(BIN))
+            .unwrap();
         TestTwin {
             twin,
             files,
@@ -112,7 +116,7 @@ pub fn bare_cmd(home: PathBuf) -> Command {
         !std::path::Path::new("/etc/openstack/clouds.yaml").exists(),
         "this machine has /etc/openstack/clouds.yaml: the tests would see a real cloud; run them where there is none"
     );
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_juju-capi-restore"));
+    let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("HOME", &home)
         .env("XDG_CONFIG_DIRS", home.join("xdg"))

@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod contract;
 mod harness;
+mod host;
 mod keyring;
 mod openstack_cli;
 mod session;

@@ -11,7 +11,7 @@ use twin::scenario::{AmphoraSpec, FaultKind, FaultSpec, LoadBalancerSpec, Orphan
 use crate::harness::TestTwin;
 
 fn session(t: &TestTwin) -> Session {
-    let site = site_for(&t.twin);
+    let site = site_for(&t.twin, std::path::Path::new(crate::harness::BIN));
     Session::new(
         admin_cloud(&t.twin),
         site.management.project_id.clone(),

@@ -313,6 +313,23 @@ pub struct Hypervisor {
     pub spec: HypervisorSpec,
 }
 
+/// The management VM's insides: faults and the node it becomes.
+#[derive(Debug, Clone)]
+pub struct HostSpec {
+    /// sshd never starts.
+    pub sshd_never_opens: bool,
+    /// Kubernetes never converges.
+    pub k8s_never_ready: bool,
+    /// Peak load average during the cold start.
+    pub peak_load: f64,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Kubernetes node name (the server's name).
+    pub node_name: String,
+    /// The node's address (the server's fixed IP).
+    pub node_address: String,
+}
+
 /// A fault with requests left to affect.
 #[derive(Debug, Clone)]
 pub struct ActiveFault {
@@ -355,6 +372,8 @@ pub struct Cloud {
     pub faults: Vec<ActiveFault>,
     /// The service project's id (amphorae live there).
     pub service_project_id: String,
+    /// The management VM's insides.
+    pub host: HostSpec,
 }
 
 /// A stable UUID derived from a kind and a name, so scenario ids are the same each run.
@@ -584,6 +603,19 @@ impl Cloud {
                 })
                 .collect(),
             service_project_id,
+            host: HostSpec {
+                sshd_never_opens: scenario.management.sshd_never_opens,
+                k8s_never_ready: scenario.management.k8s_never_ready,
+                peak_load: scenario.management.peak_load,
+                vcpus: scenario.management.vcpus,
+                node_name: scenario.management.server.clone(),
+                node_address: scenario
+                    .servers
+                    .iter()
+                    .find(|s| s.name == scenario.management.server)
+                    .and_then(|s| s.fixed_ip.clone())
+                    .unwrap_or_else(|| "192.0.2.15".into()),
+            },
         }
     }
 

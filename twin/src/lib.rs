@@ -10,6 +10,7 @@
 pub mod api;
 pub mod clock;
 pub mod cloud;
+pub mod host;
 pub mod scenario;
 pub mod tls;
 
@@ -56,8 +57,10 @@ pub struct Twin {
     scenario: Scenario,
     addr: SocketAddr,
     tls: Option<TlsIdentity>,
+    ssh_port: u16,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    sshd: tokio::task::JoinHandle<()>,
 }
 
 impl Twin {
@@ -106,14 +109,35 @@ impl Twin {
             }),
             Some(identity) => tokio::spawn(serve_tls(listener, app, identity.config.clone(), rx)),
         };
+        // The VM's sshd: a port of its own on the same loopback address, listening
+        // only while the cloud says sshd is up.
+        let ssh_port = std::net::TcpListener::bind((listen.ip(), 0))?
+            .local_addr()?
+            .port();
+        let sshd = tokio::spawn(run_sshd(
+            shared.clone(),
+            SocketAddr::new(listen.ip(), ssh_port),
+        ));
         Ok(Twin {
             shared,
             scenario,
             addr,
             tls,
+            ssh_port,
             shutdown: Some(tx),
             task: Some(task),
+            sshd,
         })
+    }
+
+    /// The management VM's ssh port (on the same loopback address as the APIs).
+    pub fn ssh_port(&self) -> u16 {
+        self.ssh_port
+    }
+
+    /// The twin's base URL (`http://127.0.0.1:PORT`).
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
     }
 
     /// The CA certificate (PEM) clients must trust, when serving HTTPS.
@@ -160,6 +184,7 @@ impl Twin {
 
     /// Stops serving and waits for the server task to end.
     pub async fn stop(mut self) {
+        self.sshd.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -204,8 +229,41 @@ async fn serve_tls(
     }
 }
 
+/// Opens and closes the VM's ssh port as the cloud's state says, and greets each
+/// connection as sshd would before closing it (enough for a port probe; commands go
+/// through `/host/exec`).
+async fn run_sshd(shared: Arc<Shared>, addr: SocketAddr) {
+    let mut listening: Option<tokio::task::JoinHandle<()>> = None;
+    loop {
+        let open = {
+            let (cloud, now) = shared.cloud();
+            cloud.sshd_listening(now)
+        };
+        match (open, listening.is_some()) {
+            (true, false) => {
+                if let Ok(listener) = TcpListener::bind(addr).await {
+                    listening = Some(tokio::spawn(async move {
+                        while let Ok((mut stream, _)) = listener.accept().await {
+                            use tokio::io::AsyncWriteExt;
+                            let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6p1 twin\r\n").await;
+                        }
+                    }));
+                }
+            }
+            (false, true) => {
+                if let Some(task) = listening.take() {
+                    task.abort();
+                }
+            }
+            _ => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 impl Drop for Twin {
     fn drop(&mut self) {
+        self.sshd.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -282,6 +282,18 @@ pub struct MagnumClusterSpec {
 pub struct ManagementSpec {
     /// The management server's name (one of `servers`).
     pub server: String,
+    /// vCPUs of its flavor as the host reports them (load is judged against this).
+    #[serde(default = "two")]
+    pub vcpus: u32,
+    /// Fault: sshd never starts listening.
+    #[serde(default)]
+    pub sshd_never_opens: bool,
+    /// Fault: Kubernetes never reaches `cluster status: ready`.
+    #[serde(default)]
+    pub k8s_never_ready: bool,
+    /// Peak load average during the cold start (runbook: above 100 on 2 vCPUs).
+    #[serde(default = "peak_load")]
+    pub peak_load: f64,
 }
 
 /// How long the simulated cloud takes, in simulated time.
@@ -482,6 +494,12 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     })
 }
 
+fn two() -> u32 {
+    2
+}
+fn peak_load() -> f64 {
+    112.0
+}
 fn default_name() -> String {
     "unnamed".into()
 }

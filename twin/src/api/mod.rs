@@ -1,6 +1,7 @@
 //! The twin's HTTP surface: one router, a path prefix per service, token checks and
 //! injected faults in one place.
 
+pub mod host;
 pub mod keystone;
 pub mod magnum;
 pub mod nova;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/container-infra", magnum::routes())
         .nest("/networking", stubs::network_routes())
         .nest("/image", stubs::image_routes())
+        .nest("/host", host::routes())
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .layer(middleware::from_fn(request_id))
         .with_state(state)

@@ -1,0 +1,134 @@
+//! `twin-ssh`: stands in for `ssh` when the site is the twin. It takes ssh's
+//! arguments as this tool passes them, connects to the twin's ssh port like ssh
+//! would (exit 255 and ssh's message when nothing listens), and runs the remote
+//! command through the twin's `/host/exec`. Loopback only.
+
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::cli::UsageError;
+
+/// What matters of an ssh command line.
+#[derive(Debug, PartialEq, Eq)]
+struct SshArgs {
+    host: String,
+    port: u16,
+    command: String,
+}
+
+fn parse(args: &[String]) -> Result<SshArgs, String> {
+    let mut port = 22;
+    let mut host = None;
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "-p" => {
+                port = iter
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .ok_or("`-p` needs a port")?
+            }
+            "-o" | "-i" | "-l" | "-F" => {
+                iter.next();
+            }
+            "--" => {
+                let command = iter.map(String::as_str).collect::<Vec<_>>().join(" ");
+                return Ok(SshArgs {
+                    host: host.ok_or("no host before `--`")?,
+                    port,
+                    command,
+                });
+            }
+            flag if flag.starts_with('-') => {}
+            target => host = Some(target.rsplit('@').next().unwrap_or(target).to_string()),
+        }
+    }
+    Err("no remote command after `--`".into())
+}
+
+/// Runs one "ssh" command against the twin at `twin`.
+pub async fn run(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
+    let ssh = parse(args).map_err(|e| UsageError(format!("twin-ssh: {e}")))?;
+    let ip: IpAddr = ssh
+        .host
+        .parse()
+        .map_err(|_| UsageError(format!("twin-ssh: `{}` is not an address", ssh.host)))?;
+    if !ip.is_loopback() {
+        return Err(UsageError(format!(
+            "twin-ssh reaches the twin on loopback only, not `{ip}`"
+        ))
+        .into());
+    }
+    let addr = SocketAddr::new(ip, ssh.port);
+    match tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            eprintln!(
+                "ssh: connect to host {ip} port {}: Connection refused",
+                ssh.port
+            );
+            return Ok(ExitCode::from(255));
+        }
+        _ => {
+            eprintln!(
+                "ssh: connect to host {ip} port {}: Connection timed out",
+                ssh.port
+            );
+            return Ok(ExitCode::from(255));
+        }
+    }
+    let url = format!("{}/host/exec", twin.trim_end_matches('/'));
+    let answer: serde_json::Value = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()?
+        .post(&url)
+        .json(&serde_json::json!({"command": ssh.command}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    print!("{}", answer["stdout"].as_str().unwrap_or_default());
+    eprint!("{}", answer["stderr"].as_str().unwrap_or_default());
+    Ok(ExitCode::from(
+        answer["exit_code"].as_i64().unwrap_or(255).clamp(0, 255) as u8,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_arguments_as_the_tool_passes_them() {
+        let args: Vec<String> = [
+            "-T",
+            "-o",
+            "BatchMode=yes",
+            "-i",
+            "/dev/null",
+            "-p",
+            "4022",
+            "-l",
+            "ubuntu",
+            "127.0.0.1",
+            "--",
+            "uptime;",
+            "sudo",
+            "k8s",
+            "status",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            parse(&args).unwrap(),
+            SshArgs {
+                host: "127.0.0.1".into(),
+                port: 4022,
+                command: "uptime; sudo k8s status".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! Layer 2, the ssh-port gate (runbook block "start + ssh-port gate", second half,
+//! `SSH-PORT-OK`). Reads: one in-process TCP connect to the floating IP's ssh port.
+//! Changes nothing.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::host::tcp_probe::{self, PortState};
+
+use super::{Health, Layer, Probe, Row};
+
+/// What the port said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshGateObservation {
+    /// Floating IP and ssh port.
+    pub addr: SocketAddr,
+    /// The answer.
+    pub state: PortState,
+}
+
+/// One connection attempt, five seconds at most (the runbook's `timeout 5`).
+pub async fn probe(p: Probe<'_>) -> SshGateObservation {
+    let addr = SocketAddr::new(p.site.management.floating_ip, p.site.ssh.port);
+    SshGateObservation {
+        addr,
+        state: tcp_probe::probe(addr, Duration::from_secs(5)).await,
+    }
+}
+
+/// Open is green; anything else red, with what it means.
+pub fn assess(o: &SshGateObservation) -> Row {
+    match &o.state {
+        PortState::Open => Row::new(Layer::Ssh, Health::Green, "SSH-PORT-OK").evidence(format!("{} accepts connections", o.addr)),
+        PortState::Refused => Row::new(Layer::Ssh, Health::Red, "sshd not listening yet")
+            .evidence(format!("{}: connection refused", o.addr))
+            .next("sshd lags ACTIVE by ~3.5 min: wait for it (`restore` does, with a deadline of `timeouts.ssh_port`)"),
+        PortState::NoAnswer => Row::new(Layer::Ssh, Health::Red, "no answer on the ssh port")
+            .evidence(format!("{}: no answer within 5 s", o.addr))
+            .next("the VM may still be booting; if it persists, check the floating IP and the security group for the ssh port"),
+        PortState::Failed(e) => Row::new(Layer::Ssh, Health::Red, "cannot reach the ssh port")
+            .evidence(format!("{}: {e}", o.addr))
+            .next("check the route to the floating IP from this host"),
+    }
+}

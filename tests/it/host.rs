@@ -1,0 +1,114 @@
+//! The management host through `status`: ssh-port gate and cold-start-aware
+//! Kubernetes readiness, against the twin (ssh through the `twin-ssh` shim).
+
+use std::time::{Duration, Instant};
+
+use twin::scenario::ServerStatus;
+
+use crate::harness::{TestTwin, json, layer, stderr};
+
+fn status(t: &TestTwin) -> serde_json::Value {
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    assert!(
+        output.status.code().is_some_and(|c| c == 0 || c >= 10),
+        "{}",
+        stderr(&output)
+    );
+    json(&output)
+}
+
+#[test]
+fn a_cold_start_goes_from_shutoff_through_the_noise_to_ready() {
+    // 600x: sshd opens 0.35 s after ACTIVE, Kubernetes converges in ~2.1 s.
+    let t = TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = Duration::from_secs(86400 * 30);
+    });
+    t.steer(|c, now| {
+        let id = c.management_server_id.clone();
+        c.start_server(&id, now).unwrap();
+    });
+    let mut seen = Vec::new();
+    let mut noise_seen = false;
+    let started = Instant::now();
+    loop {
+        let report = status(&t);
+        let (ssh, k8s) = (layer(&report, "ssh"), layer(&report, "kubernetes"));
+        let state = format!(
+            "{}/{}",
+            ssh["state"].as_str().unwrap(),
+            k8s["state"].as_str().unwrap()
+        );
+        if k8s["summary"] == "converging: k8s status not answering yet" {
+            assert_eq!(
+                k8s["diagnosis"][0]["rule"], "cold-start-noise",
+                "errors while converging are expected noise: {k8s}"
+            );
+            noise_seen = true;
+        }
+        if seen.last() != Some(&state) {
+            seen.push(state.clone());
+        }
+        if k8s["state"] == "green" {
+            assert!(k8s["evidence"].to_string().contains("(voter)"), "{k8s}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never converged: {seen:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        noise_seen,
+        "the cold-start noise was reported as expected: {seen:?}"
+    );
+    assert_eq!(seen.last().unwrap(), "green/green");
+}
+
+#[test]
+fn sshd_that_never_opens_is_red_with_what_it_means() {
+    let t = TestTwin::with(|s| {
+        s.servers[0].status = ServerStatus::Active;
+        s.management.sshd_never_opens = true;
+    });
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(11),
+        "ssh is the lowest red layer"
+    );
+    let ssh = layer(&json(&output), "ssh").clone();
+    assert_eq!(ssh["summary"], "sshd not listening yet");
+    assert!(ssh["next"].as_str().unwrap().contains("3.5 min"));
+    assert_eq!(
+        layer(&json(&output), "kubernetes")["summary"],
+        "not probed: waiting for `ssh`"
+    );
+}
+
+#[test]
+fn kubernetes_that_never_converges_is_red_past_the_window() {
+    // The VM booted a day ago; the cluster is still not answering.
+    let t = TestTwin::with(|s| {
+        s.servers[0].status = ServerStatus::Active;
+        s.management.k8s_never_ready = true;
+    });
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(12), "{}", stderr(&output));
+    let k8s = layer(&json(&output), "kubernetes").clone();
+    assert_eq!(k8s["state"], "red");
+    assert!(
+        k8s["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("not converged"),
+        "{k8s}"
+    );
+    assert!(k8s["next"].as_str().unwrap().contains("restarts nothing"));
+    assert!(
+        k8s["evidence"]
+            .to_string()
+            .contains("context deadline exceeded")
+    );
+}
