@@ -19,6 +19,15 @@ use crate::cloud::{Cloud, VmState};
 /// k8sd's control socket, as its dial errors name it.
 const SOCKET: &str = "/var/snap/k8s/common/var/lib/k8sd/state/control.socket";
 
+/// Where `k8s config` points kubeconfigs: the twin's kube-apiserver and its CA.
+#[derive(Debug, Clone)]
+pub struct KubeEndpoint {
+    /// `https://127.0.0.1:PORT`.
+    pub url: String,
+    /// The CA (PEM) that signed the apiserver's certificate.
+    pub ca_pem: String,
+}
+
 /// Where the VM is in its life.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum HostPhase {
@@ -115,7 +124,7 @@ impl Cloud {
     }
 
     /// Runs `argv` (after `sudo`) on the management VM.
-    pub fn host_exec(&self, argv: &[String], now: Timestamp, kube_url: &str) -> Output {
+    pub fn host_exec(&self, argv: &[String], now: Timestamp, kube: &KubeEndpoint) -> Output {
         let HostPhase::Up(up) = self.host_phase(now) else {
             return Output::err("ssh: connect to host: Connection refused\n".into(), 255);
         };
@@ -124,11 +133,11 @@ impl Cloud {
             ["sudo", rest @ ..] => self.host_exec(
                 &rest.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
                 now,
-                kube_url,
+                kube,
             ),
             ["uptime", ..] => Output::ok(self.uptime(up, now)),
             ["k8s", "status", flags @ ..] => self.k8s_status(up, flags),
-            ["k8s", "config", ..] => self.k8s_config(up, kube_url),
+            ["k8s", "config", ..] => self.k8s_config(up, kube),
             ["echo", words @ ..] => Output::ok(format!("{}\n", words.join(" ").trim_matches('\''))),
             [program, ..] => Output::err(format!("{program}: command not found\n"), 127),
             [] => Output::ok(String::new()),
@@ -137,7 +146,7 @@ impl Cloud {
 
     /// Runs a shell line of `;`-separated simple commands, as the tool's fixed remote
     /// commands are written (`uptime; echo '...'; sudo k8s status ... </dev/null`).
-    pub fn host_shell(&self, line: &str, now: Timestamp, kube_url: &str) -> Output {
+    pub fn host_shell(&self, line: &str, now: Timestamp, kube: &KubeEndpoint) -> Output {
         let mut all = Output::default();
         for part in line.split(';') {
             let words: Vec<String> = part
@@ -149,7 +158,7 @@ impl Cloud {
                 continue;
             }
             // `echo '...'` keeps its quoted words together.
-            let out = self.host_exec(&words, now, kube_url);
+            let out = self.host_exec(&words, now, kube);
             all.stdout.push_str(&out.stdout);
             all.stderr.push_str(&out.stderr);
             all.code = out.code;
@@ -243,14 +252,38 @@ impl Cloud {
         Output::ok(text)
     }
 
-    fn k8s_config(&self, up: Duration, kube_url: &str) -> Output {
+    fn k8s_config(&self, up: Duration, kube: &KubeEndpoint) -> Output {
         if up.as_secs_f64() < self.timings.k8s_ready_after_boot.as_secs_f64() * 0.55 {
             return Output::err("Error: Failed to generate an admin kubeconfig for \"\".\n\nThe error was: daemon not yet initialized\n".into(), 1);
         }
+        let ca = base64(kube.ca_pem.as_bytes());
         Output::ok(format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    server: {kube_url}\n  name: k8s\ncontexts:\n- context:\n    cluster: k8s\n    user: k8s-user\n  name: k8s\ncurrent-context: k8s\nusers:\n- name: k8s-user\n  user:\n    token: twin-kube-admin-token\n"
+            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: {}\n  name: k8s\ncontexts:\n- context:\n    cluster: k8s\n    user: k8s-user\n  name: k8s\ncurrent-context: k8s\nusers:\n- name: k8s-user\n  user:\n    token: twin-kube-admin-token\n",
+            kube.url
         ))
     }
+}
+
+/// Standard base64 with padding (kubeconfig's `*-data` fields).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -270,7 +303,29 @@ mod tests {
     }
 
     fn run(c: &Cloud, now: Timestamp, line: &str) -> Output {
-        c.host_shell(line, now, "http://127.0.0.1:1/kube")
+        c.host_shell(
+            line,
+            now,
+            &KubeEndpoint {
+                url: "https://127.0.0.1:1".into(),
+                ca_pem: "pem".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn base64_matches_the_rfc_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
     }
 
     #[test]

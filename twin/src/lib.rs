@@ -35,6 +35,10 @@ pub struct Shared {
     cloud: Mutex<Cloud>,
     /// `http://127.0.0.1:PORT`, for catalog and version links.
     pub base_url: String,
+    /// The management cluster's API URL, as `k8s config` writes it.
+    pub kube_url: String,
+    /// The management cluster's serving identity (its CA goes into kubeconfigs).
+    pub kube_tls: TlsIdentity,
 }
 
 impl Shared {
@@ -58,6 +62,8 @@ pub struct Twin {
     addr: SocketAddr,
     tls: Option<TlsIdentity>,
     ssh_port: u16,
+    kube_port: u16,
+    kube: tokio::task::JoinHandle<()>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     sshd: tokio::task::JoinHandle<()>,
@@ -91,10 +97,16 @@ impl Twin {
         let base_url = format!("{scheme}://{addr}");
         let clock = Clock::new(scenario.time_scale);
         let cloud = Cloud::new(&scenario, clock.now());
+        // The management cluster's kube-apiserver gets a port of its own.
+        let kube_port = free_port(listen.ip())?;
+        let kube_url = format!("https://{}", SocketAddr::new(listen.ip(), kube_port));
+        let kube_tls = TlsIdentity::generate().map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
             clock,
             cloud: Mutex::new(cloud),
             base_url,
+            kube_url,
+            kube_tls,
         });
         let app = api::router(shared.clone());
         let (tx, rx) = oneshot::channel();
@@ -111,12 +123,15 @@ impl Twin {
         };
         // The VM's sshd: a port of its own on the same loopback address, listening
         // only while the cloud says sshd is up.
-        let ssh_port = std::net::TcpListener::bind((listen.ip(), 0))?
-            .local_addr()?
-            .port();
+        let ssh_port = free_port(listen.ip())?;
         let sshd = tokio::spawn(run_sshd(
             shared.clone(),
             SocketAddr::new(listen.ip(), ssh_port),
+        ));
+        // It listens only once the cluster has converged.
+        let kube = tokio::spawn(run_kube_api(
+            shared.clone(),
+            SocketAddr::new(listen.ip(), kube_port),
         ));
         Ok(Twin {
             shared,
@@ -124,6 +139,8 @@ impl Twin {
             addr,
             tls,
             ssh_port,
+            kube_port,
+            kube,
             shutdown: Some(tx),
             task: Some(task),
             sshd,
@@ -133,6 +150,11 @@ impl Twin {
     /// The management VM's ssh port (on the same loopback address as the APIs).
     pub fn ssh_port(&self) -> u16 {
         self.ssh_port
+    }
+
+    /// The management cluster's Kubernetes API port (listening once it is up).
+    pub fn kube_port(&self) -> u16 {
+        self.kube_port
     }
 
     /// The twin's base URL (`http://127.0.0.1:PORT`).
@@ -185,6 +207,7 @@ impl Twin {
     /// Stops serving and waits for the server task to end.
     pub async fn stop(mut self) {
         self.sshd.abort();
+        self.kube.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -229,6 +252,11 @@ async fn serve_tls(
     }
 }
 
+/// A free port on `ip`, for a listener opened later.
+fn free_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind((ip, 0))?.local_addr()?.port())
+}
+
 /// Opens and closes the VM's ssh port as the cloud's state says, and greets each
 /// connection as sshd would before closing it (enough for a port probe; commands go
 /// through `/host/exec`).
@@ -261,9 +289,42 @@ async fn run_sshd(shared: Arc<Shared>, addr: SocketAddr) {
     }
 }
 
+/// Serves the management cluster's Kubernetes API on `addr` while the cloud says it
+/// is up, and closes the port (connection refused, like a real apiserver) when not.
+async fn run_kube_api(shared: Arc<Shared>, addr: SocketAddr) {
+    let mut serving: Option<tokio::task::JoinHandle<()>> = None;
+    loop {
+        let up = {
+            let (cloud, now) = shared.cloud();
+            cloud.management_api_up(now)
+        };
+        match (up, serving.is_some()) {
+            (true, false) => {
+                if let Ok(listener) = TcpListener::bind(addr).await {
+                    let app = api::kube::router(shared.clone());
+                    let config = shared.kube_tls.config.clone();
+                    let (_keep, stop) = oneshot::channel::<()>();
+                    serving = Some(tokio::spawn(async move {
+                        let _keep = _keep;
+                        serve_tls(listener, app, config, stop).await;
+                    }));
+                }
+            }
+            (false, true) => {
+                if let Some(task) = serving.take() {
+                    task.abort();
+                }
+            }
+            _ => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 impl Drop for Twin {
     fn drop(&mut self) {
         self.sshd.abort();
+        self.kube.abort();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

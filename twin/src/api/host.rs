@@ -33,11 +33,14 @@ async fn exec(State(state): State<AppState>, body: axum::body::Bytes) -> Respons
             json!({"error": "expected {\"command\": \"...\"} or {\"argv\": [...]}"}),
         );
     };
-    let kube_url = format!("{}/kube", state.base_url);
+    let kube = crate::host::KubeEndpoint {
+        url: state.kube_url.clone(),
+        ca_pem: state.kube_tls.ca_pem.clone(),
+    };
     let (cloud, now) = state.cloud();
     let out = match (request.command, request.argv) {
-        (Some(line), _) => cloud.host_shell(&line, now, &kube_url),
-        (None, Some(argv)) => cloud.host_exec(&argv, now, &kube_url),
+        (Some(line), _) => cloud.host_shell(&line, now, &kube),
+        (None, Some(argv)) => cloud.host_exec(&argv, now, &kube),
         (None, None) => {
             return json_response(StatusCode::BAD_REQUEST, json!({"error": "nothing to run"}));
         }

@@ -3,6 +3,7 @@
 
 pub mod host;
 pub mod keystone;
+pub mod kube;
 pub mod magnum;
 pub mod nova;
 pub mod octavia;
