@@ -129,6 +129,16 @@ pub fn server_not_found(
     }
 }
 
+/// A Cluster not available because CAPO's load-balancer wait timed out: the load
+/// balancer is the cause, not CAPI.
+pub fn capo_load_balancer_timeout(cluster: &str, problem: &str) -> Diagnosis {
+    Diagnosis {
+        rule: Rule::CapoRacedTheStorm,
+        finding: format!("Cluster `{cluster}` is not available with CAPO's load-balancer timeout ({}): CAPO's reconcile raced the cold start or a broken load balancer", short(problem)),
+        next: "check the kube-api load balancer first (the `load-balancers` layer); once it is ACTIVE the condition clears itself (allow ~10 min for CAPO to resync)".into(),
+    }
+}
+
 /// Errors from `k8s status` inside the convergence window are the cold start, not a
 /// fault: the runbook says judge by load trend and `k8s status`, and never restart.
 pub fn cold_start_noise(

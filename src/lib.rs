@@ -6,12 +6,14 @@
 //! assess), [`cloud`] talks to OpenStack natively with two scopes, [`diagnose`] is the
 //! observation table, [`cli`] and [`commands`] are the thin edge.
 
+pub mod capi;
 pub mod cli;
 pub mod cloud;
 pub mod commands;
 pub mod diagnose;
 pub mod exec;
 pub mod exit;
+pub mod files;
 pub mod host;
 pub mod layers;
 pub mod report;

@@ -41,41 +41,7 @@ impl Report {
 /// Probes every layer it can: the VM, then (when it runs) its ssh port, then (when
 /// that answers) Kubernetes; concurrently, the Octavia side and Magnum.
 pub async fn observe(p: Probe<'_>) -> Report {
-    let vm_chain = async {
-        let vm = layers::vm::probe(p).await;
-        let vm_row = match &vm {
-            Ok(o) => layers::vm::assess(o),
-            Err(e) => Row::unobservable(Layer::Vm, e),
-        };
-        if vm_row.state != Health::Green {
-            return vec![
-                vm_row,
-                Row::waiting(Layer::Ssh, Layer::Vm),
-                Row::waiting(Layer::Kubernetes, Layer::Vm),
-            ];
-        }
-        let server = vm.as_ref().ok().and_then(|o| o.server.as_ref());
-        let launched = server
-            .and_then(|s| s.launched_at.as_deref())
-            .and_then(since);
-        let vcpus = server
-            .and_then(|s| s.flavor.as_ref())
-            .and_then(|f| f.vcpus)
-            .unwrap_or(2);
-        let gate = layers::ssh_gate::probe(p).await;
-        let ssh_row = layers::ssh_gate::assess(&gate);
-        if ssh_row.state != Health::Green {
-            return vec![vm_row, ssh_row, Row::waiting(Layer::Kubernetes, Layer::Ssh)];
-        }
-        let timeouts = &p.site.timeouts;
-        let k8s_row = match layers::kubernetes::probe(p, launched, vcpus).await {
-            Ok(o) => {
-                layers::kubernetes::assess(&o, timeouts.k8s_convergence, timeouts.k8s_expected)
-            }
-            Err(e) => Row::unobservable(Layer::Kubernetes, &e),
-        };
-        vec![vm_row, ssh_row, k8s_row]
-    };
+    let vm_chain = observe_host_chain(p);
     let (mut rows, amphorae, headroom, lbs, magnum) = tokio::join!(
         vm_chain,
         layers::amphorae::probe(p),
@@ -101,6 +67,7 @@ pub async fn observe(p: Probe<'_>) -> Report {
         },
         layers::magnum::assess(&magnum),
     ]);
+    rows.sort_by_key(|r| r.layer);
     Report {
         target: Target {
             cloud: p.session.config().name.clone(),
@@ -109,6 +76,138 @@ pub async fn observe(p: Probe<'_>) -> Report {
             server: p.site.management.server.clone(),
         },
         layers: rows,
+    }
+}
+
+/// The layers on the management VM, in order; the first that is not green stops
+/// the chain, and the layers after it say what they wait for.
+const HOST_CHAIN: [Layer; 5] = [
+    Layer::Vm,
+    Layer::Ssh,
+    Layer::Kubernetes,
+    Layer::CapiControllers,
+    Layer::Capo,
+];
+
+async fn observe_host_chain(p: Probe<'_>) -> Vec<Row> {
+    let vm = layers::vm::probe(p).await;
+    let vm_row = match &vm {
+        Ok(o) => layers::vm::assess(o),
+        Err(e) => Row::unobservable(Layer::Vm, e),
+    };
+    if vm_row.state != Health::Green {
+        return blocked_after(vec![vm_row]);
+    }
+    let server = vm.as_ref().ok().and_then(|o| o.server.as_ref());
+    let launched = server
+        .and_then(|s| s.launched_at.as_deref())
+        .and_then(since);
+    let vcpus = server
+        .and_then(|s| s.flavor.as_ref())
+        .and_then(|f| f.vcpus)
+        .unwrap_or(2);
+    let ssh_row = layers::ssh_gate::assess(&layers::ssh_gate::probe(p).await);
+    if ssh_row.state != Health::Green {
+        return blocked_after(vec![vm_row, ssh_row]);
+    }
+    let timeouts = &p.site.timeouts;
+    let k8s_row = match layers::kubernetes::probe(p, launched, vcpus).await {
+        Ok(o) => layers::kubernetes::assess(&o, timeouts.k8s_convergence, timeouts.k8s_expected),
+        Err(e) => Row::unobservable(Layer::Kubernetes, &e),
+    };
+    if k8s_row.state != Health::Green {
+        return blocked_after(vec![vm_row, ssh_row, k8s_row]);
+    }
+    let mut rows = vec![vm_row, ssh_row, k8s_row];
+    rows.extend(observe_capi(p).await);
+    rows
+}
+
+/// Adds a waiting row for every host-chain layer after the last one observed.
+fn blocked_after(mut rows: Vec<Row>) -> Vec<Row> {
+    let on = rows.last().map_or(Layer::Vm, |r| r.layer);
+    rows.extend(
+        HOST_CHAIN
+            .iter()
+            .filter(|l| **l > on)
+            .map(|l| Row::waiting(*l, on)),
+    );
+    rows
+}
+
+/// The CAPI controllers and CAPO's objects, through kubectl with the site's
+/// kubeconfig, or (when it is missing) one fetched for this run only.
+async fn observe_capi(p: Probe<'_>) -> Vec<Row> {
+    let site_path = crate::site::expand_home(&p.site.management.kubeconfig);
+    let mut temporary = None;
+    let kubeconfig = if site_path.is_file() {
+        site_path.clone()
+    } else {
+        match TemporaryKubeconfig::fetch(p.site).await {
+            Ok(t) => temporary.insert(t).path.clone(),
+            Err(e) => {
+                let row = |layer| {
+                    Row::unobservable(layer, &e).next("the kubeconfig is missing and could not be fetched: run `juju-capi-restore kubeconfig` once Kubernetes is up")
+                };
+                return vec![row(Layer::CapiControllers), row(Layer::Capo)];
+            }
+        }
+    };
+    let note = |row: Row| {
+        match &temporary {
+        Some(_) => row.evidence(format!(
+            "kubeconfig `{}` is missing: read with one fetched over ssh for this run only (write it with `juju-capi-restore kubeconfig`)",
+            site_path.display()
+        )),
+        None => row,
+    }
+    };
+    let kubectl = crate::capi::Kubectl::new(
+        &kubeconfig,
+        p.site
+            .ssh
+            .command_timeout
+            .min(std::time::Duration::from_secs(30)),
+    );
+    let controllers = match layers::controllers::probe(&kubectl).await {
+        Ok(o) => layers::controllers::assess(&o),
+        Err(e) => Row::unobservable(Layer::CapiControllers, &e),
+    };
+    let capo = match layers::capo::probe(&kubectl, &p.site.management.namespace()).await {
+        Ok(o) => layers::capo::assess(&o),
+        Err(e) => Row::unobservable(Layer::Capo, &e),
+    };
+    vec![note(controllers), capo]
+}
+
+/// A kubeconfig fetched for one run, in a private file removed afterwards.
+struct TemporaryKubeconfig {
+    path: std::path::PathBuf,
+}
+
+impl TemporaryKubeconfig {
+    async fn fetch(
+        site: &crate::site::Site,
+    ) -> Result<TemporaryKubeconfig, crate::host::kubeconfig::KubeconfigError> {
+        let text = crate::host::kubeconfig::fetch(site).await?;
+        let path = std::env::temp_dir().join(format!(
+            "juju-capi-restore-{}-{}.kubeconfig",
+            std::process::id(),
+            jiff::Timestamp::now().as_nanosecond()
+        ));
+        crate::files::write_private(&path, &text).map_err(|source| {
+            crate::host::kubeconfig::KubeconfigError::Write {
+                path: path.display().to_string(),
+                source,
+            }
+        })?;
+        Ok(TemporaryKubeconfig { path })
+    }
+}
+
+impl Drop for TemporaryKubeconfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 

@@ -118,6 +118,10 @@ pub enum Command {
         tls: bool,
     },
 
+    /// Re-emit the management kubeconfig over ssh (`sudo k8s config --server
+    /// https://FIP:6443`), written atomically with mode 0600 to the site's path
+    Kubeconfig,
+
     /// Create or check the site file
     Site {
         /// What to do with it.

@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod demo;
+pub mod kubeconfig;
 pub mod site;
 pub mod status;
 pub mod twin;

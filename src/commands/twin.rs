@@ -15,6 +15,7 @@ use crate::cli::settings::Settings;
 use crate::cloud::credentials::{
     AuthMethod, CloudConfig, DomainRef, Interface, ProjectRef, Tls, UserRef,
 };
+use crate::files::write_private;
 use crate::site::{Http, Management, ProjectId, Site, Ssh, Uuid};
 
 /// Loads a scenario file, or the embedded default.
@@ -231,23 +232,6 @@ pub fn write_client_files(twin: &Twin, dir: &Path, shim: &Path) -> std::io::Resu
     Ok(files)
 }
 
-/// Writes a file readable by its owner only.
-///
-/// A symlink in its place is refused (`O_NOFOLLOW`), and an existing file is
-/// narrowed to 0600 before anything is written into it.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
-}
-
 /// Quotes a value for a POSIX shell (`source admin-openrc`).
 fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "'\\''"))
@@ -316,27 +300,6 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn client_files_are_private_and_never_written_through_a_symlink() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("elsewhere");
-        std::fs::write(&target, "keep").unwrap();
-        let link = dir.path().join("clouds.yaml");
-        std::os::unix::fs::symlink(&target, &link).unwrap();
-        assert!(write_private(&link, "secret").is_err());
-        assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep");
-
-        let plain = dir.path().join("secure.yaml");
-        std::fs::write(&plain, "old").unwrap();
-        std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
-        write_private(&plain, "new").unwrap();
-        assert_eq!(
-            std::fs::metadata(&plain).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-    }
 
     #[test]
     fn openrc_values_are_shell_quoted() {

@@ -2,6 +2,7 @@
 //! the parsers for what they print (`uptime`, `k8s status`).
 
 pub mod k8s_status;
+pub mod kubeconfig;
 pub mod ssh;
 pub mod tcp_probe;
 pub mod uptime;

@@ -3,6 +3,8 @@
 //! and diagnosis. Actions (`act`) join them as the restore engine lands.
 
 pub mod amphorae;
+pub mod capo;
+pub mod controllers;
 pub mod headroom;
 pub mod kubernetes;
 pub mod load_balancers;
