@@ -14,6 +14,9 @@ use std::process::ExitCode;
 
 use crate::cloud::ApiError;
 use crate::cloud::credentials::CredentialError;
+use crate::exec::ExecError;
+use crate::host::kubeconfig::KubeconfigError;
+use crate::host::ssh::SshError;
 use crate::layers::Layer;
 use crate::site::SiteError;
 
@@ -48,6 +51,20 @@ pub fn for_error(error: &anyhow::Error) -> u8 {
             };
         }
         if cause.is::<crate::cli::UsageError>() {
+            return BAD_INPUT;
+        }
+        // A command that needed the host failed at a layer: exit as that layer.
+        if let Some(e) = cause.downcast_ref::<KubeconfigError>() {
+            return match e {
+                KubeconfigError::Ssh(SshError::Transport { .. }) => Layer::Ssh.exit_code(),
+                KubeconfigError::Ssh(SshError::Exec(ExecError::NotFound { .. })) => BAD_INPUT,
+                KubeconfigError::Remote { .. } | KubeconfigError::NotAKubeconfig { .. } => {
+                    Layer::Kubernetes.exit_code()
+                }
+                _ => INTERNAL,
+            };
+        }
+        if let Some(ExecError::NotFound { .. }) = cause.downcast_ref::<ExecError>() {
             return BAD_INPUT;
         }
     }

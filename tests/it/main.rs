@@ -2,6 +2,7 @@
 //! in-process HTTP server on loopback. One test binary, a module per area.
 
 mod bad_input;
+mod capi;
 mod cli;
 mod contract;
 mod harness;

@@ -1,0 +1,132 @@
+//! The CAPI layers through the real `kubectl` against the twin's Kubernetes API, and
+//! the management kubeconfig.
+
+use std::os::unix::fs::PermissionsExt;
+
+use twin::scenario::ServerStatus;
+
+use crate::harness::{TestTwin, json, layer, stderr};
+
+/// The VM up for a day; the load balancer as given.
+fn up(lb: &str) -> TestTwin {
+    let lb = lb.to_string();
+    TestTwin::with(move |s| {
+        s.servers[0].status = ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = lb;
+    })
+}
+
+fn kubeconfig_path(t: &TestTwin) -> std::path::PathBuf {
+    t.home.path().join("capi-mgmt.kubeconfig")
+}
+
+#[test]
+fn with_the_load_balancer_active_every_host_layer_is_green() {
+    let t = up("ACTIVE");
+    let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
+    let controllers = layer(&report, "capi-controllers");
+    assert_eq!(controllers["state"], "green", "{controllers}");
+    assert!(
+        controllers["evidence"]
+            .to_string()
+            .contains("capo: 1 of 1 pods Running and ready")
+    );
+    let capo = layer(&report, "capo");
+    assert_eq!(capo["state"], "green", "{capo}");
+    assert!(capo["summary"].as_str().unwrap().ends_with("Available"));
+    assert!(
+        capo["evidence"]
+            .to_string()
+            .contains("Machines: 3 of 3 Running")
+    );
+}
+
+#[test]
+fn a_broken_load_balancer_shows_as_capos_timeout_pointing_at_octavia() {
+    let t = up("ERROR");
+    let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
+    let capo = layer(&report, "capo");
+    assert_eq!(capo["state"], "red");
+    assert_eq!(
+        capo["diagnosis"][0]["rule"], "capo-raced-the-storm",
+        "{capo}"
+    );
+    assert!(
+        capo["diagnosis"][0]["next"]
+            .as_str()
+            .unwrap()
+            .contains("load balancer first")
+    );
+}
+
+#[test]
+fn status_reads_without_writing_a_missing_kubeconfig() {
+    let t = up("ACTIVE");
+    let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
+    assert!(
+        layer(&report, "capi-controllers")["evidence"]
+            .to_string()
+            .contains("for this run only")
+    );
+    assert!(!kubeconfig_path(&t).exists(), "status is read-only");
+}
+
+#[test]
+fn kubeconfig_is_re_emitted_private_and_then_used() {
+    let t = up("ACTIVE");
+    let output = t.cmd().arg("kubeconfig").output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let path = kubeconfig_path(&t);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains(&format!("server: https://127.0.0.1:{}", t.twin.kube_port())),
+        "{text}"
+    );
+    assert!(stderr(&output).contains("mode 0600"));
+
+    let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
+    let controllers = layer(&report, "capi-controllers");
+    assert_eq!(controllers["state"], "green");
+    assert!(
+        !controllers["evidence"]
+            .to_string()
+            .contains("for this run only"),
+        "the site's kubeconfig is used"
+    );
+}
+
+#[test]
+fn a_stale_kubeconfig_says_to_re_emit_it() {
+    let t = up("ACTIVE");
+    assert!(t.cmd().arg("kubeconfig").output().unwrap().status.success());
+    let path = kubeconfig_path(&t);
+    let stale = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("twin-kube-admin-token", "an-old-token");
+    std::fs::write(&path, stale).unwrap();
+    let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
+    let controllers = layer(&report, "capi-controllers");
+    assert_eq!(controllers["state"], "unknown");
+    assert!(
+        controllers
+            .to_string()
+            .contains("juju-capi-restore kubeconfig"),
+        "{controllers}"
+    );
+}
+
+#[test]
+fn kubeconfig_before_kubernetes_is_up_says_so() {
+    let t = TestTwin::default_scenario();
+    let output = t.cmd().arg("kubeconfig").output().unwrap();
+    assert_eq!(output.status.code(), Some(11), "the ssh layer is red");
+    assert!(
+        stderr(&output).contains("sshd is not listening yet"),
+        "{}",
+        stderr(&output)
+    );
+}
