@@ -140,6 +140,17 @@ pub enum Command {
         args: Vec<String>,
     },
 
+    /// Run one program of the twin's VM (for the scripts behind a real sshd)
+    #[command(hide = true)]
+    TwinExec {
+        /// The twin's base URL
+        #[arg(long)]
+        twin: String,
+        /// The program and its arguments
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        argv: Vec<String>,
+    },
+
     /// Keep an OpenStack secret in the OS keyring instead of a file
     Credentials {
         /// What to do.

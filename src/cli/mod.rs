@@ -99,6 +99,7 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
             tls,
         } => commands::twin::run(settings, scenario.as_deref(), listen, dir, time_scale, tls).await,
         Command::TwinSsh { twin, args } => commands::twin_ssh::run(&twin, &args).await,
+        Command::TwinExec { twin, argv } => commands::twin_ssh::exec(&twin, &argv).await,
         Command::Kubeconfig => commands::kubeconfig::run(settings).await,
         Command::Site { action } => commands::site::run(settings, env, action).await,
         Command::Credentials { action } => commands::credentials::run(settings, env, action),

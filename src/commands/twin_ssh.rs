@@ -78,17 +78,30 @@ pub async fn run(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(255));
         }
     }
-    let url = format!("{}/host/exec", twin.trim_end_matches('/'));
-    let answer: serde_json::Value = reqwest::Client::builder()
+    host_exec(twin, serde_json::json!({"command": ssh.command})).await
+}
+
+/// `twin-exec`: runs one program of the twin's VM (the scripts behind a real sshd in
+/// the tests call this for `uptime` and `k8s`).
+pub async fn exec(twin: &str, argv: &[String]) -> anyhow::Result<ExitCode> {
+    host_exec(twin, serde_json::json!({"argv": argv})).await
+}
+
+/// Asks the twin's `/host/exec` and replays its answer as a process would.
+async fn host_exec(twin: &str, body: serde_json::Value) -> anyhow::Result<ExitCode> {
+    let url = reqwest::Url::parse(&format!("{}/host/exec", twin.trim_end_matches('/')))?;
+    let loopback = url
+        .host_str()
+        .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok())
+        .is_some_and(|ip| ip.is_loopback());
+    if !loopback {
+        return Err(UsageError(format!("the twin is on loopback only, not `{url}`")).into());
+    }
+    let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
-        .build()?
-        .post(&url)
-        .json(&serde_json::json!({"command": ssh.command}))
-        .send()
-        .await?
-        .json()
-        .await?;
+        .build()?;
+    let answer: serde_json::Value = client.post(url).json(&body).send().await?.json().await?;
     print!("{}", answer["stdout"].as_str().unwrap_or_default());
     eprint!("{}", answer["stderr"].as_str().unwrap_or_default());
     Ok(ExitCode::from(

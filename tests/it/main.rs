@@ -9,6 +9,7 @@ mod harness;
 mod host;
 mod keyring;
 mod openstack_cli;
+mod real_ssh;
 mod session;
 mod site;
 mod status;
