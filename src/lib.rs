@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cloud;
 pub mod commands;
 pub mod diagnose;
+pub mod engine;
 pub mod exec;
 pub mod exit;
 pub mod files;

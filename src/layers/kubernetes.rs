@@ -226,3 +226,60 @@ mod tests {
         );
     }
 }
+
+/// Why the readiness wait stopped without `cluster status: ready`.
+#[derive(Debug, thiserror::Error)]
+pub enum NotReady {
+    /// Past the convergence window: a fault, with the layer's evidence.
+    #[error("Kubernetes on the management VM did not converge: {}\n{}{}", .0.summary, .0.evidence.join("\n"), .0.next.as_ref().map(|n| format!("\nnext: {n}")).unwrap_or_default())]
+    Window(Box<super::Row>),
+    /// ssh cannot run at all (no ssh binary).
+    #[error(transparent)]
+    Exec(crate::exec::ExecError),
+}
+
+/// The readiness gate: polls every `poll.k8s` until `cluster status: ready`. Inside
+/// the convergence window every not-ready answer (and an sshd too loaded to answer)
+/// is progress, never a reason to act; past the window it stops with the evidence.
+pub async fn await_ready(
+    p: Probe<'_>,
+    launched: Option<Duration>,
+    vcpus: u32,
+    progress: impl FnMut(&crate::engine::wait::Attempt<'_>),
+) -> Result<crate::engine::wait::Waited<K8sObservation>, crate::engine::wait::WaitError<NotReady>> {
+    use crate::engine::wait::{Check, Wait};
+    let t = &p.site.timeouts;
+    let wait = Wait {
+        what: "cluster status: ready".into(),
+        interval: p.site.poll.k8s,
+        deadline: t.k8s_convergence,
+    };
+    wait.until(
+        || async move {
+            match probe(p, launched, vcpus).await {
+                Ok(o) => {
+                    let row = assess(&o, t.k8s_convergence, t.k8s_expected);
+                    match row.state {
+                        Health::Green => Ok(Check::Done(o)),
+                        Health::Red => Err(NotReady::Window(Box::new(row))),
+                        _ => Ok(Check::NotYet(
+                            std::iter::once(row.summary)
+                                .chain(row.evidence)
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        )),
+                    }
+                }
+                Err(SshError::Exec(e @ crate::exec::ExecError::NotFound { .. })) => {
+                    Err(NotReady::Exec(e))
+                }
+                // A VM at load 100 may drop an ssh session: that is part of the storm.
+                Err(e) => Ok(Check::NotYet(
+                    e.to_string().lines().next().unwrap_or_default().to_string(),
+                )),
+            }
+        },
+        progress,
+    )
+    .await
+}

@@ -42,3 +42,33 @@ pub fn assess(o: &SshGateObservation) -> Row {
             .next("check the route to the floating IP from this host"),
     }
 }
+
+/// The gate (`SSH-PORT-OK`): probes every `poll.ssh_port`, each attempt limited to
+/// five seconds, until sshd answers or `timeouts.ssh_port` passes. The default
+/// deadline, 6 min, covers sshd's ~3.5 min lag after ACTIVE with margin; the
+/// runbook's own 18 × 10 s loop gives up at 3 min, before its 3.5 min figure.
+pub async fn await_open(
+    p: Probe<'_>,
+    progress: impl FnMut(&crate::engine::wait::Attempt<'_>),
+) -> Result<crate::engine::wait::Waited<()>, crate::engine::wait::WaitError<std::convert::Infallible>>
+{
+    use crate::engine::wait::{Check, Wait};
+    let addr = SocketAddr::new(p.site.management.floating_ip, p.site.ssh.port);
+    let wait = Wait {
+        what: format!("ssh port {addr}"),
+        interval: p.site.poll.ssh_port,
+        deadline: p.site.timeouts.ssh_port,
+    };
+    wait.until(
+        || async move {
+            Ok(match tcp_probe::probe(addr, Duration::from_secs(5)).await {
+                PortState::Open => Check::Done(()),
+                PortState::Refused => Check::NotYet("connection refused".into()),
+                PortState::NoAnswer => Check::NotYet("no answer within 5 s".into()),
+                PortState::Failed(e) => Check::NotYet(e),
+            })
+        },
+        progress,
+    )
+    .await
+}

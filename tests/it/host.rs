@@ -112,3 +112,129 @@ fn kubernetes_that_never_converges_is_red_past_the_window() {
             .contains("context deadline exceeded")
     );
 }
+
+mod gates {
+    use std::time::Duration;
+
+    use capi_restore::cloud::Session;
+    use capi_restore::commands::twin::admin_cloud;
+    use capi_restore::engine::wait::WaitError;
+    use capi_restore::layers::{Probe, kubernetes, ssh_gate};
+    use capi_restore::site::Site;
+    use twin::scenario::ServerStatus;
+
+    use crate::harness::TestTwin;
+
+    fn parts(t: &TestTwin, edit: impl FnOnce(&mut Site)) -> (Session, Site) {
+        let mut site = Site::load(&t.files.site).unwrap();
+        site.poll.ssh_port = Duration::from_millis(50);
+        site.poll.k8s = Duration::from_millis(100);
+        edit(&mut site);
+        let session = Session::new(
+            admin_cloud(&t.twin),
+            site.management.project_id.clone(),
+            site.http.clone(),
+        )
+        .unwrap();
+        (session, site)
+    }
+
+    #[tokio::test]
+    async fn the_gates_carry_a_cold_start_from_shutoff_to_ready() {
+        let t = TestTwin::with(|s| {
+            s.time_scale = 600.0;
+            s.token_ttl = Duration::from_secs(86400 * 30);
+        });
+        let (session, site) = parts(&t, |_| {});
+        let p = Probe {
+            session: &session,
+            site: &site,
+        };
+        t.steer(|c, now| {
+            let id = c.management_server_id.clone();
+            c.start_server(&id, now).unwrap();
+        });
+        let mut refused = 0;
+        let gate = ssh_gate::await_open(p, |a| {
+            refused += u32::from(a.evidence == "connection refused")
+        })
+        .await
+        .unwrap();
+        assert!(
+            refused >= 1 && gate.attempts == refused + 1,
+            "sshd lagged ACTIVE: {refused} refusals"
+        );
+        let mut noise = 0;
+        let ready = kubernetes::await_ready(p, None, 2, |a| {
+            noise += u32::from(a.evidence.contains("expected during the cold start"))
+        })
+        .await
+        .unwrap();
+        assert!(
+            noise >= 1,
+            "the cold-start noise was seen and waited through"
+        );
+        assert!(
+            matches!(ready.value.reading, capi_restore::host::k8s_status::Reading::Status(ref s) if s.ready)
+        );
+    }
+
+    #[tokio::test]
+    async fn sshd_never_opening_ends_the_gate_at_its_deadline() {
+        let t = TestTwin::with(|s| {
+            s.servers[0].status = ServerStatus::Active;
+            s.management.sshd_never_opens = true;
+        });
+        let (session, site) = parts(&t, |s| s.timeouts.ssh_port = Duration::from_millis(400));
+        let e = ssh_gate::await_open(
+            Probe {
+                session: &session,
+                site: &site,
+            },
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, WaitError::Deadline { attempts, .. } if attempts >= 5),
+            "{text}"
+        );
+        assert!(
+            text.contains("not reached within 400ms")
+                && text.contains("last seen: connection refused"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn kubernetes_never_converging_stops_past_the_window_with_evidence() {
+        let t = TestTwin::with(|s| {
+            s.servers[0].status = ServerStatus::Active;
+            s.management.k8s_never_ready = true;
+        });
+        let (session, site) = parts(&t, |_| {});
+        let e = kubernetes::await_ready(
+            Probe {
+                session: &session,
+                site: &site,
+            },
+            None,
+            2,
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, WaitError::Failed(kubernetes::NotReady::Window(_))),
+            "{text}"
+        );
+        assert!(
+            text.contains("did not converge")
+                && text.contains("context deadline exceeded")
+                && text.contains("restarts nothing"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! The restore engine. Waiting, deadlines and progress live here, once, not in
+//! every step (the dependency graph and the journal join it with the restore).
+
+pub mod wait;

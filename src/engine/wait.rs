@@ -1,0 +1,213 @@
+//! Waiting for a condition: a check run every `interval` until it is met or the
+//! deadline passes, reporting each attempt. Time is tokio's, so tests run it on
+//! paused time instead of sleeping.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// What a check found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check<T> {
+    /// The condition holds.
+    Done(T),
+    /// Not yet, with the evidence.
+    NotYet(String),
+}
+
+/// A wait's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wait {
+    /// What is awaited, for messages (`ssh port 10.12.7.40:22`).
+    pub what: String,
+    /// Time between attempts.
+    pub interval: Duration,
+    /// Give up after this long.
+    pub deadline: Duration,
+}
+
+/// One attempt, as progress shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt<'a> {
+    /// What is awaited.
+    pub what: &'a str,
+    /// 1, 2, ...
+    pub number: u32,
+    /// Since the wait began.
+    pub elapsed: Duration,
+    /// What the check saw.
+    pub evidence: &'a str,
+}
+
+/// A condition met.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waited<T> {
+    /// What the check returned.
+    pub value: T,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Time taken.
+    pub elapsed: Duration,
+}
+
+/// A wait that ended without the condition.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError<E: std::error::Error> {
+    /// The deadline passed.
+    #[error("{what}: not reached within {} ({attempts} attempts, {} elapsed); last seen: {last}", humantime::format_duration(*deadline), humantime::format_duration(round(*elapsed)))]
+    Deadline {
+        /// What was awaited.
+        what: String,
+        /// The deadline.
+        deadline: Duration,
+        /// Attempts made.
+        attempts: u32,
+        /// Time waited.
+        elapsed: Duration,
+        /// The last evidence.
+        last: String,
+    },
+    /// The check itself failed in a way waiting cannot fix.
+    #[error(transparent)]
+    Failed(E),
+}
+
+fn round(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs())
+}
+
+impl Wait {
+    /// Runs `check` until it is [`Check::Done`], calling `progress` after each
+    /// attempt; the last attempt comes no later than the deadline.
+    pub async fn until<T, E, F, Fut>(
+        &self,
+        mut check: F,
+        mut progress: impl FnMut(&Attempt<'_>),
+    ) -> Result<Waited<T>, WaitError<E>>
+    where
+        E: std::error::Error,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Check<T>, E>>,
+    {
+        let started = Instant::now();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let outcome = check().await.map_err(WaitError::Failed)?;
+            let elapsed = started.elapsed();
+            match outcome {
+                Check::Done(value) => {
+                    return Ok(Waited {
+                        value,
+                        attempts,
+                        elapsed,
+                    });
+                }
+                Check::NotYet(evidence) => {
+                    progress(&Attempt {
+                        what: &self.what,
+                        number: attempts,
+                        elapsed,
+                        evidence: &evidence,
+                    });
+                    if elapsed >= self.deadline {
+                        return Err(WaitError::Deadline {
+                            what: self.what.clone(),
+                            deadline: self.deadline,
+                            attempts,
+                            elapsed,
+                            last: evidence,
+                        });
+                    }
+                    let remaining = self.deadline - elapsed;
+                    tokio::time::sleep(self.interval.min(remaining)).await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait(deadline: u64) -> Wait {
+        Wait {
+            what: "the thing".into(),
+            interval: Duration::from_secs(10),
+            deadline: Duration::from_secs(deadline),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_condition_met_in_time_reports_attempts_and_elapsed() {
+        let mut n = 0;
+        let mut seen = Vec::new();
+        let waited = wait(200)
+            .until(
+                || {
+                    n += 1;
+                    let k = n;
+                    async move {
+                        Ok::<_, std::io::Error>(if k == 4 {
+                            Check::Done(k)
+                        } else {
+                            Check::NotYet(format!("try {k}"))
+                        })
+                    }
+                },
+                |a| seen.push((a.number, a.elapsed.as_secs(), a.evidence.to_string())),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (waited.value, waited.attempts, waited.elapsed),
+            (4, 4, Duration::from_secs(30))
+        );
+        assert_eq!(
+            seen,
+            [
+                (1, 0, "try 1".to_string()),
+                (2, 10, "try 2".into()),
+                (3, 20, "try 3".into())
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_ends_it_with_the_last_evidence() {
+        let e = wait(45)
+            .until(
+                || async {
+                    Ok::<Check<()>, std::io::Error>(Check::NotYet("connection refused".into()))
+                },
+                |_| {},
+            )
+            .await
+            .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            matches!(e, WaitError::Deadline { attempts: 6, .. }),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "not reached within 45s (6 attempts, 45s elapsed); last seen: connection refused"
+            ),
+            "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_check_stops_at_once() {
+        let e = wait(100)
+            .until(
+                || async { Err::<Check<()>, _>(std::io::Error::other("no ssh")) },
+                |_| {},
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, WaitError::Failed(_)));
+    }
+}
