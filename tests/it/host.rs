@@ -238,3 +238,18 @@ mod gates {
         );
     }
 }
+
+#[test]
+fn older_snaps_are_read_through_their_own_flag_or_plain_text() {
+    for flag in [
+        twin::scenario::StatusFlag::Format,
+        twin::scenario::StatusFlag::None,
+    ] {
+        let t = TestTwin::with(|s| {
+            s.servers[0].status = ServerStatus::Active;
+            s.management.k8s_status_flag = flag;
+        });
+        let k8s = layer(&status(&t), "kubernetes").clone();
+        assert_eq!(k8s["state"], "green", "{flag:?}: {k8s}");
+    }
+}

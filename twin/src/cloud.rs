@@ -328,6 +328,8 @@ pub struct HostSpec {
     pub node_name: String,
     /// The node's address (the server's fixed IP).
     pub node_address: String,
+    /// Which structured-output flag its k8s snap knows.
+    pub status_flag: crate::scenario::StatusFlag,
 }
 
 /// A fault with requests left to affect.
@@ -609,6 +611,7 @@ impl Cloud {
                 peak_load: scenario.management.peak_load,
                 vcpus: scenario.management.vcpus,
                 node_name: scenario.management.server.clone(),
+                status_flag: scenario.management.k8s_status_flag,
                 node_address: scenario
                     .servers
                     .iter()

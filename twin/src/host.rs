@@ -180,13 +180,21 @@ impl Cloud {
     fn k8s_status(&self, up: Duration, flags: &[&str]) -> Output {
         let ready_at = self.timings.k8s_ready_after_boot.as_secs_f64().max(1.0);
         let x = up.as_secs_f64() / ready_at;
-        let json = flags.windows(2).any(|w| w == ["--output-format", "json"]);
-        if flags
-            .first()
-            .is_some_and(|f| f.starts_with("--") && *f != "--output-format")
-        {
-            return Output::err(format!("Error: unknown flag: {}\n", flags[0]), 1);
+        use crate::scenario::StatusFlag;
+        // The snap knows one structured-output flag, or none; anything else is cobra's error.
+        let known = match self.host.status_flag {
+            StatusFlag::OutputFormat => Some("--output-format"),
+            StatusFlag::Format => Some("--format"),
+            StatusFlag::None => None,
+        };
+        if let Some(flag) = flags.iter().find(|f| f.starts_with("--")) {
+            if Some(*flag) != known {
+                return Output::err(format!("Error: unknown flag: {flag}\n"), 1);
+            }
         }
+        let json = flags
+            .windows(2)
+            .any(|w| Some(w[0]) == known && w[1] == "json");
         if x < 0.35 {
             return Output::err(
                 format!(
@@ -362,6 +370,11 @@ mod tests {
     fn json_form_and_unknown_flags() {
         let (c, now) = booted(22);
         let out = run(&c, now, "sudo k8s status --output-format json");
+        assert!(
+            run(&c, now, "sudo k8s status --bogus")
+                .stderr
+                .contains("unknown flag: --bogus")
+        );
         let doc: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(doc["ready"], true);
         assert!(

@@ -294,6 +294,22 @@ pub struct ManagementSpec {
     /// Peak load average during the cold start (runbook: above 100 on 2 vCPUs).
     #[serde(default = "peak_load")]
     pub peak_load: f64,
+    /// Which structured-output flag the VM's k8s snap knows.
+    #[serde(default)]
+    pub k8s_status_flag: StatusFlag,
+}
+
+/// The structured-output flag of `k8s status` in a given snap release.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum StatusFlag {
+    /// `--output-format json|yaml` (current releases).
+    #[default]
+    OutputFormat,
+    /// `--format json|yaml` (older releases).
+    Format,
+    /// Plain text only.
+    None,
 }
 
 /// How long the simulated cloud takes, in simulated time.
