@@ -132,6 +132,36 @@ fn main() {
         &status_run,
     ));
 
+    // 2b. The same on a running stack: ssh (`uptime` + `k8s status`, one session) and
+    // two kubectl calls join the OpenStack reads.
+    let mut up = Scenario::default_scenario();
+    up.servers[0].status = twin::scenario::ServerStatus::Active;
+    let up_twin = runtime
+        .block_on(Twin::start(up, "127.0.0.1:0".parse().unwrap()))
+        .unwrap();
+    let up_dir = tempfile::tempdir().unwrap();
+    let up_files = write_client_files(&up_twin, up_dir.path(), Path::new(BIN)).unwrap();
+    let running = time_n(10, || {
+        let mut cmd = Command::new(BIN);
+        cmd.env("HOME", up_dir.path())
+            .env("OS_CLIENT_CONFIG_FILE", &up_files.clouds)
+            .env("OS_CLIENT_SECURE_FILE", &up_files.secure)
+            .args([
+                "--site",
+                up_files.site.to_str().unwrap(),
+                "--cloud",
+                "twin",
+                "status",
+                "-f",
+                "json",
+            ]);
+        run_ok(&mut cmd)
+    });
+    report.push_str(&row(
+        "`juju-capi-restore status`, running stack (+ ssh session, kubeconfig fetch, 2 kubectl)",
+        &running,
+    ));
+
     // Requests one status makes, counted in-process.
     let session = Session::new(
         admin_cloud(&twin),

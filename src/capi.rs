@@ -108,6 +108,7 @@ pub fn cluster(object: &Value) -> ClusterView {
         phase: object["status"]["phase"].as_str().map(str::to_string),
         available: find("Available").or_else(|| find("Ready")),
         infrastructure_ready: find("InfrastructureReady")
+            .or_else(|| object["status"]["initialization"]["infrastructureProvisioned"].as_bool())
             .or_else(|| object["status"]["infrastructureReady"].as_bool()),
         lb_timeout: problems.iter().any(|p| p.contains(CAPO_LB_TIMEOUT)),
         problems,

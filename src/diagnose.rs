@@ -131,11 +131,23 @@ pub fn server_not_found(
 
 /// A Cluster not available because CAPO's load-balancer wait timed out: the load
 /// balancer is the cause, not CAPI.
-pub fn capo_load_balancer_timeout(cluster: &str, problem: &str) -> Diagnosis {
+pub fn capo_load_balancer_timeout(
+    cluster: &str,
+    problem: &str,
+    load_balancer: Option<&str>,
+) -> Diagnosis {
+    let lb = load_balancer
+        .map(|id| format!(" `{id}`"))
+        .unwrap_or_default();
     Diagnosis {
         rule: Rule::CapoRacedTheStorm,
-        finding: format!("Cluster `{cluster}` is not available with CAPO's load-balancer timeout ({}): CAPO's reconcile raced the cold start or a broken load balancer", short(problem)),
-        next: "check the kube-api load balancer first (the `load-balancers` layer); once it is ACTIVE the condition clears itself (allow ~10 min for CAPO to resync)".into(),
+        finding: format!(
+            "Cluster `{cluster}` is not available with CAPO's load-balancer timeout ({}): CAPO's reconcile raced the cold start or a broken load balancer; the cause is in Octavia, not CAPI",
+            short(problem)
+        ),
+        next: format!(
+            "check the kube-api load balancer{lb} in Octavia first (the `load-balancers` layer); once it is ACTIVE the condition clears itself (allow ~10 min for CAPO to resync)"
+        ),
     }
 }
 
@@ -145,11 +157,12 @@ pub fn cold_start_noise(
     lines: &[String],
     minutes_since_boot: u64,
     trend: &str,
+    vcpus: u32,
 ) -> Option<Diagnosis> {
     (!lines.is_empty()).then(|| Diagnosis {
         rule: Rule::ColdStartNoise,
         finding: format!(
-            "cold-start convergence noise ({}), {minutes_since_boot} min after boot with the load {trend}: expected on a 2-vCPU flavor",
+            "cold-start convergence noise ({}), {minutes_since_boot} min after boot with the load {trend}: expected on a {vcpus}-vCPU flavor",
             lines.join("; ")
         ),
         next: "wait for `cluster status: ready`; do not restart services or re-bootstrap inside the window".into(),

@@ -110,11 +110,17 @@ impl Invocation {
             command_line: command_line.clone(),
             source: std::io::Error::other("empty command"),
         })?;
+        // Its own process group, so a timeout stops ssh's or kubectl's children too.
         let mut expression = duct::cmd(program, args)
             .stdin_null()
             .stdout_capture()
             .stderr_capture()
-            .unchecked();
+            .unchecked()
+            .before_spawn(|cmd| {
+                use std::os::unix::process::CommandExt;
+                cmd.process_group(0);
+                Ok(())
+            });
         for (k, v) in &self.env {
             expression = expression.env(k, v);
         }
@@ -132,7 +138,13 @@ impl Invocation {
         let output = match handle.wait_timeout(self.timeout) {
             Ok(Some(output)) => output.clone(),
             Ok(None) => {
-                let _ = handle.kill();
+                for pid in handle.pids() {
+                    // SAFETY: kill(2) of the process group this spawn made; no memory involved.
+                    unsafe {
+                        libc::kill(-(pid as libc::pid_t), libc::SIGKILL);
+                    }
+                }
+                let _ = handle.wait();
                 return Err(ExecError::TimedOut {
                     command_line,
                     after: self.timeout,
@@ -221,6 +233,26 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("openssh-client"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_timeout_stops_the_children_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        let script = format!("(sleep 1; touch {}) & sleep 5", marker.display());
+        let e = Invocation::new(
+            vec!["sh".into(), "-c".into(), script],
+            Duration::from_millis(200),
+        )
+        .run()
+        .await
+        .unwrap_err();
+        assert!(matches!(e, ExecError::TimedOut { .. }));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(
+            !marker.exists(),
+            "the background child was killed with its group"
+        );
     }
 
     #[tokio::test]

@@ -56,8 +56,9 @@ pub fn for_error(error: &anyhow::Error) -> u8 {
         // A command that needed the host failed at a layer: exit as that layer.
         if let Some(e) = cause.downcast_ref::<KubeconfigError>() {
             return match e {
-                KubeconfigError::Ssh(SshError::Transport { .. }) => Layer::Ssh.exit_code(),
                 KubeconfigError::Ssh(SshError::Exec(ExecError::NotFound { .. })) => BAD_INPUT,
+                // Refused, timed out, killed: the host could not be reached.
+                KubeconfigError::Ssh(_) => Layer::Ssh.exit_code(),
                 KubeconfigError::Remote { .. } | KubeconfigError::NotAKubeconfig { .. } => {
                     Layer::Kubernetes.exit_code()
                 }

@@ -9,13 +9,28 @@ use std::path::Path;
 /// refused (`O_NOFOLLOW`), and an existing file is narrowed to 0600 before anything
 /// is written into it.
 pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
+    let options = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
+        .clone();
+    write_with(options, path, text)
+}
+
+/// Creates `path` (it must not exist: `O_EXCL`), owner-only, with `text`.
+pub fn create_private(path: &Path, text: &str) -> std::io::Result<()> {
+    let options = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .clone();
+    write_with(options, path, text)
+}
+
+fn write_with(options: std::fs::OpenOptions, path: &Path, text: &str) -> std::io::Result<()> {
+    let mut file = options.open(path)?;
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
@@ -33,11 +48,20 @@ pub fn replace_private(path: &Path, text: &str) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    write_private(&tmp, text)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    let tmp = dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), unique()));
+    create_private(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+}
+
+/// A value unlikely to repeat within this machine: the clock's nanoseconds.
+pub fn unique() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -99,9 +99,6 @@ async fn observe_host_chain(p: Probe<'_>) -> Vec<Row> {
         return blocked_after(vec![vm_row]);
     }
     let server = vm.as_ref().ok().and_then(|o| o.server.as_ref());
-    let launched = server
-        .and_then(|s| s.launched_at.as_deref())
-        .and_then(since);
     let vcpus = server
         .and_then(|s| s.flavor.as_ref())
         .and_then(|f| f.vcpus)
@@ -111,7 +108,9 @@ async fn observe_host_chain(p: Probe<'_>) -> Vec<Row> {
         return blocked_after(vec![vm_row, ssh_row]);
     }
     let timeouts = &p.site.timeouts;
-    let k8s_row = match layers::kubernetes::probe(p, launched, vcpus).await {
+    let k8s_row = match layers::kubernetes::probe(p, vcpus, crate::host::ssh::StatusForm::Json)
+        .await
+    {
         Ok(o) => layers::kubernetes::assess(&o, timeouts.k8s_convergence, timeouts.k8s_expected),
         Err(e) => Row::unobservable(Layer::Kubernetes, &e),
     };
@@ -193,9 +192,10 @@ impl TemporaryKubeconfig {
         let path = std::env::temp_dir().join(format!(
             "juju-capi-restore-{}-{}.kubeconfig",
             std::process::id(),
-            jiff::Timestamp::now().as_nanosecond()
+            crate::files::unique()
         ));
-        crate::files::write_private(&path, &text).map_err(|source| {
+        // A new file (O_EXCL, 0600): never one somebody prepared in the temp directory.
+        crate::files::create_private(&path, &text).map_err(|source| {
             crate::host::kubeconfig::KubeconfigError::Write {
                 path: path.display().to_string(),
                 source,
@@ -209,13 +209,4 @@ impl Drop for TemporaryKubeconfig {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
-}
-
-/// Time since a Nova timestamp (`2026-06-10T08:15:02.000000`, no zone: UTC).
-fn since(nova_time: &str) -> Option<std::time::Duration> {
-    let t: jiff::Timestamp = nova_time
-        .parse()
-        .or_else(|_| format!("{nova_time}Z").parse())
-        .ok()?;
-    Some(jiff::Timestamp::now().duration_since(t).unsigned_abs())
 }

@@ -10,8 +10,7 @@ use crate::site::{Site, expand_home};
 pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let site = Site::load(&settings.site_path)?;
     let path = expand_home(&site.management.kubeconfig);
-    kubeconfig::emit(&site, &path).await?;
-    let text = std::fs::read_to_string(&path)?;
+    let text = kubeconfig::emit(&site, &path).await?;
     eprintln!(
         "wrote `{}` (mode 0600), server {}",
         path.display(),

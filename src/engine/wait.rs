@@ -94,7 +94,17 @@ impl Wait {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let outcome = check().await.map_err(WaitError::Failed)?;
+            // An attempt never runs past the deadline (a slow ssh session included).
+            let left = self
+                .deadline
+                .saturating_sub(started.elapsed())
+                .max(Duration::from_millis(1));
+            let outcome = match tokio::time::timeout(left, check()).await {
+                Ok(outcome) => outcome.map_err(WaitError::Failed)?,
+                Err(_) => {
+                    Check::NotYet("the last attempt was still running at the deadline".into())
+                }
+            };
             let elapsed = started.elapsed();
             match outcome {
                 Check::Done(value) => {
@@ -196,6 +206,24 @@ mod tests {
                 "not reached within 45s (6 attempts, 45s elapsed); last seen: connection refused"
             ),
             "{text}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_attempt_does_not_overrun_the_deadline() {
+        let e = wait(30)
+            .until(
+                || async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Ok::<Check<()>, std::io::Error>(Check::NotYet("never".into()))
+                },
+                |_| {},
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, WaitError::Deadline { elapsed, .. } if elapsed <= Duration::from_secs(31)),
+            "{e}"
         );
     }
 

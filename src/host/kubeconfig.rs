@@ -17,11 +17,13 @@ pub enum KubeconfigError {
     Ssh(#[from] SshError),
     /// `k8s config` failed on the VM (k8sd not up yet, usually).
     #[error(
-        "`sudo k8s config` failed on the management VM (exit {code}): {stderr_tail}\nKubernetes must be up first (the `kubernetes` layer)"
+        "`{command_line}` failed on the management VM (exit {code}): {stderr_tail}\nKubernetes must be up first (the `kubernetes` layer)"
     )]
     Remote {
-        /// Exit code.
-        code: i32,
+        /// The full command line.
+        command_line: String,
+        /// Exit code, or how the process ended.
+        code: String,
         /// The end of its stderr.
         stderr_tail: String,
     },
@@ -49,25 +51,30 @@ pub async fn fetch(site: &Site) -> Result<String, KubeconfigError> {
         .await?;
     if finished.code() != Some(0) {
         return Err(KubeconfigError::Remote {
-            code: finished.code().unwrap_or(-1),
+            command_line: finished.command_line.clone(),
+            code: finished
+                .code()
+                .map_or_else(|| finished.status.to_string(), |c| c.to_string()),
             stderr_tail: finished.stderr_tail(),
         });
     }
     if !finished.stdout.contains("apiVersion") || !finished.stdout.contains("clusters") {
+        // Only the first words: a kubeconfig-like answer may carry credentials.
         return Err(KubeconfigError::NotAKubeconfig {
-            start: finished.stdout.chars().take(60).collect(),
+            start: finished.stdout.chars().take(20).collect(),
         });
     }
     Ok(finished.stdout)
 }
 
-/// Fetches and writes it to `path`, atomically, mode 0600.
-pub async fn emit(site: &Site, path: &Path) -> Result<(), KubeconfigError> {
+/// Fetches and writes it to `path`, atomically, mode 0600; returns what it wrote.
+pub async fn emit(site: &Site, path: &Path) -> Result<String, KubeconfigError> {
     let text = fetch(site).await?;
     replace_private(path, &text).map_err(|source| KubeconfigError::Write {
         path: path.display().to_string(),
         source,
-    })
+    })?;
+    Ok(text)
 }
 
 /// The server URL a kubeconfig points at.

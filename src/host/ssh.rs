@@ -48,14 +48,14 @@ impl RemoteCommand {
                     StatusForm::LegacyJson => " --format json",
                     StatusForm::Plain => "",
                 };
-                format!("uptime; echo '{SECTION_MARK}'; sudo k8s status{flags} </dev/null")
+                format!("uptime; echo '{SECTION_MARK}'; sudo -n k8s status{flags} </dev/null")
             }
             RemoteCommand::Kubeconfig(ip) => {
                 let host = match ip {
                     IpAddr::V4(v4) => v4.to_string(),
                     IpAddr::V6(v6) => format!("[{v6}]"),
                 };
-                format!("sudo k8s config --server https://{host}:6443 </dev/null")
+                format!("sudo -n k8s config --server https://{host}:6443 </dev/null")
             }
         }
     }
@@ -104,6 +104,9 @@ pub enum SshError {
         command_line: String,
         /// The end of ssh's stderr.
         stderr_tail: String,
+        /// Whether waiting may cure it (refused, timed out, reset) or not (a key or
+        /// host-key problem stays until someone fixes the site or the VM).
+        transient: bool,
     },
     /// ssh could not be run at all.
     #[error(transparent)]
@@ -144,9 +147,26 @@ impl SshTarget {
                 "-o",
                 &format!("StrictHostKeyChecking={strict}"),
                 "-o",
-                &format!("UserKnownHostsFile={}", self.known_hosts.display()),
+                // Quoted for spaces; `%` doubled, as ssh expands `%` tokens here.
+                &format!(
+                    "UserKnownHostsFile=\"{}\"",
+                    self.known_hosts.display().to_string().replace('%', "%%")
+                ),
                 "-o",
                 "LogLevel=ERROR",
+                // Whatever ~/.ssh/config says (ProxyJump stays usable), no shared
+                // master connection that would hold our pipes open, no forwarding,
+                // no RemoteCommand replacing ours.
+                "-o",
+                "ControlMaster=no",
+                "-o",
+                "ControlPath=none",
+                "-o",
+                "RemoteCommand=none",
+                "-o",
+                "PermitLocalCommand=no",
+                "-o",
+                "ClearAllForwardings=yes",
                 "-i",
                 &self.key.display().to_string(),
                 "-p",
@@ -179,50 +199,69 @@ impl SshTarget {
         )
         .run()
         .await?;
-        if finished.code() == Some(255) {
+        // 255 with output means the remote command ran and itself exited 255.
+        if finished.code() == Some(255) && finished.stdout.trim().is_empty() {
+            let (reason, transient) = transport_reason(&finished.stderr, self);
             return Err(SshError::Transport {
                 user: self.user.clone(),
                 host: self.host,
                 port: self.port,
-                reason: transport_reason(&finished.stderr, self),
+                reason,
                 command_line: finished.command_line.clone(),
                 stderr_tail: finished.stderr_tail(),
+                transient,
             });
         }
         Ok(finished)
     }
 }
 
-/// Says what an ssh failure means and what to do about it.
-fn transport_reason(stderr: &str, t: &SshTarget) -> String {
+/// Says what an ssh failure means and what to do about it, and whether waiting
+/// can cure it.
+fn transport_reason(stderr: &str, t: &SshTarget) -> (String, bool) {
     let s = stderr.to_ascii_lowercase();
-    if s.contains("connection refused") {
-        "connection refused: sshd is not listening yet (it lags ACTIVE by ~3.5 min)".into()
+    let key = t.key.display().to_string();
+    if s.contains("no such file") && s.contains(&key.to_ascii_lowercase()) {
+        (
+            format!("the key `{key}` does not exist: set `ssh.key` in the site file"),
+            false,
+        )
+    } else if s.contains("connection refused") {
+        (
+            "connection refused: sshd is not listening yet (it lags ACTIVE by ~3.5 min)".into(),
+            true,
+        )
     } else if s.contains("timed out") {
-        "connection timed out: the VM is booting, or the floating IP or a security group blocks the port".into()
+        ("connection timed out: the VM is booting, or the floating IP or a security group blocks the port".into(), true)
+    } else if s.contains("connection reset")
+        || s.contains("connection closed")
+        || s.contains("kex_exchange_identification")
+    {
+        (
+            "the connection dropped: sshd is starting or the VM is overloaded".into(),
+            true,
+        )
     } else if s.contains("permission denied") {
-        format!(
-            "the VM refused key `{}` for user `{}`: check `ssh.key` and `ssh.user` in the site file",
-            t.key.display(),
-            t.user
+        (
+            format!(
+                "the VM refused key `{key}` for user `{}`: check `ssh.key` and `ssh.user` in the site file",
+                t.user
+            ),
+            false,
         )
     } else if s.contains("host key verification failed")
         || s.contains("remote host identification has changed")
     {
-        format!(
-            "the host key is unknown or changed: if the VM was rebuilt, remove its old key with `ssh-keygen -R {} -f {}`",
-            t.host,
-            t.known_hosts.display()
-        )
-    } else if s.contains("no such file")
-        && s.contains(&t.key.display().to_string().to_ascii_lowercase())
-    {
-        format!(
-            "the key `{}` does not exist: set `ssh.key` in the site file",
-            t.key.display()
+        (
+            format!(
+                "the host key is unknown or changed: if the VM was rebuilt, remove its old key with `ssh-keygen -R {} -f {}`",
+                t.host,
+                t.known_hosts.display()
+            ),
+            false,
         )
     } else {
-        "ssh exited 255".into()
+        ("ssh exited 255".into(), false)
     }
 }
 
@@ -252,7 +291,9 @@ mod tests {
             "BatchMode=yes",
             "ConnectTimeout=10",
             "StrictHostKeyChecking=yes",
-            "UserKnownHostsFile=/k/known_hosts",
+            "UserKnownHostsFile=\"/k/known_hosts\"",
+            "ControlMaster=no",
+            "RemoteCommand=none",
             "-i /k/id_ed25519",
             "-p 2222",
             "-l ubuntu",
@@ -263,7 +304,7 @@ mod tests {
         assert!(
             argv.last()
                 .unwrap()
-                .ends_with("sudo k8s status --output-format json </dev/null")
+                .ends_with("sudo -n k8s status --output-format json </dev/null")
         );
     }
 
@@ -271,7 +312,7 @@ mod tests {
     fn kubeconfig_uses_the_server_flag_the_cli_understands() {
         assert_eq!(
             RemoteCommand::Kubeconfig("127.0.0.1".parse().unwrap()).line(),
-            "sudo k8s config --server https://127.0.0.1:6443 </dev/null"
+            "sudo -n k8s config --server https://127.0.0.1:6443 </dev/null"
         );
         assert!(
             RemoteCommand::Kubeconfig("::1".parse().unwrap())
@@ -281,23 +322,26 @@ mod tests {
     }
 
     #[test]
-    fn transport_failures_say_what_to_do() {
-        assert!(
-            transport_reason(
-                "ssh: connect to host 127.0.0.1 port 2222: Connection refused",
-                &target()
-            )
-            .contains("sshd is not listening yet")
+    fn transport_failures_say_what_to_do_and_whether_to_wait() {
+        let (refused, transient) = transport_reason(
+            "ssh: connect to host 127.0.0.1 port 2222: Connection refused",
+            &target(),
         );
-        assert!(
-            transport_reason(
-                "ubuntu@127.0.0.1: Permission denied (publickey).",
-                &target()
-            )
-            .contains("ssh.key")
+        assert!(refused.contains("sshd is not listening yet") && transient);
+        let (denied, transient) = transport_reason(
+            "ubuntu@127.0.0.1: Permission denied (publickey).",
+            &target(),
         );
+        assert!(denied.contains("ssh.key") && !transient);
         assert!(
-            transport_reason("Host key verification failed.", &target()).contains("ssh-keygen -R")
+            transport_reason("Host key verification failed.", &target())
+                .0
+                .contains("ssh-keygen -R")
         );
+        let (missing, _) = transport_reason(
+            "Warning: Identity file /k/id_ed25519 not accessible: No such file or directory.\nubuntu@127.0.0.1: Permission denied (publickey).",
+            &target(),
+        );
+        assert!(missing.contains("does not exist"), "{missing}");
     }
 }

@@ -9,8 +9,18 @@ use crate::capi::{Kubectl, KubectlError};
 use super::{Health, Layer, Row};
 
 /// The controller groups the runbook greps for, as (label, matches namespace/name).
+/// `capi` covers the core manager and the bootstrap and control-plane providers
+/// (kubeadm or Canonical Kubernetes) that live beside it.
 const GROUPS: &[(&str, &[&str])] = &[
-    ("capi", &["capi-controller-manager"]),
+    (
+        "capi",
+        &[
+            "capi-system/",
+            "capi-kubeadm",
+            "capi-controller-manager",
+            "ck8s-",
+        ],
+    ),
     ("capo", &["capo-controller-manager"]),
     ("cert-manager", &["cert-manager"]),
     ("orc", &["orc-system", "orc-controller"]),
@@ -63,7 +73,8 @@ pub fn assess(o: &ControllersObservation) -> Row {
                     p["metadata"]["namespace"].as_str().unwrap_or(""),
                     p["metadata"]["name"].as_str().unwrap_or("")
                 );
-                patterns.iter().any(|pat| id.contains(pat))
+                // Finished jobs (cert-manager's start-up check, addon installs) are done, not down.
+                p["status"]["phase"] != "Succeeded" && patterns.iter().any(|pat| id.contains(pat))
             })
             .collect();
         if pods.is_empty() {

@@ -28,44 +28,37 @@ pub struct K8sObservation {
     pub vcpus: u32,
 }
 
-/// Polls once. The structured form is tried first; a snap that does not know the
-/// flag says so, and the older flag, then plain text, are tried in turn.
-pub async fn probe(
-    p: Probe<'_>,
-    launched: Option<Duration>,
-    vcpus: u32,
-) -> Result<K8sObservation, SshError> {
+/// Polls once, starting with `form` (what worked last time; `Json` at first). A
+/// snap that does not know a flag says so, and the next form is tried: the older
+/// flag, then plain text. Time since boot comes from `uptime` only: Nova's
+/// `launched_at` is the spawn time, not the last power-on.
+pub async fn probe(p: Probe<'_>, vcpus: u32, form: StatusForm) -> Result<K8sObservation, SshError> {
     let target = SshTarget::from_site(p.site);
+    let forms = [StatusForm::Json, StatusForm::LegacyJson, StatusForm::Plain];
+    let start = forms.iter().position(|f| *f == form).unwrap_or(0);
     let mut last = None;
-    for form in [StatusForm::Json, StatusForm::LegacyJson, StatusForm::Plain] {
-        let finished = target.run(RemoteCommand::UptimeAndStatus(form)).await?;
+    for form in &forms[start..] {
+        let finished = target.run(RemoteCommand::UptimeAndStatus(*form)).await?;
         let (up, status) = finished
             .stdout
             .split_once(SECTION_MARK)
             .unwrap_or(("", finished.stdout.as_str()));
-        if finished.stderr.contains("unknown flag")
-            || finished.stderr.contains("Unknown --output-format")
-        {
-            last = Some((finished.stdout.clone(), finished.stderr.clone(), form));
-            continue;
-        }
         let uptime = uptime::parse(up);
-        return Ok(K8sObservation {
-            since_boot: uptime.and_then(|u| u.up).or(launched),
+        let unknown_flag = finished.stderr.contains("unknown flag")
+            || finished.stderr.contains("Unknown --output-format");
+        let observation = K8sObservation {
+            since_boot: uptime.and_then(|u| u.up),
             uptime,
             reading: k8s_status::read(status, &finished.stderr),
-            form,
+            form: *form,
             vcpus,
-        });
+        };
+        if !unknown_flag {
+            return Ok(observation);
+        }
+        last = Some(observation);
     }
-    let (stdout, stderr, form) = last.expect("three forms tried");
-    Ok(K8sObservation {
-        uptime: uptime::parse(&stdout),
-        since_boot: launched,
-        reading: k8s_status::read("", &stderr),
-        form,
-        vcpus,
-    })
+    Ok(last.expect("the plain form takes no flag"))
 }
 
 /// Ready is green. Not ready inside `window` is yellow, its noise expected; past the
@@ -137,10 +130,12 @@ pub fn assess(o: &K8sObservation, window: Duration, expected: Duration) -> Row {
             }
             if inside {
                 let lines: Vec<String> = noise.iter().map(|n| n.line().to_string()).collect();
+                let trend = trend.map(LoadTrend::word).unwrap_or("unknown");
                 row = row.diagnosed(diagnose::cold_start_noise(
                     &lines,
                     minutes.unwrap_or(0),
-                    trend.map(LoadTrend::word).unwrap_or("unknown"),
+                    trend,
+                    o.vcpus,
                 ));
             }
             row
@@ -233,17 +228,22 @@ pub enum NotReady {
     /// Past the convergence window: a fault, with the layer's evidence.
     #[error("Kubernetes on the management VM did not converge: {}\n{}{}", .0.summary, .0.evidence.join("\n"), .0.next.as_ref().map(|n| format!("\nnext: {n}")).unwrap_or_default())]
     Window(Box<super::Row>),
-    /// ssh cannot run at all (no ssh binary).
+    /// ssh fails in a way waiting will not cure (key, host key, no ssh binary).
     #[error(transparent)]
-    Exec(crate::exec::ExecError),
+    Ssh(SshError),
+    /// `sudo` on the VM wants a password: BatchMode cannot give one.
+    #[error(
+        "`sudo` on the management VM asks for a password; the tool runs `sudo -n`: give `{0}` passwordless sudo for `k8s` (as the cloud image's default user has)"
+    )]
+    SudoPassword(String),
 }
 
 /// The readiness gate: polls every `poll.k8s` until `cluster status: ready`. Inside
 /// the convergence window every not-ready answer (and an sshd too loaded to answer)
-/// is progress, never a reason to act; past the window it stops with the evidence.
+/// is progress, never a reason to act; past the window, or on an ssh failure that
+/// waiting cannot cure, it stops with the evidence.
 pub async fn await_ready(
     p: Probe<'_>,
-    launched: Option<Duration>,
     vcpus: u32,
     progress: impl FnMut(&crate::engine::wait::Attempt<'_>),
 ) -> Result<crate::engine::wait::Waited<K8sObservation>, crate::engine::wait::WaitError<NotReady>> {
@@ -254,10 +254,17 @@ pub async fn await_ready(
         interval: p.site.poll.k8s,
         deadline: t.k8s_convergence,
     };
+    // One ssh session per poll: the form that worked is kept for the next one.
+    let form = std::cell::Cell::new(StatusForm::Json);
+    let form = &form;
     wait.until(
         || async move {
-            match probe(p, launched, vcpus).await {
+            match probe(p, vcpus, form.get()).await {
                 Ok(o) => {
+                    form.set(o.form);
+                    if sudo_wants_password(&o.reading) {
+                        return Err(NotReady::SudoPassword(p.site.ssh.user.clone()));
+                    }
                     let row = assess(&o, t.k8s_convergence, t.k8s_expected);
                     match row.state {
                         Health::Green => Ok(Check::Done(o)),
@@ -270,16 +277,22 @@ pub async fn await_ready(
                         )),
                     }
                 }
-                Err(SshError::Exec(e @ crate::exec::ExecError::NotFound { .. })) => {
-                    Err(NotReady::Exec(e))
-                }
-                // A VM at load 100 may drop an ssh session: that is part of the storm.
-                Err(e) => Ok(Check::NotYet(
+                // A VM at load 100 may refuse or drop an ssh session: part of the storm.
+                Err(
+                    e @ SshError::Transport {
+                        transient: true, ..
+                    },
+                ) => Ok(Check::NotYet(
                     e.to_string().lines().next().unwrap_or_default().to_string(),
                 )),
+                Err(e) => Err(NotReady::Ssh(e)),
             }
         },
         progress,
     )
     .await
+}
+
+fn sudo_wants_password(reading: &Reading) -> bool {
+    matches!(reading, Reading::Unavailable(noise) if noise.iter().any(|n| n.line().contains("a password is required")))
 }

@@ -132,7 +132,7 @@ pub fn assess(o: &VmObservation) -> Row {
         ("ACTIVE", None) => Row::new(Layer::Vm, Health::Green, "ACTIVE")
             .evidence(facts)
             .evidence(match &s.launched_at {
-                Some(t) => format!("booted at {t}"),
+                Some(t) => format!("launched (spawned) at {t}"),
                 None => "boot time not reported".into(),
             }),
         ("SHUTOFF", Some("powering-on")) | ("ACTIVE", Some(_)) | ("BUILD", _) => {

@@ -165,7 +165,7 @@ mod gates {
             "sshd lagged ACTIVE: {refused} refusals"
         );
         let mut noise = 0;
-        let ready = kubernetes::await_ready(p, None, 2, |a| {
+        let ready = kubernetes::await_ready(p, 2, |a| {
             noise += u32::from(a.evidence.contains("expected during the cold start"))
         })
         .await
@@ -219,7 +219,6 @@ mod gates {
                 session: &session,
                 site: &site,
             },
-            None,
             2,
             |_| {},
         )

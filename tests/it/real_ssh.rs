@@ -78,7 +78,10 @@ impl Sshd {
                 &format!("#!/bin/sh\nexec {BIN} twin-exec --twin {twin_url} -- {program} \"$@\"\n"),
             );
         }
-        write_executable(&bin.join("sudo"), "#!/bin/sh\nexec \"$@\"\n");
+        write_executable(
+            &bin.join("sudo"),
+            "#!/bin/sh\n[ \"$1\" = -n ] && shift\nexec \"$@\"\n",
+        );
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()

@@ -185,8 +185,9 @@ pub struct Server {
     pub fault: Option<ServerFault>,
     /// When the current task completes.
     pub task_due: Option<Timestamp>,
-    /// When it last became ACTIVE (boot time).
-    pub launched_at: Option<Timestamp>,
+    /// When it last became ACTIVE: the boot the guest's `uptime` counts from. Not
+    /// Nova's `launched_at`, which is the spawn time.
+    pub booted_at: Option<Timestamp>,
 }
 
 impl Server {
@@ -482,7 +483,7 @@ impl Cloud {
                     fault: None,
                     task_due: None,
                     // A server that starts ACTIVE booted long ago: its stack is up.
-                    launched_at: (vm_state == VmState::Active)
+                    booted_at: (vm_state == VmState::Active)
                         .then(|| before(now, std::time::Duration::from_secs(86400))),
                 }
             })
@@ -659,11 +660,11 @@ impl Cloud {
         match task {
             Some(TaskState::PoweringOn) => {
                 server.vm_state = VmState::Active;
-                server.launched_at = Some(at);
+                server.booted_at = Some(at);
             }
             Some(TaskState::PoweringOff) => {
                 server.vm_state = VmState::Stopped;
-                server.launched_at = None;
+                server.booted_at = None;
             }
             Some(TaskState::Deleting) => {
                 self.servers.remove(index);
@@ -888,7 +889,7 @@ impl Cloud {
     /// cold start has converged.
     pub fn management_api_up(&self, now: Timestamp) -> bool {
         self.server(&self.management_server_id)
-            .and_then(|s| s.launched_at.filter(|_| s.vm_state == VmState::Active))
+            .and_then(|s| s.booted_at.filter(|_| s.vm_state == VmState::Active))
             .is_some_and(|boot| after(boot, self.timings.k8s_ready_after_boot) <= now)
     }
 
@@ -986,7 +987,7 @@ fn amphora_server(
         updated: created,
         fault: None,
         task_due: None,
-        launched_at: (vm_state == VmState::Active).then_some(created),
+        booted_at: (vm_state == VmState::Active).then_some(created),
     }
 }
 

@@ -71,7 +71,7 @@ impl Cloud {
     pub fn host_phase(&self, now: Timestamp) -> HostPhase {
         match self.server(&self.management_server_id) {
             Some(s) if s.vm_state == VmState::Active && s.task_state.is_none() => {
-                match s.launched_at {
+                match s.booted_at {
                     Some(boot) => HostPhase::Up(now.duration_since(boot).unsigned_abs()),
                     None => HostPhase::Down,
                 }
@@ -130,8 +130,13 @@ impl Cloud {
         };
         let args: Vec<&str> = argv.iter().map(String::as_str).collect();
         match args.as_slice() {
+            // `sudo -n ...`: the VM's sudoers lets the tool's user in without a password.
             ["sudo", rest @ ..] => self.host_exec(
-                &rest.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+                &rest
+                    .iter()
+                    .skip_while(|a| a.starts_with('-'))
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>(),
                 now,
                 kube,
             ),

@@ -119,7 +119,14 @@ impl Twin {
                     tracing::error!("twin server stopped: {e}");
                 }
             }),
-            Some(identity) => tokio::spawn(serve_tls(listener, app, identity.config.clone(), rx)),
+            Some(identity) => tokio::spawn(serve_tls(
+                listener,
+                app,
+                identity.config.clone(),
+                async move {
+                    let _ = rx.await;
+                },
+            )),
         };
         // The VM's sshd: a port of its own on the same loopback address, listening
         // only while the cloud says sshd is up.
@@ -222,9 +229,10 @@ async fn serve_tls(
     listener: TcpListener,
     app: axum::Router,
     config: Arc<tokio_rustls::rustls::ServerConfig>,
-    mut stop: oneshot::Receiver<()>,
+    stop: impl std::future::Future<Output = ()>,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let mut stop = std::pin::pin!(stop);
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -252,6 +260,15 @@ async fn serve_tls(
     }
 }
 
+/// A task aborted when its handle is dropped (when the task owning it is aborted).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A free port on `ip`, for a listener opened later.
 fn free_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind((ip, 0))?.local_addr()?.port())
@@ -261,7 +278,8 @@ fn free_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
 /// connection as sshd would before closing it (enough for a port probe; commands go
 /// through `/host/exec`).
 async fn run_sshd(shared: Arc<Shared>, addr: SocketAddr) {
-    let mut listening: Option<tokio::task::JoinHandle<()>> = None;
+    // Aborted with this task: dropping the handle alone would detach the listener.
+    let mut listening: Option<AbortOnDrop> = None;
     loop {
         let open = {
             let (cloud, now) = shared.cloud();
@@ -270,18 +288,16 @@ async fn run_sshd(shared: Arc<Shared>, addr: SocketAddr) {
         match (open, listening.is_some()) {
             (true, false) => {
                 if let Ok(listener) = TcpListener::bind(addr).await {
-                    listening = Some(tokio::spawn(async move {
+                    listening = Some(AbortOnDrop(tokio::spawn(async move {
                         while let Ok((mut stream, _)) = listener.accept().await {
                             use tokio::io::AsyncWriteExt;
                             let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6p1 twin\r\n").await;
                         }
-                    }));
+                    })));
                 }
             }
             (false, true) => {
-                if let Some(task) = listening.take() {
-                    task.abort();
-                }
+                listening = None;
             }
             _ => {}
         }
@@ -292,7 +308,7 @@ async fn run_sshd(shared: Arc<Shared>, addr: SocketAddr) {
 /// Serves the management cluster's Kubernetes API on `addr` while the cloud says it
 /// is up, and closes the port (connection refused, like a real apiserver) when not.
 async fn run_kube_api(shared: Arc<Shared>, addr: SocketAddr) {
-    let mut serving: Option<tokio::task::JoinHandle<()>> = None;
+    let mut serving: Option<AbortOnDrop> = None;
     loop {
         let up = {
             let (cloud, now) = shared.cloud();
@@ -303,17 +319,13 @@ async fn run_kube_api(shared: Arc<Shared>, addr: SocketAddr) {
                 if let Ok(listener) = TcpListener::bind(addr).await {
                     let app = api::kube::router(shared.clone());
                     let config = shared.kube_tls.config.clone();
-                    let (_keep, stop) = oneshot::channel::<()>();
-                    serving = Some(tokio::spawn(async move {
-                        let _keep = _keep;
-                        serve_tls(listener, app, config, stop).await;
-                    }));
+                    serving = Some(AbortOnDrop(tokio::spawn(async move {
+                        serve_tls(listener, app, config, std::future::pending()).await;
+                    })));
                 }
             }
             (false, true) => {
-                if let Some(task) = serving.take() {
-                    task.abort();
-                }
+                serving = None;
             }
             _ => {}
         }

@@ -154,7 +154,8 @@ fn server_json(state: &Shared, s: &Server, admin: bool, version: Microversion) -
         "OS-EXT-AZ:availability_zone": if s.host.is_some() { "nova" } else { "" },
         "config_drive": "",
         "key_name": if s.name.starts_with("amphora-") { Value::Null } else { json!("capi-mgmt-key") },
-        "OS-SRV-USG:launched_at": s.launched_at.map(|t| iso(t)),
+        // Nova sets launched_at when the server is spawned (not on each power-on).
+        "OS-SRV-USG:launched_at": s.host.as_ref().map(|_| iso(s.created)),
         "OS-SRV-USG:terminated_at": null,
         "security_groups": [{"name": "default"}],
         "OS-EXT-STS:task_state": s.task_state.map(|t| t.as_str()),
