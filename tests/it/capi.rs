@@ -55,7 +55,7 @@ fn a_broken_load_balancer_shows_as_capos_timeout_pointing_at_octavia() {
         capo["diagnosis"][0]["next"]
             .as_str()
             .unwrap()
-            .contains("load balancer first")
+            .contains("`0f968008-2c4b-4d7e-b1a9-6e3f5c8d2a17` in Octavia first")
     );
 }
 
