@@ -161,13 +161,7 @@ async fn observe_capi(p: Probe<'_>) -> Vec<Row> {
         None => row,
     }
     };
-    let kubectl = crate::capi::Kubectl::new(
-        &kubeconfig,
-        p.site
-            .ssh
-            .command_timeout
-            .min(std::time::Duration::from_secs(30)),
-    );
+    let kubectl = crate::capi::Kubectl::new(&kubeconfig, p.site.timeouts.kubectl);
     let controllers = match layers::controllers::probe(&kubectl).await {
         Ok(o) => layers::controllers::assess(&o),
         Err(e) => Row::unobservable(Layer::CapiControllers, &e),

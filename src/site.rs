@@ -208,6 +208,9 @@ pub struct Timeouts {
     /// CAPO resync after a failover (runbook: ~10 min).
     #[serde(with = "human_nonzero")]
     pub capo_resync: Duration,
+    /// One `kubectl` call against the management cluster.
+    #[serde(with = "human_nonzero")]
+    pub kubectl: Duration,
 }
 
 impl Default for Timeouts {
@@ -219,6 +222,7 @@ impl Default for Timeouts {
             k8s_expected: Duration::from_secs(21 * 60),
             failover: Duration::from_secs(10 * 60),
             capo_resync: Duration::from_secs(10 * 60),
+            kubectl: Duration::from_secs(30),
         }
     }
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::UsageError;
+use crate::host::tcp_probe::{self, PortState};
 
 /// What matters of an ssh command line.
 #[derive(Debug, PartialEq, Eq)]
@@ -61,22 +62,17 @@ pub async fn run(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
         .into());
     }
     let addr = SocketAddr::new(ip, ssh.port);
-    match tokio::time::timeout(Duration::from_secs(5), tokio::net::TcpStream::connect(addr)).await {
-        Ok(Ok(_)) => {}
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-            eprintln!(
-                "ssh: connect to host {ip} port {}: Connection refused",
-                ssh.port
-            );
-            return Ok(ExitCode::from(255));
-        }
-        _ => {
-            eprintln!(
-                "ssh: connect to host {ip} port {}: Connection timed out",
-                ssh.port
-            );
-            return Ok(ExitCode::from(255));
-        }
+    // Like ssh: nothing listening is exit 255 with ssh's own words.
+    let words = match tcp_probe::probe(addr, tcp_probe::ATTEMPT_TIMEOUT).await {
+        PortState::Open => None,
+        PortState::Refused => Some("Connection refused".to_string()),
+        PortState::NoAnswer => Some("Connection timed out".to_string()),
+        PortState::Failed(e) => Some(e),
+    };
+    if let Some(words) = words {
+        eprintln!("ssh: connect to host {ip} port {}: {words}", ssh.port);
+        return Ok(ExitCode::from(255));
+    }
     }
     host_exec(twin, serde_json::json!({"command": ssh.command})).await
 }

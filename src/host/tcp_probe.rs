@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+/// One attempt's limit: the runbook's `timeout 5`.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What one connection attempt found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "result", content = "detail")]

@@ -23,7 +23,7 @@ pub async fn probe(p: Probe<'_>) -> SshGateObservation {
     let addr = SocketAddr::new(p.site.management.floating_ip, p.site.ssh.port);
     SshGateObservation {
         addr,
-        state: tcp_probe::probe(addr, Duration::from_secs(5)).await,
+        state: tcp_probe::probe(addr, tcp_probe::ATTEMPT_TIMEOUT).await,
     }
 }
 
@@ -61,10 +61,10 @@ pub async fn await_open(
     };
     wait.until(
         || async move {
-            Ok(match tcp_probe::probe(addr, Duration::from_secs(5)).await {
+            Ok(match tcp_probe::probe(addr, tcp_probe::ATTEMPT_TIMEOUT).await {
                 PortState::Open => Check::Done(()),
                 PortState::Refused => Check::NotYet("connection refused".into()),
-                PortState::NoAnswer => Check::NotYet("no answer within 5 s".into()),
+                PortState::NoAnswer => Check::NotYet("no answer within 5 s (the attempt's limit)".into()),
                 PortState::Failed(e) => Check::NotYet(e),
             })
         },
