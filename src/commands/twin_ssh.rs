@@ -73,7 +73,6 @@ pub async fn run(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
         eprintln!("ssh: connect to host {ip} port {}: {words}", ssh.port);
         return Ok(ExitCode::from(255));
     }
-    }
     host_exec(twin, serde_json::json!({"command": ssh.command})).await
 }
 

@@ -61,12 +61,16 @@ pub async fn await_open(
     };
     wait.until(
         || async move {
-            Ok(match tcp_probe::probe(addr, tcp_probe::ATTEMPT_TIMEOUT).await {
-                PortState::Open => Check::Done(()),
-                PortState::Refused => Check::NotYet("connection refused".into()),
-                PortState::NoAnswer => Check::NotYet("no answer within 5 s (the attempt's limit)".into()),
-                PortState::Failed(e) => Check::NotYet(e),
-            })
+            Ok(
+                match tcp_probe::probe(addr, tcp_probe::ATTEMPT_TIMEOUT).await {
+                    PortState::Open => Check::Done(()),
+                    PortState::Refused => Check::NotYet("connection refused".into()),
+                    PortState::NoAnswer => {
+                        Check::NotYet("no answer within 5 s (the attempt's limit)".into())
+                    }
+                    PortState::Failed(e) => Check::NotYet(e),
+                },
+            )
         },
         progress,
     )
