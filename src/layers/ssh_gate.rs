@@ -3,7 +3,6 @@
 //! Changes nothing.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use crate::host::tcp_probe::{self, PortState};
 
