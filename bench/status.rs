@@ -92,7 +92,7 @@ fn main() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = write_client_files(&twin, dir.path(), Path::new(BIN)).unwrap();
-    let site = site_for(&twin, Path::new(BIN));
+    let site = site_for(&twin, Path::new(BIN), dir.path());
     let mut report = String::from("# Benchmark: `status` and API calls against the twin\n\n");
     report.push_str(&format!(
         "Machine: {} cores; twin scenario `{}` on loopback. Release build (LTO). Times are wall clock.\n\n",

@@ -50,6 +50,9 @@ pub fn for_error(error: &anyhow::Error) -> u8 {
                 _ => CLOUD,
             };
         }
+        if cause.is::<crate::engine::lock::LockError>() {
+            return REFUSED;
+        }
         if cause.is::<crate::cli::UsageError>() {
             return BAD_INPUT;
         }

@@ -16,6 +16,7 @@ pub mod exec;
 pub mod exit;
 pub mod files;
 pub mod host;
+pub mod journal;
 pub mod layers;
 pub mod report;
 pub mod site;

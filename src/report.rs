@@ -136,7 +136,7 @@ fn blocked_after(mut rows: Vec<Row>) -> Vec<Row> {
 
 /// The CAPI controllers and CAPO's objects, through kubectl with the site's
 /// kubeconfig, or (when it is missing) one fetched for this run only.
-async fn observe_capi(p: Probe<'_>) -> Vec<Row> {
+pub async fn observe_capi(p: Probe<'_>) -> Vec<Row> {
     let site_path = crate::site::expand_home(&p.site.management.kubeconfig);
     let mut temporary = None;
     let kubeconfig = if site_path.is_file() {

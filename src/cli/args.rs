@@ -89,11 +89,39 @@ pub enum Command {
     /// 18 magnum; 0 when none is red.
     Status,
 
-    /// Start the built-in simulated cloud and run against it: no cloud needed
+    /// What `restore` would do now, layer by layer, touching nothing
+    Plan,
+
+    /// Bring the stack back bottom-up: start the VM, wait through sshd and the
+    /// Kubernetes cold start, re-emit the kubeconfig, wait for CAPI, CAPO and Magnum
+    ///
+    /// Resumable: it starts from whatever state it finds. One run at a time (a lock
+    /// under the state directory); a JSON-lines journal of every probe, decision and
+    /// action. What needs an operator (orphan amphorae, a load-balancer failover)
+    /// stops its branch with the way forward.
+    Restore {
+        /// Show the plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Confirm destructive steps without asking (unattended runs)
+        #[arg(long)]
+        yes: bool,
+        /// Stop once this layer is green (vm, ssh, kubernetes, capi-controllers, ...)
+        #[arg(long, value_name = "LAYER", value_parser = crate::layers::Layer::parse)]
+        until: Option<crate::layers::Layer>,
+        /// The runbook's literal order: the Octavia branch after the VM chain
+        #[arg(long)]
+        strict_order: bool,
+    },
+
+    /// Start the built-in simulated cloud and restore it: no cloud needed
     Demo {
         /// Scenario file [default: the runbook's parked stack]
         #[arg(long, value_name = "FILE")]
         scenario: Option<PathBuf>,
+        /// Override the scenario's time scale (simulated seconds per real second)
+        #[arg(long, value_name = "FACTOR")]
+        time_scale: Option<f64>,
     },
 
     /// Run the simulated cloud standalone, for the `openstack` CLI, kubectl and this tool

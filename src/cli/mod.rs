@@ -90,7 +90,26 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
 async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
     match command {
         Command::Status => commands::status::run(settings, env).await,
-        Command::Demo { scenario } => commands::demo::run(settings, scenario.as_deref()).await,
+        Command::Plan => commands::plan::run(settings, env).await,
+        Command::Restore {
+            dry_run,
+            yes: _,
+            until,
+            strict_order,
+        } => {
+            let what = commands::restore::RestoreSettings {
+                dry_run,
+                options: crate::engine::restore::Options {
+                    until,
+                    strict_order,
+                },
+            };
+            commands::restore::run(settings, env, what).await
+        }
+        Command::Demo {
+            scenario,
+            time_scale,
+        } => commands::demo::run(settings, env, scenario.as_deref(), time_scale).await,
         Command::Twin {
             scenario,
             listen,

@@ -1,6 +1,6 @@
 //! `demo`: the embedded default. Starts the twin in-process with the runbook's parked
-//! stack and runs `status` against it, so a fresh machine shows the tool with no
-//! cloud at all.
+//! stack and restores it, so a fresh machine shows the tool with no cloud at all.
+//! Its kubeconfig and journal go to a private directory of its own.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -8,34 +8,53 @@ use std::process::ExitCode;
 
 use crate::cli::settings::Settings;
 use crate::cloud::Session;
+use crate::cloud::credentials::Env;
+use crate::engine::restore::Options;
 
 use super::twin::{admin_cloud, load_scenario, site_for, start};
 
 /// Runs the demo.
-pub async fn run(settings: &Settings, scenario: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let scenario = load_scenario(scenario, None)?;
+pub async fn run(
+    settings: &Settings,
+    _env: &Env,
+    scenario: Option<&Path>,
+    time_scale: Option<f64>,
+) -> anyhow::Result<ExitCode> {
+    let scenario = load_scenario(scenario, time_scale)?;
     let twin = start(scenario, SocketAddr::from(([127, 0, 0, 1], 0)), false).await?;
+    let dir = super::twin::private_dir(&format!("juju-capi-restore-demo-{}", std::process::id()))?;
+    let site = site_for(&twin, &std::env::current_exe()?, &dir);
     eprintln!(
         "demo: the twin (a simulated cloud, scenario `{}`, {}x time) is serving on http://{}; nothing leaves this machine",
         twin.scenario().name,
         twin.scenario().time_scale,
         twin.addr()
     );
-    let site = site_for(&twin, &std::env::current_exe()?);
+    eprintln!(
+        "demo: restoring it as `juju-capi-restore restore` would a real one; files in {}",
+        dir.display()
+    );
     let session = Session::new(
         admin_cloud(&twin),
         site.management.project_id.clone(),
         site.http.clone(),
     )?;
-    let code = super::status::status(&session, &site, settings).await?;
+    super::authenticate(&session).await?;
+    let code = super::restore::restore_with(
+        &session,
+        &site,
+        settings,
+        Options::default(),
+        &dir.join("state"),
+    )
+    .await?;
     eprintln!(
-        "demo: `status` made {} API requests ({} Keystone logins)",
+        "demo: {} API requests ({} Keystone logins)",
         session.stats().requests(),
         session.stats().logins()
     );
     twin.stop().await;
-    // The demo succeeded if it showed the state; the parked stack's red layers are the
-    // point of the demo, not a failure of it.
+    // The demo succeeded if it showed the restore; what stays red is the point of it.
     let _ = code;
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,8 @@
 pub mod credentials;
 pub mod demo;
 pub mod kubeconfig;
+pub mod plan;
+pub mod restore;
 pub mod site;
 pub mod status;
 pub mod twin;
@@ -10,7 +12,35 @@ pub mod twin_ssh;
 
 use std::io::Write;
 
+use crate::cli::settings::Settings;
+use crate::cloud::credentials::{Env, resolve};
+use crate::cloud::keyring::Keyring;
+use crate::cloud::{Scope, Session};
 use crate::report::Report;
+use crate::site::Site;
+
+/// Loads the site file, resolves credentials and authenticates both scopes: a wrong
+/// password or a missing role on the management project is one clear error here,
+/// not a column of unknown rows later.
+pub async fn connect(settings: &Settings, env: &Env) -> anyhow::Result<(Site, Session)> {
+    let site = Site::load(&settings.site_path)?;
+    let config = resolve(settings.cloud.as_deref(), env, &Keyring)?;
+    let session = Session::new(
+        config,
+        site.management.project_id.clone(),
+        site.http.clone(),
+    )?;
+    authenticate(&session).await?;
+    Ok((site, session))
+}
+
+/// Logs in to both scopes.
+pub async fn authenticate(session: &Session) -> anyhow::Result<()> {
+    for scope in [Scope::Admin, Scope::Management] {
+        session.scope_info(scope).await?;
+    }
+    Ok(())
+}
 use crate::ui::{self, Format};
 
 /// Prints a status report to stdout in the chosen format.

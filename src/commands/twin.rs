@@ -16,7 +16,7 @@ use crate::cloud::credentials::{
     AuthMethod, CloudConfig, DomainRef, Interface, ProjectRef, Tls, UserRef,
 };
 use crate::files::write_private;
-use crate::site::{Http, Management, ProjectId, Site, Ssh, Uuid};
+use crate::site::{Http, Management, PollIntervals, ProjectId, Site, Ssh, Uuid};
 
 /// Loads a scenario file, or the embedded default.
 pub fn load_scenario(path: Option<&Path>, time_scale: Option<f64>) -> anyhow::Result<Scenario> {
@@ -63,7 +63,7 @@ pub async fn start(scenario: Scenario, listen: SocketAddr, tls: bool) -> anyhow:
 ///
 /// ssh goes through `shim` (this tool's own binary) as `twin-ssh`, to the twin's
 /// ssh port on the twin's own loopback address.
-pub fn site_for(twin: &Twin, shim: &Path) -> Site {
+pub fn site_for(twin: &Twin, shim: &Path, dir: &Path) -> Site {
     let scenario = twin.scenario();
     let vm = scenario
         .servers
@@ -73,11 +73,12 @@ pub fn site_for(twin: &Twin, shim: &Path) -> Site {
     let project_id = twin.project_id(&vm.project).expect("scenario checked");
     // The VM's sshd is where the twin listens: loopback, whatever else is configured.
     let floating_ip = twin.addr().ip();
-    let management = Management::new(
+    let mut management = Management::new(
         ProjectId::parse(&project_id).expect("twin project ids are 32 hex digits"),
         vm.name.clone(),
         floating_ip,
     );
+    management.kubeconfig = dir.join("capi-mgmt.kubeconfig");
     Site {
         load_balancers: scenario
             .load_balancers
@@ -90,6 +91,13 @@ pub fn site_for(twin: &Twin, shim: &Path) -> Site {
             .iter()
             .map(|c| c.name.clone())
             .collect(),
+        // The twin's clock runs fast: poll often enough to see it move.
+        poll: PollIntervals {
+            server: std::time::Duration::from_millis(500),
+            ssh_port: std::time::Duration::from_millis(250),
+            k8s: std::time::Duration::from_secs(1),
+            failover: std::time::Duration::from_secs(1),
+        },
         ssh: Ssh {
             port: twin.ssh_port(),
             command: vec![
@@ -228,8 +236,20 @@ pub fn write_client_files(twin: &Twin, dir: &Path, shim: &Path) -> std::io::Resu
     write_private(&files.clouds, &clouds)?;
     write_private(&files.secure, &secure)?;
     write_private(&files.openrc, &openrc)?;
-    write_private(&files.site, &site_for(twin, shim).to_yaml())?;
+    write_private(&files.site, &site_for(twin, shim, dir).to_yaml())?;
     Ok(files)
+}
+
+/// A new directory of our own under the temp directory (0700): never one somebody
+/// prepared in /tmp.
+pub fn private_dir(name: &str) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = std::env::temp_dir().join(name);
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    Ok(dir)
 }
 
 /// Quotes a value for a POSIX shell (`source admin-openrc`).
@@ -250,20 +270,11 @@ pub async fn run(
     let twin = start(scenario, listen, tls).await?;
     let dir = match dir {
         Some(dir) => dir,
-        None => {
-            // A new directory of our own (0700): never one somebody prepared in /tmp.
-            use std::os::unix::fs::DirBuilderExt;
-            let dir = std::env::temp_dir().join(format!(
-                "juju-capi-restore-twin-{}-{}",
-                twin.addr().port(),
-                std::process::id()
-            ));
-            std::fs::DirBuilder::new()
-                .mode(0o700)
-                .create(&dir)
-                .with_context(|| format!("cannot create `{}`", dir.display()))?;
-            dir
-        }
+        None => private_dir(&format!(
+            "juju-capi-restore-twin-{}-{}",
+            twin.addr().port(),
+            std::process::id()
+        ))?,
     };
     let files = write_client_files(&twin, &dir, &std::env::current_exe()?)
         .with_context(|| format!("cannot write the client files to `{}`", dir.display()))?;

@@ -96,13 +96,17 @@ pub fn classify(text: &str) -> Vec<Noise> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let lower = line.to_ascii_lowercase();
-        // "The error was:" only introduces the next line; blank framing adds nothing.
+        // Framing, not cause: the headers k8s prints before "The error was:", that
+        // phrase itself, and the bootstrap hint. The cause is what follows.
         if lower == "the error was:"
             || lower.starts_with("sudo k8s bootstrap")
             || lower.starts_with("you can bootstrap")
+            || lower == "error: failed to check the current node status."
+            || lower == "error: failed to retrieve the cluster status."
         {
             continue;
         }
+        let line = line.strip_prefix("The error was: ").unwrap_or(line);
         let owned = line.to_string();
         out.push(if lower.contains("control.socket") {
             Noise::ControlSocket(owned)

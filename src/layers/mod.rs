@@ -71,6 +71,19 @@ impl Layer {
         }
     }
 
+    /// The layer with this name.
+    pub fn parse(name: &str) -> Result<Layer, String> {
+        Layer::ALL
+            .into_iter()
+            .find(|l| l.name() == name)
+            .ok_or_else(|| {
+                format!(
+                    "unknown layer `{name}`: one of {}",
+                    Layer::ALL.map(|l| l.name()).join(", ")
+                )
+            })
+    }
+
     /// The exit code of a run whose lowest red layer is this one: 10 and up, in order.
     pub fn exit_code(self) -> u8 {
         10 + Layer::ALL.iter().position(|l| *l == self).expect("listed") as u8

@@ -17,7 +17,7 @@ fn up(lb: &str) -> TestTwin {
 }
 
 fn kubeconfig_path(t: &TestTwin) -> std::path::PathBuf {
-    t.home.path().join("capi-mgmt.kubeconfig")
+    t.files.site.parent().unwrap().join("capi-mgmt.kubeconfig")
 }
 
 #[test]

@@ -10,6 +10,7 @@ mod host;
 mod keyring;
 mod openstack_cli;
 mod real_ssh;
+mod restore;
 mod session;
 mod site;
 mod status;

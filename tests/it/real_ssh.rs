@@ -178,7 +178,14 @@ fn status_and_kubeconfig_over_the_real_ssh() {
 
     let output = t.cmd().arg("kubeconfig").output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
-    assert!(t.home.path().join("capi-mgmt.kubeconfig").is_file());
+    assert!(
+        t.files
+            .site
+            .parent()
+            .unwrap()
+            .join("capi-mgmt.kubeconfig")
+            .is_file()
+    );
 }
 
 #[test]

@@ -11,7 +11,11 @@ use twin::scenario::{AmphoraSpec, FaultKind, FaultSpec, LoadBalancerSpec, Orphan
 use crate::harness::TestTwin;
 
 fn session(t: &TestTwin) -> Session {
-    let site = site_for(&t.twin, std::path::Path::new(crate::harness::BIN));
+    let site = site_for(
+        &t.twin,
+        std::path::Path::new(crate::harness::BIN),
+        t.home.path(),
+    );
     Session::new(
         admin_cloud(&t.twin),
         site.management.project_id.clone(),

@@ -1,0 +1,74 @@
+//! `restore`: the runbook as one command (see [`crate::engine::restore`]).
+
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::cli::settings::{Settings, Verbosity};
+use crate::cloud::Session;
+use crate::cloud::credentials::Env;
+use crate::engine::lock::RunLock;
+use crate::engine::restore::{self, Options};
+use crate::exit;
+use crate::journal::{self, Event, Journal};
+use crate::layers::Probe;
+use crate::report;
+use crate::site::Site;
+use crate::ui::progress::Progress;
+
+/// What to do.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RestoreSettings {
+    /// Only show the plan.
+    pub dry_run: bool,
+    /// Engine options.
+    pub options: Options,
+}
+
+/// Locks, journals, restores, prints the final state.
+pub async fn run(
+    settings: &Settings,
+    env: &Env,
+    what: RestoreSettings,
+) -> anyhow::Result<ExitCode> {
+    let (site, session) = super::connect(settings, env).await?;
+    if what.dry_run {
+        super::plan::show(&session, &site, settings.format).await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let state = journal::state_dir(env);
+    let _lock = RunLock::acquire(&state, "restore")?;
+    restore_with(&session, &site, settings, what.options, &state).await
+}
+
+/// The restore itself, on an authenticated session (also used by `demo`).
+pub async fn restore_with(
+    session: &Session,
+    site: &Site,
+    settings: &Settings,
+    options: Options,
+    state: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let journal = Journal::create(state, "restore")?;
+    journal.record(
+        Event::Start,
+        None,
+        json!({"command": "restore", "cloud": session.config().name, "project": site.management.project_id.as_str(), "server": site.management.server, "until": options.until.map(|l| l.name()), "strict_order": options.strict_order}),
+    );
+    let progress = Progress::new(settings.verbosity == Verbosity::Quiet);
+    let probe = Probe { session, site };
+    let stopped = restore::restore(probe, options, &journal, &progress).await;
+    let report = report::observe(probe).await;
+    super::print_report(&report, settings.format);
+    journal.record(
+        Event::End,
+        None,
+        json!({"stopped": stopped.iter().map(|s| json!({"layer": s.layer.name(), "why": s.why})).collect::<Vec<_>>(), "lowest_red": report.lowest_red().map(|l| l.name()), "api_requests": session.stats().requests()}),
+    );
+    eprintln!("journal: {}", journal.path().display());
+    // Where a branch stopped is what is still red; with --until, layers above it may be.
+    let lowest = stopped.iter().map(|s| s.layer).min().or(report
+        .lowest_red()
+        .filter(|l| options.until.is_none_or(|u| *l <= u)));
+    Ok(exit::for_layer(lowest))
+}

@@ -1,0 +1,382 @@
+//! `restore`: the runbook as one command, bottom-up along the dependency graph. The
+//! management-VM chain (VM → SSH → k8s → CAPI controllers) and the Octavia branch
+//! (amphorae → headroom → load balancers) run concurrently by default, since neither
+//! needs the other; they join at CAPO's conditions, then Magnum.
+//!
+//! Each layer is observed, decided by [`super::plan::plan`] (the same decision
+//! `plan` shows) and acted on only when the layers it depends on are green. It
+//! changes one thing itself, starting the VM; everything else is waiting, and what
+//! needs an operator (orphans, a failover) stops its branch with the way forward.
+//! Re-running it on a healthy stack changes nothing and says so.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::plan::{self, Action};
+use super::wait::{Attempt, Check, Wait, WaitError};
+use crate::cloud::nova;
+use crate::cloud::{ApiError, Scope};
+use crate::journal::{Event, Journal};
+use crate::layers::{self, Health, Layer, Probe, Row};
+use crate::ui::progress::Progress;
+
+/// How to run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Stop once this layer is green.
+    pub until: Option<Layer>,
+    /// The runbook's literal order: the Octavia branch after the VM chain.
+    pub strict_order: bool,
+}
+
+/// Why a branch stopped.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    /// The layer it stopped at.
+    pub layer: Layer,
+    /// What it was, and what to do.
+    pub why: String,
+}
+
+/// Runs the restore; returns where branches stopped (none: everything green).
+pub async fn restore(
+    p: Probe<'_>,
+    options: Options,
+    journal: &Journal,
+    progress: &Progress,
+) -> Vec<Stopped> {
+    let run = Run {
+        p,
+        journal,
+        progress,
+        until: options.until,
+    };
+    let (host, octavia) = if options.strict_order {
+        let host = run.host_chain().await;
+        (host, run.octavia_branch().await)
+    } else {
+        tokio::join!(run.host_chain(), run.octavia_branch())
+    };
+    let mut stopped: Vec<Stopped> = [host.err(), octavia.err()].into_iter().flatten().collect();
+    let reached = |layer: Layer| options.until.is_none_or(|u| u >= layer);
+    if stopped.is_empty() && reached(Layer::Capo) {
+        if let Err(s) = run
+            .await_layer(Layer::Capo, run.p.site.timeouts.capo_resync)
+            .await
+        {
+            stopped.push(s);
+        } else if reached(Layer::Magnum)
+            && let Err(s) = run
+                .await_layer(Layer::Magnum, run.p.site.timeouts.capo_resync)
+                .await
+        {
+            stopped.push(s);
+        }
+    } else if !stopped.is_empty() {
+        progress.line(Layer::Capo, "not attempted: a branch below it stopped");
+    }
+    stopped
+}
+
+struct Run<'a> {
+    p: Probe<'a>,
+    journal: &'a Journal,
+    progress: &'a Progress,
+    until: Option<Layer>,
+}
+
+impl Run<'_> {
+    /// Records a layer's row and the decision for it; returns the action.
+    fn decide(&self, row: &Row) -> (Action, String) {
+        let step = plan::plan(std::slice::from_ref(row), self.p.site).remove(0);
+        self.journal.record(Event::Probe, Some(row.layer.name()), json!({"state": row.state, "summary": row.summary, "evidence": row.evidence, "diagnosis": row.diagnosis}));
+        self.journal.record(
+            Event::Decision,
+            Some(row.layer.name()),
+            json!({"action": step.action, "what": step.what}),
+        );
+        (step.action, step.what)
+    }
+
+    fn done_with(&self, layer: Layer) -> bool {
+        self.until.is_some_and(|u| u <= layer)
+    }
+
+    fn stop(&self, layer: Layer, why: String) -> Stopped {
+        self.progress.line(layer, &format!("stopped: {why}"));
+        self.journal
+            .record(Event::End, Some(layer.name()), json!({"stopped": why}));
+        Stopped { layer, why }
+    }
+
+    /// Progress and journal for one attempt of a wait.
+    fn attempt(&self, layer: Layer, expected: &str) -> impl FnMut(&Attempt<'_>) + '_ {
+        let expected = expected.to_string();
+        move |a: &Attempt<'_>| {
+            self.progress.waiting(layer, a, &expected);
+            self.journal.record(Event::Wait, Some(layer.name()), json!({"attempt": a.number, "elapsed_s": a.elapsed.as_secs(), "evidence": a.evidence}));
+        }
+    }
+
+    async fn host_chain(&self) -> Result<(), Stopped> {
+        self.vm().await?;
+        if self.done_with(Layer::Vm) {
+            return Ok(());
+        }
+        let gate = layers::ssh_gate::assess(&layers::ssh_gate::probe(self.p).await);
+        if self.decide(&gate).0 != Action::Nothing {
+            let waited = layers::ssh_gate::await_open(
+                self.p,
+                self.attempt(Layer::Ssh, "~3.5 min after ACTIVE"),
+            )
+            .await
+            .map_err(|e| self.stop(Layer::Ssh, e.to_string()))?;
+            self.progress.line(
+                Layer::Ssh,
+                &format!(
+                    "SSH-PORT-OK after {} ({} attempts)",
+                    secs(waited.elapsed),
+                    waited.attempts
+                ),
+            );
+        } else {
+            self.progress.line(Layer::Ssh, "SSH-PORT-OK");
+        }
+        if self.done_with(Layer::Ssh) {
+            return Ok(());
+        }
+        let expected = format!(
+            "~{} min from boot",
+            self.p.site.timeouts.k8s_expected.as_secs() / 60
+        );
+        let ready =
+            layers::kubernetes::await_ready(self.p, 2, self.attempt(Layer::Kubernetes, &expected))
+                .await
+                .map_err(|e| self.stop(Layer::Kubernetes, e.to_string()))?;
+        self.journal.record(
+            Event::Probe,
+            Some("kubernetes"),
+            json!({"ready": true, "attempts": ready.attempts, "waited_s": ready.elapsed.as_secs()}),
+        );
+        self.progress.line(
+            Layer::Kubernetes,
+            &format!(
+                "cluster status: ready ({} attempts, {} waited)",
+                ready.attempts,
+                secs(ready.elapsed)
+            ),
+        );
+        if self.done_with(Layer::Kubernetes) {
+            return Ok(());
+        }
+        self.kubeconfig().await?;
+        self.await_layer(Layer::CapiControllers, Duration::from_secs(10 * 60))
+            .await
+    }
+
+    /// The VM: start it if parked, then wait for ACTIVE.
+    async fn vm(&self) -> Result<(), Stopped> {
+        let observation = layers::vm::probe(self.p)
+            .await
+            .map_err(|e| self.stop(Layer::Vm, first_line(&e)))?;
+        let row = layers::vm::assess(&observation);
+        let (action, what) = self.decide(&row);
+        let Some(server) = observation.server.as_ref() else {
+            return Err(self.stop(Layer::Vm, what));
+        };
+        match action {
+            Action::Nothing => {
+                self.progress
+                    .line(Layer::Vm, &format!("`{}` is ACTIVE", server.name));
+                return Ok(());
+            }
+            Action::StartServer => {
+                self.progress.line(
+                    Layer::Vm,
+                    &format!(
+                        "starting `{}` ({}) in project `{}`",
+                        server.name, server.id, observation.project_id
+                    ),
+                );
+                let scope = if self.p.in_management_project().await.unwrap_or(false) {
+                    Scope::Management
+                } else {
+                    Scope::Admin
+                };
+                let result = nova::start_server(self.p.session, scope, &server.id).await;
+                self.journal.record(Event::Action, Some("vm"), json!({"request": "os-start", "server": server.id, "scope": format!("{scope}"), "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
+                // A 409 means someone else started it meanwhile: waiting is right.
+                if let Err(e) = result
+                    && e.status() != Some(409)
+                {
+                    return Err(self.stop(Layer::Vm, first_line(&e)));
+                }
+            }
+            Action::Wait => {}
+            Action::Manual | Action::Stop => return Err(self.stop(Layer::Vm, what)),
+        }
+        let id = server.id.clone();
+        let wait = Wait {
+            what: format!("`{}` ACTIVE", server.name),
+            interval: self.p.site.poll.server,
+            deadline: self.p.site.timeouts.server_active,
+        };
+        let waited = wait
+            .until(
+                || {
+                    let id = id.clone();
+                    async move {
+                        let s = nova::show_server(self.p.session, Scope::Admin, &id).await?;
+                        Ok::<_, ApiError>(match (s.status.as_str(), s.task_state.as_deref()) {
+                            ("ACTIVE", None) => Check::Done(()),
+                            ("ERROR", _) => Check::NotYet(format!(
+                                "ERROR: {}",
+                                s.fault.map(|f| f.message).unwrap_or_default()
+                            )),
+                            (status, task) => Check::NotYet(format!(
+                                "{status}{}",
+                                task.map(|t| format!(", {t}")).unwrap_or_default()
+                            )),
+                        })
+                    }
+                },
+                self.attempt(Layer::Vm, "~20 s"),
+            )
+            .await
+            .map_err(|e| self.stop(Layer::Vm, wait_error(e)))?;
+        self.progress
+            .line(Layer::Vm, &format!("ACTIVE after {}", secs(waited.elapsed)));
+        Ok(())
+    }
+
+    /// The kubeconfig: re-emitted when missing (the runbook's phase-06 Step 6.5).
+    async fn kubeconfig(&self) -> Result<(), Stopped> {
+        let path = crate::site::expand_home(&self.p.site.management.kubeconfig);
+        if path.is_file() {
+            return Ok(());
+        }
+        self.progress.line(
+            Layer::CapiControllers,
+            &format!(
+                "kubeconfig `{}` missing: re-emitting it over ssh",
+                path.display()
+            ),
+        );
+        let result = crate::host::kubeconfig::emit(self.p.site, &path).await;
+        self.journal.record(Event::Action, Some("capi-controllers"), json!({"request": "k8s config --server", "path": path.display().to_string(), "result": result.as_ref().map(|_| "written 0600".to_string()).unwrap_or_else(|e| first_line(e))}));
+        result
+            .map(|_| ())
+            .map_err(|e| self.stop(Layer::CapiControllers, e.to_string()))
+    }
+
+    /// Observes a layer until it is green (or its deadline), as `status` does.
+    async fn await_layer(&self, layer: Layer, deadline: Duration) -> Result<(), Stopped> {
+        let observe = || async move { self.observe(layer).await };
+        let first = observe().await;
+        let (action, what) = self.decide(&first);
+        match action {
+            Action::Nothing => {
+                self.progress.line(layer, &first.summary);
+                return Ok(());
+            }
+            Action::Manual | Action::Stop => return Err(self.stop(layer, what)),
+            _ => self.progress.line(layer, &what),
+        }
+        let wait = Wait {
+            what: format!("`{}` green", layer.name()),
+            interval: self.p.site.poll.k8s,
+            deadline,
+        };
+        let waited = wait
+            .until(
+                || async move {
+                    let row = observe().await;
+                    Ok::<_, std::convert::Infallible>(match row.state {
+                        Health::Green => Check::Done(row),
+                        _ => Check::NotYet(
+                            std::iter::once(row.summary)
+                                .chain(row.evidence)
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        ),
+                    })
+                },
+                self.attempt(layer, ""),
+            )
+            .await
+            .map_err(|e| self.stop(layer, wait_error(e)))?;
+        self.progress.line(
+            layer,
+            &format!("{} after {}", waited.value.summary, secs(waited.elapsed)),
+        );
+        Ok(())
+    }
+
+    /// One observation of a layer above the host chain's gates.
+    async fn observe(&self, layer: Layer) -> Row {
+        match layer {
+            Layer::Magnum => {
+                let mut o = layers::magnum::probe(self.p).await;
+                o.vm_up = true;
+                layers::magnum::assess(&o)
+            }
+            _ => crate::report::observe_capi(self.p)
+                .await
+                .into_iter()
+                .find(|r| r.layer == layer)
+                .unwrap_or_else(|| Row::waiting(layer, Layer::Kubernetes)),
+        }
+    }
+
+    /// The Octavia branch: observed and decided; what it needs is an operator's.
+    async fn octavia_branch(&self) -> Result<(), Stopped> {
+        let (amphorae, headroom, lbs) = tokio::join!(
+            layers::amphorae::probe(self.p),
+            layers::headroom::probe(self.p),
+            layers::load_balancers::probe(self.p)
+        );
+        let needs_failover = lbs.as_ref().is_ok_and(|o| o.needs_failover());
+        let rows = [
+            amphorae
+                .map(|o| layers::amphorae::assess(&o))
+                .unwrap_or_else(|e| Row::unobservable(Layer::Amphorae, &e)),
+            headroom
+                .map(|o| layers::headroom::assess(&o, &self.p.site.amphora_flavor, needs_failover))
+                .unwrap_or_else(|e| Row::unobservable(Layer::Headroom, &e)),
+            lbs.map(|o| layers::load_balancers::assess(&o))
+                .unwrap_or_else(|e| Row::unobservable(Layer::LoadBalancers, &e)),
+        ];
+        for row in &rows {
+            let (action, what) = self.decide(row);
+            match action {
+                Action::Nothing => self.progress.line(row.layer, &row.summary),
+                // Orphans alone block nothing: they are reported for an operator.
+                Action::Manual if row.layer == Layer::Amphorae => self.progress.line(
+                    row.layer,
+                    &format!(
+                        "{} (left for an operator: deleting servers is never automatic here)",
+                        row.summary
+                    ),
+                ),
+                Action::Wait => self.progress.line(row.layer, &what),
+                Action::Manual | Action::Stop | Action::StartServer => {
+                    return Err(self.stop(row.layer, what));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn wait_error<E: std::error::Error>(e: WaitError<E>) -> String {
+    e.to_string()
+}
+
+fn first_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
+}
+
+fn secs(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}

@@ -1,0 +1,144 @@
+//! The as-executed log: every run writes JSON lines under the XDG state directory
+//! (`$XDG_STATE_HOME/juju-capi-restore/runs/`, mode 0600): each probe's evidence,
+//! each decision, each action with its result, waits with their timings, and the
+//! operator's confirmations. Never a secret: only rows, summaries and ids go in.
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::cloud::credentials::Env;
+
+/// The tool's state directory (`$XDG_STATE_HOME` or `~/.local/state`).
+pub fn state_dir(env: &Env) -> PathBuf {
+    env.get("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("juju-capi-restore")
+}
+
+/// One run's journal.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+    started: Instant,
+    run: String,
+}
+
+/// A journal entry's kind.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Event {
+    /// The run began.
+    Start,
+    /// A layer was observed.
+    Probe,
+    /// What was decided for a layer.
+    Decision,
+    /// Something was changed.
+    Action,
+    /// A wait's progress or end.
+    Wait,
+    /// The operator confirmed or declined.
+    Confirmation,
+    /// The run ended.
+    End,
+}
+
+impl Journal {
+    /// Opens a new journal for a run of `command` under `dir`/runs.
+    pub fn create(dir: &Path, command: &str) -> std::io::Result<Journal> {
+        let runs = dir.join("runs");
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&runs)?;
+        let now = jiff::Timestamp::now();
+        let run = format!(
+            "{}-{command}-{}",
+            now.strftime("%Y%m%dT%H%M%SZ"),
+            std::process::id()
+        );
+        let path = runs.join(format!("{run}.jsonl"));
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        Ok(Journal {
+            path,
+            file: Mutex::new(file),
+            started: Instant::now(),
+            run,
+        })
+    }
+
+    /// Where it is written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The run's id.
+    pub fn run(&self) -> &str {
+        &self.run
+    }
+
+    /// Appends one entry; a journal that cannot be written is reported once on
+    /// stderr and never stops the run.
+    pub fn record(&self, event: Event, layer: Option<&str>, detail: Value) {
+        let entry = json!({
+            "at": jiff::Timestamp::now().to_string(),
+            "elapsed_s": (self.started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            "run": self.run,
+            "event": event,
+            "layer": layer,
+            "detail": detail,
+        });
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = writeln!(file, "{entry}") {
+            tracing::warn!("cannot write the journal `{}`: {e}", self.path.display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn entries_are_json_lines_in_a_private_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::create(dir.path(), "restore").unwrap();
+        j.record(
+            Event::Decision,
+            Some("vm"),
+            json!({"action": "start-server"}),
+        );
+        let text = std::fs::read_to_string(j.path()).unwrap();
+        let entry: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            (entry["event"].as_str(), entry["layer"].as_str()),
+            (Some("decision"), Some("vm"))
+        );
+        assert_eq!(
+            std::fs::metadata(j.path()).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::metadata(dir.path().join("runs"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+    }
+}

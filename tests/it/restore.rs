@@ -1,0 +1,153 @@
+//! `restore` and `plan` end to end against the twin.
+
+use std::time::Duration;
+
+use twin::scenario::ServerStatus;
+
+use crate::harness::{TestTwin, json, layer, stderr};
+
+/// Parked VM, healthy Octavia: everything `restore` can fix by itself. 600x time.
+fn parked_with_a_healthy_lb() -> TestTwin {
+    TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = Duration::from_secs(86400 * 30);
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.orphan_amphorae.clear();
+    })
+}
+
+fn journal(t: &TestTwin) -> Vec<serde_json::Value> {
+    let runs = t.home.path().join(".local/state/juju-capi-restore/runs");
+    let mut files: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(files.last().unwrap()).unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn actions(entries: &[serde_json::Value]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e["event"] == "action")
+        .map(|e| e["detail"]["request"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_parked_stack_is_restored_to_green_and_journaled() {
+    let t = parked_with_a_healthy_lb();
+    let output = t.cmd().args(["restore", "-f", "json"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    let report = json(&output);
+    for row in report["layers"].as_array().unwrap() {
+        assert_eq!(row["state"], "green", "{row}");
+    }
+    assert!(
+        err.contains("SSH-PORT-OK") && err.contains("cluster status: ready"),
+        "{err}"
+    );
+    let entries = journal(&t);
+    assert_eq!(actions(&entries), ["os-start", "k8s config --server"]);
+    assert_eq!(
+        entries.last().unwrap()["detail"]["lowest_red"],
+        serde_json::Value::Null
+    );
+    let text = entries.iter().map(|e| e.to_string()).collect::<String>();
+    assert!(
+        !text.contains("twin-admin-password") && !text.contains("twin-kube-admin-token"),
+        "no secret in the journal"
+    );
+}
+
+#[test]
+fn restoring_a_healthy_stack_changes_nothing_and_says_so() {
+    let t = TestTwin::with(|s| {
+        s.servers[0].status = ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.orphan_amphorae.clear();
+    });
+    assert!(t.cmd().arg("kubeconfig").output().unwrap().status.success());
+    let output = t.cmd().arg("restore").output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("`capi-mgmt-v2` is ACTIVE"));
+    assert!(actions(&journal(&t)).is_empty(), "nothing was changed");
+}
+
+#[test]
+fn plan_and_dry_run_say_what_would_happen_and_touch_nothing() {
+    let t = TestTwin::default_scenario();
+    for args in [vec!["plan"], vec!["restore", "--dry-run"]] {
+        let output = t.cmd().args(&args).output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            text.contains("vm")
+                && text.contains("startserver")
+                && text.contains("start `capi-mgmt-v2`"),
+            "{text}"
+        );
+        assert!(text.contains("never restart anything"), "{text}");
+    }
+    let plan = json(&t.cmd().args(["plan", "-f", "json"]).output().unwrap());
+    assert_eq!(plan[0]["action"], "start-server");
+    let state = t.steer(|c, _| c.server(&c.management_server_id).unwrap().vm_state);
+    assert_eq!(state, twin::cloud::VmState::Stopped, "plan started nothing");
+}
+
+#[test]
+fn until_stops_once_that_layer_is_green() {
+    let t = parked_with_a_healthy_lb();
+    let output = t
+        .cmd()
+        .args(["restore", "--until", "vm", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(layer(&json(&output), "vm")["state"], "green");
+    assert!(
+        !stderr(&output).contains("SSH-PORT-OK"),
+        "it went no further"
+    );
+}
+
+#[test]
+fn a_second_run_is_refused_while_one_holds_the_lock() {
+    let t = TestTwin::default_scenario();
+    let state = t.home.path().join(".local/state/juju-capi-restore");
+    let _held = capi_restore::engine::lock::RunLock::acquire(&state, "restore").unwrap();
+    let output = t.cmd().arg("restore").output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let err = stderr(&output);
+    assert!(
+        err.contains("another run holds") && err.contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+}
+
+#[test]
+fn what_needs_an_operator_stops_its_branch_with_the_way_forward() {
+    let t = TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = Duration::from_secs(86400 * 30);
+    });
+    let output = t.cmd().args(["restore", "-f", "json"]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(15),
+        "headroom: no slot while a failover is needed"
+    );
+    let err = stderr(&output);
+    assert!(
+        err.contains("headroom")
+            && err.contains("stopped: no amphora slot")
+            && err.contains("sweep"),
+        "{err}"
+    );
+    // The VM chain went on regardless: the branches are independent.
+    assert_eq!(layer(&json(&output), "capi-controllers")["state"], "green");
+}
