@@ -50,7 +50,9 @@ pub fn for_error(error: &anyhow::Error) -> u8 {
                 _ => CLOUD,
             };
         }
-        if cause.is::<crate::engine::lock::LockError>() {
+        if cause.is::<crate::engine::lock::LockError>()
+            || cause.is::<crate::commands::park::Refused>()
+        {
             return REFUSED;
         }
         if cause.is::<crate::cli::UsageError>() {

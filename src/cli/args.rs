@@ -92,6 +92,10 @@ pub enum Command {
     /// What `restore` would do now, layer by layer, touching nothing
     Plan,
 
+    /// The runbook's final verify: amphorae ALLOCATED, Clusters Available (allowing
+    /// CAPO ~10 min to resync), Magnum HEALTHY or the D-042 signature
+    Verify,
+
     /// Bring the stack back bottom-up: start the VM, wait through sshd and the
     /// Kubernetes cold start, re-emit the kubeconfig, wait for CAPI, CAPO and Magnum
     ///
@@ -112,6 +116,20 @@ pub enum Command {
         /// The runbook's literal order: the Octavia branch after the VM chain
         #[arg(long)]
         strict_order: bool,
+    },
+
+    /// Park the stack: pre-checks, optional filing of the kubeconfig, then stop the VM
+    /// in the management project (confirmed on a terminal, or `--yes`)
+    Park {
+        /// Park even while CAPI Machines are being created or deleted
+        #[arg(long)]
+        force: bool,
+        /// Stop without asking (unattended runs)
+        #[arg(long)]
+        yes: bool,
+        /// File the management kubeconfig under DIR/sweep-YYYYMMDD/secrets/ first
+        #[arg(long, value_name = "DIR")]
+        file_secrets: Option<PathBuf>,
     },
 
     /// Start the built-in simulated cloud and restore it: no cloud needed

@@ -91,6 +91,23 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
     match command {
         Command::Status => commands::status::run(settings, env).await,
         Command::Plan => commands::plan::run(settings, env).await,
+        Command::Verify => commands::verify::run(settings, env).await,
+        Command::Park {
+            force,
+            yes,
+            file_secrets,
+        } => {
+            commands::park::run(
+                settings,
+                env,
+                commands::park::ParkSettings {
+                    force,
+                    yes,
+                    file_secrets,
+                },
+            )
+            .await
+        }
         Command::Restore {
             dry_run,
             yes: _,

@@ -3,12 +3,14 @@
 pub mod credentials;
 pub mod demo;
 pub mod kubeconfig;
+pub mod park;
 pub mod plan;
 pub mod restore;
 pub mod site;
 pub mod status;
 pub mod twin;
 pub mod twin_ssh;
+pub mod verify;
 
 use std::io::Write;
 

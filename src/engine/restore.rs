@@ -79,6 +79,53 @@ pub async fn restore(
     stopped
 }
 
+/// The runbook's final verify: amphorae all ALLOCATED; every Cluster Available
+/// (allowing CAPO `timeouts.capo_resync` to resync after a failover); Magnum HEALTHY or
+/// the D-042 signature. SUCCESS is all three.
+pub async fn verify(p: Probe<'_>, journal: &Journal, progress: &Progress) -> Vec<Stopped> {
+    let run = Run {
+        p,
+        journal,
+        progress,
+        until: None,
+    };
+    let mut stopped = Vec::new();
+    match layers::amphorae::probe(p).await {
+        Ok(o) => {
+            let not_allocated: Vec<String> = o
+                .amphorae
+                .iter()
+                .filter(|a| a.status != "ALLOCATED")
+                .map(|a| format!("{} {}", a.id, a.status))
+                .collect();
+            journal.record(
+                Event::Probe,
+                Some("amphorae"),
+                json!({"amphorae": o.amphorae.len(), "not_allocated": not_allocated}),
+            );
+            if not_allocated.is_empty() {
+                progress.line(
+                    Layer::Amphorae,
+                    &format!("all {} amphorae ALLOCATED", o.amphorae.len()),
+                );
+            } else {
+                stopped.push(run.stop(
+                    Layer::Amphorae,
+                    format!("not ALLOCATED: {}", not_allocated.join(", ")),
+                ));
+            }
+        }
+        Err(e) => stopped.push(run.stop(Layer::Amphorae, first_line(&e))),
+    }
+    for layer in [Layer::Capo, Layer::Magnum] {
+        if let Err(s) = run.await_layer(layer, p.site.timeouts.capo_resync).await {
+            stopped.push(s);
+            break;
+        }
+    }
+    stopped
+}
+
 struct Run<'a> {
     p: Probe<'a>,
     journal: &'a Journal,

@@ -9,6 +9,7 @@ mod harness;
 mod host;
 mod keyring;
 mod openstack_cli;
+mod park;
 mod real_ssh;
 mod restore;
 mod session;

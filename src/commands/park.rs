@@ -1,0 +1,236 @@
+//! `park` (runbook block "capi-mgmt parking"): pre-checks, optional filing of the
+//! kubeconfigs, then the VM stopped in the management project's scope. Stopping is
+//! destructive: it is confirmed on a terminal or by `--yes`, refused otherwise, and
+//! journaled.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use crate::capi::{self, Kubectl};
+use crate::cli::UsageError;
+use crate::cli::settings::Settings;
+use crate::cloud::credentials::Env;
+use crate::cloud::{Scope, nova};
+use crate::engine::lock::RunLock;
+use crate::engine::wait::{Check, Wait};
+use crate::journal::{self, Event, Journal};
+use crate::layers::Probe;
+use crate::site::expand_home;
+
+/// `park`'s options.
+#[derive(Debug, Clone, Default)]
+pub struct ParkSettings {
+    /// Park even with a CAPI operation in flight.
+    pub force: bool,
+    /// Stop without asking.
+    pub yes: bool,
+    /// File the kubeconfigs under this directory first.
+    pub file_secrets: Option<PathBuf>,
+}
+
+/// What parking leaves behind, for the operator and for cron mail.
+const EXPECT_WHILE_PARKED: &str = "expect while parked: Magnum UNHEALTHY with an EMPTY reason (the conductor cannot reach the management API: not D-042); the Container Infra panel may answer 504; workload clusters keep running (they do not depend on the management cluster at runtime). Bring it back with `juju-capi-restore restore`.";
+
+/// The operator's answer to a destructive step.
+#[derive(Debug, thiserror::Error)]
+#[error("refused: {0}")]
+pub struct Refused(pub String);
+
+/// Asks on the terminal, or takes `--yes`; refuses without either.
+pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), Refused> {
+    if yes {
+        journal.record(
+            Event::Confirmation,
+            None,
+            json!({"question": question, "answer": "yes (--yes)"}),
+        );
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        journal.record(
+            Event::Confirmation,
+            None,
+            json!({"question": question, "answer": "refused: no terminal and no --yes"}),
+        );
+        return Err(Refused(format!(
+            "{question}: no terminal to ask on; pass `--yes` to confirm in unattended runs"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes");
+    journal.record(
+        Event::Confirmation,
+        None,
+        json!({"question": question, "answer": if yes { "yes" } else { "no" }}),
+    );
+    if yes {
+        Ok(())
+    } else {
+        Err(Refused(format!("{question}: not confirmed")))
+    }
+}
+
+/// Runs `park`.
+pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::Result<ExitCode> {
+    let (site, session) = super::connect(settings, env).await?;
+    let state = journal::state_dir(env);
+    let _lock = RunLock::acquire(&state, "park")?;
+    let journal = Journal::create(&state, "park")?;
+    journal.record(
+        Event::Start,
+        None,
+        json!({"command": "park", "server": site.management.server, "force": park.force}),
+    );
+    let p = Probe {
+        session: &session,
+        site: &site,
+    };
+    let vm = crate::layers::vm::probe(p).await?;
+    let Some(server) = vm.server.clone() else {
+        let row = crate::layers::vm::assess(&vm);
+        return Err(UsageError(
+            row.diagnosis
+                .first()
+                .map(|d| format!("{}: {}", d.finding, d.next))
+                .unwrap_or(row.summary),
+        )
+        .into());
+    };
+    if server.status == "SHUTOFF" {
+        eprintln!(
+            "`{}` is already parked (SHUTOFF); nothing to do.\n{EXPECT_WHILE_PARKED}",
+            server.name
+        );
+        journal.record(Event::End, Some("vm"), json!({"result": "already SHUTOFF"}));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let kubeconfig = expand_home(&site.management.kubeconfig);
+    // Pre-check: Machines being created or deleted would be cut off mid-operation.
+    if kubeconfig.is_file() {
+        let kubectl = Kubectl::new(&kubeconfig, site.timeouts.kubectl);
+        match kubectl
+            .get(&[
+                "-n",
+                &site.management.namespace(),
+                "machines.cluster.x-k8s.io",
+            ])
+            .await
+        {
+            Ok(machines) => {
+                let busy: Vec<String> = machines
+                    .iter()
+                    .map(capi::machine)
+                    .filter(|m| matches!(m.phase.as_str(), "Provisioning" | "Pending" | "Deleting"))
+                    .map(|m| format!("{} ({})", m.name, m.phase))
+                    .collect();
+                journal.record(
+                    Event::Probe,
+                    Some("capo"),
+                    json!({"machines_in_flight": busy}),
+                );
+                if !busy.is_empty() && !park.force {
+                    return Err(Refused(format!(
+                        "a CAPI operation is in flight: {}; wait for it, or pass `--force`",
+                        busy.join(", ")
+                    ))
+                    .into());
+                }
+            }
+            Err(e) => eprintln!(
+                "warning: cannot check for CAPI operations in flight ({}); parking anyway",
+                e.to_string().lines().next().unwrap_or_default()
+            ),
+        }
+    } else {
+        eprintln!(
+            "warning: no kubeconfig at `{}`: cannot check for CAPI operations in flight",
+            kubeconfig.display()
+        );
+    }
+    if let Some(root) = &park.file_secrets {
+        let filed = file_secrets(root, &kubeconfig)?;
+        eprintln!("filed the management kubeconfig at `{}`", filed.display());
+        journal.record(
+            Event::Action,
+            None,
+            json!({"request": "file secrets", "destination": filed.display().to_string()}),
+        );
+    }
+    confirm(
+        &format!(
+            "stop `{}` ({}) in project `{}`?",
+            server.name, server.id, vm.project_id
+        ),
+        park.yes,
+        &journal,
+    )?;
+    let scope = if p.in_management_project().await? {
+        Scope::Management
+    } else {
+        Scope::Admin
+    };
+    let result = nova::stop_server(&session, scope, &server.id).await;
+    journal.record(Event::Action, Some("vm"), json!({"request": "os-stop", "server": server.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| e.to_string())}));
+    result?;
+    let id = server.id.clone();
+    let wait = Wait {
+        what: format!("`{}` SHUTOFF", server.name),
+        interval: site.poll.server,
+        deadline: site.timeouts.server_active,
+    };
+    let waited = wait
+        .until(
+            || {
+                let id = id.clone();
+                let session = &session;
+                async move {
+                    let s = nova::show_server(session, Scope::Admin, &id).await?;
+                    Ok::<_, crate::cloud::ApiError>(if s.status == "SHUTOFF" {
+                        Check::Done(())
+                    } else {
+                        Check::NotYet(s.status)
+                    })
+                }
+            },
+            |_| {},
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Nova's ACPI stop is not a clean guest shutdown on this VM class: accepted (runbook).
+    journal.record(Event::End, Some("vm"), json!({"result": "SHUTOFF", "waited_s": waited.elapsed.as_secs(), "note": "Nova ACPI stop, not a clean guest shutdown on this VM class (accepted)"}));
+    eprintln!(
+        "`{}` stopped (SHUTOFF after {} s); journal: {}",
+        server.name,
+        waited.elapsed.as_secs(),
+        journal.path().display()
+    );
+    println!("parked `{}`. {EXPECT_WHILE_PARKED}", server.name);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Copies the kubeconfig into `root/sweep-YYYYMMDD/secrets/` (0700 directories,
+/// 0600 files), as the runbook's parking block suggests; returns the file's path.
+fn file_secrets(root: &Path, kubeconfig: &Path) -> anyhow::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dated = root
+        .join(format!(
+            "sweep-{}",
+            jiff::Timestamp::now().strftime("%Y%m%d")
+        ))
+        .join("secrets");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dated)?;
+    let text = std::fs::read_to_string(kubeconfig)
+        .map_err(|e| UsageError(format!("cannot file the kubeconfig `{}`: {e}; emit it first with `juju-capi-restore kubeconfig`", kubeconfig.display())))?;
+    let dest = dated.join("capi-mgmt.kubeconfig");
+    crate::files::replace_private(&dest, &text)?;
+    Ok(dest)
+}

@@ -1,0 +1,112 @@
+//! `park` and `verify` against the twin.
+
+use std::os::unix::fs::PermissionsExt;
+
+use twin::scenario::ServerStatus;
+
+use crate::harness::{TestTwin, stderr};
+
+fn running(lb: &str) -> TestTwin {
+    let lb = lb.to_string();
+    TestTwin::with(move |s| {
+        s.servers[0].status = ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = lb;
+        s.orphan_amphorae.clear();
+    })
+}
+
+fn vm_state(t: &TestTwin) -> (twin::cloud::VmState, Option<twin::cloud::TaskState>) {
+    t.steer(|c, _| {
+        let s = c.server(&c.management_server_id).unwrap();
+        (s.vm_state, s.task_state)
+    })
+}
+
+#[test]
+fn park_without_a_terminal_or_yes_is_refused_and_stops_nothing() {
+    let t = running("ACTIVE");
+    let output = t.cmd().arg("park").output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        stderr(&output).contains("pass `--yes`"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(vm_state(&t).0, twin::cloud::VmState::Active);
+}
+
+#[test]
+fn park_yes_files_the_kubeconfig_stops_the_vm_and_says_what_to_expect() {
+    let t = running("ACTIVE");
+    assert!(t.cmd().arg("kubeconfig").output().unwrap().status.success());
+    let secrets = t.path("secrets");
+    let output = t
+        .cmd()
+        .args(["park", "--yes", "--file-secrets", secrets.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("EMPTY reason") && stdout.contains("workload clusters keep running"),
+        "{stdout}"
+    );
+    assert_eq!(vm_state(&t).0, twin::cloud::VmState::Stopped);
+    let dated = std::fs::read_dir(&secrets)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let filed = dated.join("secrets/capi-mgmt.kubeconfig");
+    assert_eq!(
+        std::fs::metadata(&filed).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(dated.join("secrets"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+    let journal = std::fs::read_dir(t.home.path().join(".local/state/juju-capi-restore/runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(journal).unwrap();
+    assert!(
+        text.contains("os-stop") && text.contains(filed.to_str().unwrap()),
+        "the destination is in the journal"
+    );
+    // Parking again is a no-op.
+    let again = t.cmd().args(["park", "--yes"]).output().unwrap();
+    assert!(again.status.success() && stderr(&again).contains("already parked"));
+}
+
+#[test]
+fn verify_says_success_on_a_healthy_stack_with_d042() {
+    let t = running("ACTIVE");
+    let output = t.cmd().arg("verify").output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(stderr(&output).contains("SUCCESS"));
+}
+
+#[test]
+fn verify_names_what_is_not_yet_green() {
+    let t = running("ERROR");
+    let site = std::fs::read_to_string(&t.files.site)
+        .unwrap()
+        .replace("capo_resync: 10m", "capo_resync: 1s");
+    std::fs::write(&t.files.site, site).unwrap();
+    let output = t.cmd().arg("verify").output().unwrap();
+    assert_eq!(output.status.code(), Some(17), "capo: {}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("not yet: capo") && err.contains("not reached within 1s"),
+        "{err}"
+    );
+}
