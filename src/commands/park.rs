@@ -81,6 +81,7 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
     let (site, session) = super::connect(settings, env).await?;
     let state = journal::state_dir(env);
     let _lock = RunLock::acquire(&state, "park")?;
+    crate::engine::interrupt::install();
     let journal = Journal::create(&state, "park")?;
     journal.record(
         Event::Start,

@@ -38,6 +38,7 @@ pub async fn run(
     }
     let state = journal::state_dir(env);
     let _lock = RunLock::acquire(&state, "restore")?;
+    crate::engine::interrupt::install();
     restore_with(&session, &site, settings, what.options, &state).await
 }
 
@@ -66,6 +67,12 @@ pub async fn restore_with(
         json!({"stopped": stopped.iter().map(|s| json!({"layer": s.layer.name(), "why": s.why})).collect::<Vec<_>>(), "lowest_red": report.lowest_red().map(|l| l.name()), "api_requests": session.stats().requests()}),
     );
     eprintln!("journal: {}", journal.path().display());
+    if let Some(signal) = crate::engine::interrupt::requested() {
+        eprintln!(
+            "stopped by signal {signal}: run `juju-capi-restore restore` again to continue from here"
+        );
+        return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
+    }
     // Where a branch stopped is what is still red; with --until, layers above it may be.
     let lowest = stopped.iter().map(|s| s.layer).min().or(report
         .lowest_red()

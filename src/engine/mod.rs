@@ -1,6 +1,7 @@
 //! The restore engine. Waiting, deadlines and progress live here, once, not in
 //! every step (the dependency graph and the journal join it with the restore).
 
+pub mod interrupt;
 pub mod lock;
 pub mod plan;
 pub mod restore;

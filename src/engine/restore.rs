@@ -59,6 +59,14 @@ pub async fn restore(
         tokio::join!(run.host_chain(), run.octavia_branch())
     };
     let mut stopped: Vec<Stopped> = [host.err(), octavia.err()].into_iter().flatten().collect();
+    if let Some(signal) = super::interrupt::requested() {
+        journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
+        progress.line(
+            Layer::Capo,
+            "not attempted: interrupted; the next `restore` continues from here",
+        );
+        return stopped;
+    }
     let reached = |layer: Layer| options.until.is_none_or(|u| u >= layer);
     if stopped.is_empty() && reached(Layer::Capo) {
         if let Err(s) = run
@@ -146,8 +154,9 @@ impl Run<'_> {
         (step.action, step.what)
     }
 
+    /// Whether to stop after `layer`: `--until` reached, or a signal asked to stop.
     fn done_with(&self, layer: Layer) -> bool {
-        self.until.is_some_and(|u| u <= layer)
+        self.until.is_some_and(|u| u <= layer) || super::interrupt::requested().is_some()
     }
 
     fn stop(&self, layer: Layer, why: String) -> Stopped {

@@ -68,6 +68,16 @@ pub enum WaitError<E: std::error::Error> {
         /// The last evidence.
         last: String,
     },
+    /// Ctrl-C or SIGTERM asked the run to stop.
+    #[error("{what}: stopped by signal {signal} while waiting ({attempts} attempts)")]
+    Interrupted {
+        /// What was awaited.
+        what: String,
+        /// The signal.
+        signal: i32,
+        /// Attempts made.
+        attempts: u32,
+    },
     /// The check itself failed in a way waiting cannot fix.
     #[error(transparent)]
     Failed(E),
@@ -93,6 +103,13 @@ impl Wait {
         let started = Instant::now();
         let mut attempts = 0;
         loop {
+            if let Some(signal) = super::interrupt::requested() {
+                return Err(WaitError::Interrupted {
+                    what: self.what.clone(),
+                    signal,
+                    attempts,
+                });
+            }
             attempts += 1;
             // An attempt never runs past the deadline (a slow ssh session included).
             let left = self
@@ -131,7 +148,14 @@ impl Wait {
                         });
                     }
                     let remaining = self.deadline - elapsed;
-                    tokio::time::sleep(self.interval.min(remaining)).await;
+                    // Sleep in short slices so a signal is seen promptly.
+                    let until = Instant::now() + self.interval.min(remaining);
+                    while Instant::now() < until && super::interrupt::requested().is_none() {
+                        tokio::time::sleep(
+                            (until - Instant::now()).min(Duration::from_millis(200)),
+                        )
+                        .await;
+                    }
                 }
             }
         }

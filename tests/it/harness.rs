@@ -86,7 +86,12 @@ impl TestTwin {
 
     /// The binary with `HOME` in the temp dir, the twin's clouds.yaml and site file.
     pub fn cmd(&self) -> Command {
-        let mut cmd = bare_cmd(self.home.path().to_path_buf());
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same as a `std::process::Command`, for runs in the background.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = bare_std_cmd(self.home.path().to_path_buf());
         cmd.env("OS_CLIENT_CONFIG_FILE", &self.files.clouds)
             .env("OS_CLIENT_SECURE_FILE", &self.files.secure)
             .env("JUJU_CAPI_RESTORE_SITE", &self.files.site)
@@ -112,11 +117,15 @@ impl TestTwin {
 /// into the temp home, and a machine with `/etc/openstack/clouds.yaml` is refused:
 /// a test must never find a real cloud.
 pub fn bare_cmd(home: PathBuf) -> Command {
+    Command::from_std(bare_std_cmd(home))
+}
+
+fn bare_std_cmd(home: PathBuf) -> std::process::Command {
     assert!(
         !std::path::Path::new("/etc/openstack/clouds.yaml").exists(),
         "this machine has /etc/openstack/clouds.yaml: the tests would see a real cloud; run them where there is none"
     );
-    let mut cmd = Command::new(BIN);
+    let mut cmd = std::process::Command::new(BIN);
     cmd.env_clear()
         .env("HOME", &home)
         .env("XDG_CONFIG_DIRS", home.join("xdg"))

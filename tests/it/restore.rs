@@ -151,3 +151,68 @@ fn what_needs_an_operator_stops_its_branch_with_the_way_forward() {
     // The VM chain went on regardless: the branches are independent.
     assert_eq!(layer(&json(&output), "capi-controllers")["state"], "green");
 }
+
+/// Starts `restore` in the background, lets it get into the Kubernetes wait, then
+/// signals it with `signal` (a `kill` argument).
+fn interrupted_restore(t: &TestTwin, signal: &str) -> std::process::Output {
+    let child = t
+        .std_cmd()
+        .arg("restore")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    // At 300x the VM is ACTIVE at once and sshd up in 0.8 s; k8s takes 3.4 s more.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    child.wait_with_output().unwrap()
+}
+
+fn slow_parked() -> TestTwin {
+    TestTwin::with(|s| {
+        s.time_scale = 300.0;
+        s.token_ttl = Duration::from_secs(86400 * 30);
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.orphan_amphorae.clear();
+    })
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_and_the_next_run_continues() {
+    let t = slow_parked();
+    let output = interrupted_restore(&t, "-INT");
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("interrupted: finishing the current step")
+            && err.contains("run `juju-capi-restore restore` again"),
+        "{err}"
+    );
+    assert!(
+        journal(&t)
+            .iter()
+            .any(|e| e["detail"]["interrupted_by_signal"] == 2)
+    );
+    let again = t.cmd().arg("restore").output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("`capi-mgmt-v2` is ACTIVE"),
+        "continued from the observed state"
+    );
+}
+
+#[test]
+fn after_kill_9_the_lock_is_free_and_a_new_run_ends_healthy() {
+    let t = slow_parked();
+    let output = interrupted_restore(&t, "-KILL");
+    assert_eq!(output.status.code(), None, "killed");
+    let again = t.cmd().arg("restore").output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+}
