@@ -164,6 +164,16 @@ pub enum Command {
         tls: bool,
     },
 
+    /// List journaled runs, or render one (an id, a prefix, or `latest`) as text or
+    /// Markdown for the runbooks: timeline, actions, gates against the runbook's times
+    Journal {
+        /// The run to render
+        run: Option<String>,
+        /// Markdown, fit to paste into the runbooks
+        #[arg(long)]
+        markdown: bool,
+    },
+
     /// Re-emit the management kubeconfig over ssh (`sudo k8s config --server
     /// https://FIP:6443`), written atomically with mode 0600 to the site's path
     Kubeconfig,

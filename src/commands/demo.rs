@@ -40,7 +40,8 @@ pub async fn run(
         site.http.clone(),
     )?;
     super::authenticate(&session).await?;
-    let code = super::restore::restore_with(
+    // The demo succeeded if it showed the restore: what stays red is the point of it.
+    let (_code, journal) = super::restore::restore_with(
         &session,
         &site,
         settings,
@@ -53,8 +54,20 @@ pub async fn run(
         session.stats().requests(),
         session.stats().logins()
     );
+    if settings.format == crate::ui::Format::Table {
+        let entries: Vec<serde_json::Value> = std::fs::read_to_string(&journal)?
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let id = journal
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        println!(
+            "\nthe journal of this run (`juju-capi-restore journal` renders any run):\n{}",
+            super::journal::render(&id, &entries, false)
+        );
+    }
     twin.stop().await;
-    // The demo succeeded if it showed the restore; what stays red is the point of it.
-    let _ = code;
     Ok(ExitCode::SUCCESS)
 }

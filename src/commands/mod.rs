@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod demo;
+pub mod journal;
 pub mod kubeconfig;
 pub mod park;
 pub mod plan;

@@ -39,17 +39,22 @@ pub async fn run(
     let state = journal::state_dir(env);
     let _lock = RunLock::acquire(&state, "restore")?;
     crate::engine::interrupt::install();
-    restore_with(&session, &site, settings, what.options, &state).await
+    Ok(
+        restore_with(&session, &site, settings, what.options, &state)
+            .await?
+            .0,
+    )
 }
 
-/// The restore itself, on an authenticated session (also used by `demo`).
+/// The restore itself, on an authenticated session (also used by `demo`); returns
+/// the exit code and the journal's path.
 pub async fn restore_with(
     session: &Session,
     site: &Site,
     settings: &Settings,
     options: Options,
     state: &std::path::Path,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<(ExitCode, std::path::PathBuf)> {
     let journal = Journal::create(state, "restore")?;
     journal.record(
         Event::Start,
@@ -71,11 +76,14 @@ pub async fn restore_with(
         eprintln!(
             "stopped by signal {signal}: run `juju-capi-restore restore` again to continue from here"
         );
-        return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
+        return Ok((
+            ExitCode::from(crate::engine::interrupt::exit_code(signal)),
+            journal.path().to_path_buf(),
+        ));
     }
     // Where a branch stopped is what is still red; with --until, layers above it may be.
     let lowest = stopped.iter().map(|s| s.layer).min().or(report
         .lowest_red()
         .filter(|l| options.until.is_none_or(|u| *l <= u)));
-    Ok(exit::for_layer(lowest))
+    Ok((exit::for_layer(lowest), journal.path().to_path_buf()))
 }

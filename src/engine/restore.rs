@@ -166,6 +166,11 @@ impl Run<'_> {
         Stopped { layer, why }
     }
 
+    /// Records a wait that reached its condition (the journal's gate timeline).
+    fn waited<T>(&self, layer: Layer, waited: &super::wait::Waited<T>) {
+        self.journal.record(Event::Wait, Some(layer.name()), json!({"done": true, "waited_s": waited.elapsed.as_secs(), "attempts": waited.attempts}));
+    }
+
     /// Progress and journal for one attempt of a wait.
     fn attempt(&self, layer: Layer, expected: &str) -> impl FnMut(&Attempt<'_>) + '_ {
         let expected = expected.to_string();
@@ -188,6 +193,7 @@ impl Run<'_> {
             )
             .await
             .map_err(|e| self.stop(Layer::Ssh, e.to_string()))?;
+            self.waited(Layer::Ssh, &waited);
             self.progress.line(
                 Layer::Ssh,
                 &format!(
@@ -210,11 +216,7 @@ impl Run<'_> {
             layers::kubernetes::await_ready(self.p, 2, self.attempt(Layer::Kubernetes, &expected))
                 .await
                 .map_err(|e| self.stop(Layer::Kubernetes, e.to_string()))?;
-        self.journal.record(
-            Event::Probe,
-            Some("kubernetes"),
-            json!({"ready": true, "attempts": ready.attempts, "waited_s": ready.elapsed.as_secs()}),
-        );
+        self.waited(Layer::Kubernetes, &ready);
         self.progress.line(
             Layer::Kubernetes,
             &format!(
@@ -301,6 +303,7 @@ impl Run<'_> {
             )
             .await
             .map_err(|e| self.stop(Layer::Vm, wait_error(e)))?;
+        self.waited(Layer::Vm, &waited);
         self.progress
             .line(Layer::Vm, &format!("ACTIVE after {}", secs(waited.elapsed)));
         Ok(())
@@ -362,6 +365,7 @@ impl Run<'_> {
             )
             .await
             .map_err(|e| self.stop(layer, wait_error(e)))?;
+        self.waited(layer, &waited);
         self.progress.line(
             layer,
             &format!("{} after {}", waited.value.summary, secs(waited.elapsed)),

@@ -216,3 +216,36 @@ fn after_kill_9_the_lock_is_free_and_a_new_run_ends_healthy() {
     let again = t.cmd().arg("restore").output().unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
 }
+
+#[test]
+fn the_journal_lists_runs_and_renders_one_for_the_runbooks() {
+    let t = parked_with_a_healthy_lb();
+    assert_eq!(
+        t.cmd().arg("restore").output().unwrap().status.code(),
+        Some(0)
+    );
+    let list = t.cmd().arg("journal").output().unwrap();
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        text.contains("-restore-") && text.contains("ended green"),
+        "{text}"
+    );
+    let md = t
+        .cmd()
+        .args(["journal", "latest", "--markdown"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.starts_with("### As-executed: restore of `capi-mgmt-v2`"),
+        "{md}"
+    );
+    assert!(
+        md.contains("ACTION os-start: accepted")
+            && md.contains("| kubernetes |")
+            && md.contains("ready ~20-21 min from boot"),
+        "{md}"
+    );
+    let missing = t.cmd().args(["journal", "nope"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}

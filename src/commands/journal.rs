@@ -1,0 +1,200 @@
+//! `journal`: list past runs, and render one as text or as Markdown fit to paste into
+//! the runbooks: the timeline, and each gate's measured wait beside the runbook's
+//! verified figure.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use crate::cli::UsageError;
+use crate::cloud::credentials::Env;
+use crate::journal;
+
+/// What the runbook says each gate takes (AS-EXECUTED-VERIFIED 2026-06-10, gp.mid).
+fn runbook_figure(layer: &str) -> &'static str {
+    match layer {
+        "vm" => "ACTIVE ~20 s",
+        "ssh" => "sshd ~3.5 min after ACTIVE",
+        "kubernetes" => "ready ~20-21 min from boot",
+        "capi-controllers" => "Running soon after k8s ready",
+        "load-balancers" => "failover ~108 s to ACTIVE",
+        "capo" => "Available within ~10 min of a failover",
+        _ => "-",
+    }
+}
+
+/// Lists runs, or renders `run` (an id, a unique prefix, or `latest`).
+pub fn run(env: &Env, run: Option<&str>, markdown: bool) -> anyhow::Result<ExitCode> {
+    let runs_dir = journal::state_dir(env).join("runs");
+    let mut runs: Vec<PathBuf> = match std::fs::read_dir(&runs_dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    runs.sort();
+    let Some(wanted) = run else {
+        if runs.is_empty() {
+            println!("no runs journaled under `{}` yet", runs_dir.display());
+        }
+        for path in runs.iter().rev() {
+            let entries = read(path);
+            println!("{}  {}", stem(path), outcome(&entries));
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let chosen: Vec<&PathBuf> = if wanted == "latest" {
+        runs.last().into_iter().collect()
+    } else {
+        runs.iter()
+            .filter(|p| stem(p).starts_with(wanted))
+            .collect()
+    };
+    let path =
+        match chosen.as_slice() {
+            [one] => *one,
+            [] => return Err(UsageError(format!(
+                "no journaled run `{wanted}` under `{}`: `juju-capi-restore journal` lists them",
+                runs_dir.display()
+            ))
+            .into()),
+            many => {
+                return Err(UsageError(format!(
+                    "`{wanted}` matches {} runs: give more of the id",
+                    many.len()
+                ))
+                .into());
+            }
+        };
+    print!("{}", render(&stem(path), &read(path), markdown));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn read(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// One line on how a run ended.
+fn outcome(entries: &[Value]) -> String {
+    let end = entries
+        .iter()
+        .rev()
+        .find(|e| e["event"] == "end" && e["layer"].is_null());
+    let took = entries
+        .last()
+        .and_then(|e| e["elapsed_s"].as_f64())
+        .unwrap_or(0.0);
+    let result = match end {
+        None => "did not finish (killed?)".to_string(),
+        Some(e) if e["detail"]["interrupted_by_signal"].is_number() => "interrupted".to_string(),
+        Some(e) if e["detail"]["success"] == true => "SUCCESS".to_string(),
+        Some(e) => match e["detail"]["stopped"].as_array().filter(|s| !s.is_empty()) {
+            Some(stops) => format!(
+                "stopped at {}",
+                stops
+                    .iter()
+                    .filter_map(|s| s["layer"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => match e["detail"]["lowest_red"].as_str() {
+                Some(layer) => format!("ended with `{layer}` red"),
+                None => "ended green".to_string(),
+            },
+        },
+    };
+    format!("{result} ({took:.0} s)")
+}
+
+/// Renders a run: the timeline of decisions, actions and gates, and the gate table.
+pub fn render(id: &str, entries: &[Value], markdown: bool) -> String {
+    let mut out = String::new();
+    let start = entries.first().map(|e| &e["detail"]);
+    let heading = format!(
+        "{} of `{}` on cloud `{}`, {}",
+        start.and_then(|d| d["command"].as_str()).unwrap_or("run"),
+        start.and_then(|d| d["server"].as_str()).unwrap_or("?"),
+        start.and_then(|d| d["cloud"].as_str()).unwrap_or("?"),
+        entries
+            .first()
+            .and_then(|e| e["at"].as_str())
+            .unwrap_or("?")
+    );
+    if markdown {
+        out.push_str(&format!(
+            "### As-executed: {heading}\n\nRun `{id}`: {}.\n\n```\n",
+            outcome(entries)
+        ));
+    } else {
+        out.push_str(&format!("{heading}\nrun {id}: {}\n\n", outcome(entries)));
+    }
+    for e in entries {
+        let t = e["elapsed_s"].as_f64().unwrap_or(0.0) as u64;
+        let layer = e["layer"].as_str().unwrap_or("");
+        let d = &e["detail"];
+        let text = match e["event"].as_str().unwrap_or("") {
+            "decision" => format!("decided: {}", d["what"].as_str().unwrap_or("")),
+            "action" => format!(
+                "ACTION {}: {}",
+                d["request"].as_str().unwrap_or(""),
+                d["result"].as_str().unwrap_or("")
+            ),
+            "wait" if d["done"] == true => format!(
+                "gate passed after {} s ({} attempts)",
+                d["waited_s"], d["attempts"]
+            ),
+            "confirmation" => format!(
+                "confirmation: {} -> {}",
+                d["question"].as_str().unwrap_or(""),
+                d["answer"].as_str().unwrap_or("")
+            ),
+            "end" if !layer.is_empty() => format!(
+                "stopped: {}",
+                d["stopped"].as_str().or(d["result"].as_str()).unwrap_or("")
+            ),
+            _ => continue,
+        };
+        out.push_str(&format!(
+            "+{:02}:{:02}  {layer:<16} {text}\n",
+            t / 60,
+            t % 60
+        ));
+    }
+    let gates: Vec<(&str, u64)> = entries
+        .iter()
+        .filter(|e| e["event"] == "wait" && e["detail"]["done"] == true)
+        .filter_map(|e| Some((e["layer"].as_str()?, e["detail"]["waited_s"].as_u64()?)))
+        .collect();
+    if markdown {
+        out.push_str("```\n\n| gate | waited | runbook |\n|---|---|---|\n");
+        for (layer, secs) in &gates {
+            out.push_str(&format!(
+                "| {layer} | {} | {} |\n",
+                humantime::format_duration(std::time::Duration::from_secs(*secs)),
+                runbook_figure(layer)
+            ));
+        }
+    } else if !gates.is_empty() {
+        out.push_str("\ngates (waited vs the runbook):\n");
+        for (layer, secs) in &gates {
+            out.push_str(&format!(
+                "  {layer:<16} {:>10}   {}\n",
+                humantime::format_duration(std::time::Duration::from_secs(*secs)).to_string(),
+                runbook_figure(layer)
+            ));
+        }
+    }
+    out
+}
