@@ -28,6 +28,19 @@ pub enum Action {
     Stop,
 }
 
+impl Action {
+    /// The action's name, as JSON shows it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Nothing => "nothing",
+            Action::StartServer => "start-server",
+            Action::Wait => "wait",
+            Action::Manual => "manual",
+            Action::Stop => "stop",
+        }
+    }
+}
+
 /// One planned step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
@@ -123,7 +136,7 @@ pub fn render(steps: &[Step]) -> String {
         out.push_str(&format!(
             "  {:<16} {:<12} {}{after}\n",
             s.layer.name(),
-            format!("{:?}", s.action).to_lowercase(),
+            s.action.name(),
             s.what
         ));
     }

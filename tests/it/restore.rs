@@ -87,7 +87,7 @@ fn plan_and_dry_run_say_what_would_happen_and_touch_nothing() {
         let text = String::from_utf8_lossy(&output.stdout);
         assert!(
             text.contains("vm")
-                && text.contains("startserver")
+                && text.contains("start-server")
                 && text.contains("start `capi-mgmt-v2`"),
             "{text}"
         );
@@ -248,4 +248,13 @@ fn the_journal_lists_runs_and_renders_one_for_the_runbooks() {
     );
     let missing = t.cmd().args(["journal", "nope"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn the_plan_reads_as_it_did() {
+    let t = TestTwin::default_scenario();
+    let text = String::from_utf8(t.cmd().arg("plan").output().unwrap().stdout).unwrap();
+    insta::with_settings!({filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"), (r"/tmp/\.tmp\w+", "[HOME]")]}, {
+        insta::assert_snapshot!(text);
+    });
 }
