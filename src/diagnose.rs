@@ -23,6 +23,12 @@ pub enum Rule {
     /// k8sd `control.socket` deadlines, apiserver TLS handshake timeouts, mount
     /// failures in the first ~20 minutes after boot.
     ColdStartNoise,
+    /// Magnum's API (Horizon's Container Infra panel) answers 504 right after the VM
+    /// starts: the conductor stalled mid-reconnect.
+    ConductorStalled,
+    /// `juju ssh` says `cannot get discharge ... EOF`: a stale macaroon, and stdin
+    /// from /dev/null ate the password prompt.
+    StaleJujuLogin,
 }
 
 /// What an observation means, and the next step.
@@ -169,6 +175,46 @@ pub fn cold_start_noise(
     })
 }
 
+/// A 504 from Magnum (or Horizon's Container Infra panel in front of it) while the
+/// management cluster is coming back: the conductor stalled mid-reconnect.
+pub fn magnum_gateway_timeout(status: u16, management_up: bool) -> Option<Diagnosis> {
+    (status == 504).then(|| Diagnosis {
+        rule: Rule::ConductorStalled,
+        finding: if management_up {
+            "Magnum answered 504: its conductor stalled reconnecting to the management cluster that just came back".into()
+        } else {
+            "Magnum answered 504 while the management cluster is down: its conductor is stuck waiting for it".into()
+        },
+        next: "retry after the Kubernetes gate (`cluster status: ready`); no action on Magnum is needed".into(),
+    })
+}
+
+/// Classifies `juju` stderr: an expired login (never retried; re-run with the
+/// terminal as stdin or `juju login`), or a controller outage (worth retrying).
+pub fn juju_stderr(stderr: &str) -> Option<Diagnosis> {
+    let s = stderr.to_ascii_lowercase();
+    if s.contains("cannot get discharge")
+        || s.contains("please enter password for")
+        || s.contains("interaction required")
+    {
+        Some(Diagnosis {
+            rule: Rule::StaleJujuLogin,
+            finding: "the juju login expired: `cannot get discharge ... EOF` means a stale macaroon, and stdin from /dev/null ate the password prompt; this is not a controller outage if `juju status` works interactively".into(),
+            next: "run `juju login` (or re-run with the terminal as stdin), then retry".into(),
+        })
+    } else {
+        None
+    }
+}
+
+/// Whether `juju` stderr says the controller is unreachable (retry with backoff).
+pub fn juju_controller_unreachable(stderr: &str) -> bool {
+    let s = stderr.to_ascii_lowercase();
+    s.contains("unable to connect to api")
+        || s.contains("connection refused")
+        || s.contains("i/o timeout")
+}
+
 fn short(message: &str) -> String {
     let m: String = message.chars().take(120).collect();
     if m.len() < message.len() {
@@ -235,6 +281,29 @@ mod tests {
         let d = load_balancer("ERROR", "ONLINE").unwrap();
         assert!(d.finding.contains("no urgency") && d.next.contains("failover"));
         assert_eq!(load_balancer("ACTIVE", "ONLINE"), None);
+    }
+
+    #[test]
+    fn a_504_right_after_the_vm_started_is_a_stalled_conductor() {
+        let d = magnum_gateway_timeout(504, true).unwrap();
+        assert_eq!(d.rule, Rule::ConductorStalled);
+        assert!(d.next.contains("after the Kubernetes gate"));
+        assert_eq!(magnum_gateway_timeout(500, true), None);
+    }
+
+    #[test]
+    fn juju_login_problems_are_not_outages() {
+        let d = juju_stderr(
+            "ERROR cannot get discharge from \"https://10.0.0.2:17070/auth\": Post ...: EOF",
+        )
+        .unwrap();
+        assert_eq!(d.rule, Rule::StaleJujuLogin);
+        assert!(d.next.contains("juju login"));
+        assert!(juju_stderr("please enter password for admin on cloud:").is_some());
+        assert!(juju_stderr("ERROR unable to connect to API: dial tcp: i/o timeout").is_none());
+        assert!(juju_controller_unreachable(
+            "ERROR unable to connect to API: dial tcp: i/o timeout"
+        ));
     }
 
     #[test]

@@ -117,6 +117,9 @@ pub fn assess(o: &MagnumObservation) -> Row {
                     "{ident}: {}",
                     e.to_string().lines().next().unwrap_or_default()
                 ));
+                if let Some(status) = e.status() {
+                    row = row.diagnosed(diagnose::magnum_gateway_timeout(status, o.vm_up));
+                }
             }
         }
     }

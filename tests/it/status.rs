@@ -241,3 +241,25 @@ fn another_projects_broken_load_balancer_is_not_this_layers() {
     assert_eq!(lbs["state"], "green", "{lbs}");
     assert!(!lbs.to_string().contains("somebody-elses"));
 }
+
+#[test]
+fn a_magnum_504_after_the_vm_started_is_a_stalled_conductor() {
+    let t = TestTwin::with(|s| {
+        s.servers[0].status = ServerStatus::Active;
+        s.faults.push(twin::scenario::FaultSpec {
+            service: "container-infra".into(),
+            kind: twin::scenario::FaultKind::GatewayTimeout,
+            count: 1000,
+            path_contains: None,
+        });
+    });
+    let magnum = layer(
+        &json(&t.cmd().args(["status", "-f", "json"]).output().unwrap()),
+        "magnum",
+    )
+    .clone();
+    assert_eq!(
+        magnum["diagnosis"][0]["rule"], "conductor-stalled",
+        "{magnum}"
+    );
+}

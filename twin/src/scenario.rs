@@ -381,6 +381,8 @@ pub enum FaultKind {
     GarbageJson,
     /// No answer for 30 s (real time): a hung API behind a proxy that never times out.
     Hang,
+    /// `504 Gateway Time-out` from the proxy in front (Horizon's nginx, haproxy).
+    GatewayTimeout,
 }
 
 impl Scenario {

@@ -102,6 +102,12 @@ async fn inject_faults(State(state): State<AppState>, request: Request, next: Ne
             axum::Json(json!({"computeFault": {"code": 500, "message": "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class 'oslo_db.exception.DBConnectionError'>"}})),
         )
             .into_response(),
+        Some(FaultKind::GatewayTimeout) => (
+            StatusCode::GATEWAY_TIMEOUT,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n",
+        )
+            .into_response(),
         Some(FaultKind::Hang) => {
             tokio::time::sleep(std::time::Duration::from_secs(30)).await;
             next.run(request).await
