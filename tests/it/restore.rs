@@ -258,3 +258,73 @@ fn the_plan_reads_as_it_did() {
         insta::assert_snapshot!(text);
     });
 }
+
+#[test]
+fn a_restore_that_finds_kubernetes_converging_waits_it_out() {
+    let t = parked_with_a_healthy_lb();
+    t.steer(|c, now| {
+        let id = c.management_server_id.clone();
+        c.start_server(&id, now).unwrap();
+    });
+    // 600x: a second later the VM has been up ~10 minutes, mid-storm.
+    std::thread::sleep(Duration::from_secs(1));
+    let output = t.cmd().arg("restore").output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("`capi-mgmt-v2` is ACTIVE"),
+        "nothing to start: {err}"
+    );
+    assert_eq!(
+        actions(&journal(&t)),
+        ["k8s config --server"],
+        "only the kubeconfig was written"
+    );
+}
+
+#[test]
+fn strict_order_walks_the_runbooks_sequence() {
+    let t = parked_with_a_healthy_lb();
+    let output = t
+        .cmd()
+        .args(["restore", "--strict-order"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let entries = journal(&t);
+    let position = |layer: &str| {
+        entries
+            .iter()
+            .position(|e| e["layer"] == layer && e["event"] == "decision")
+            .unwrap()
+    };
+    assert!(
+        position("capi-controllers") < position("load-balancers"),
+        "the Octavia branch came after the VM chain"
+    );
+}
+
+#[test]
+fn a_restore_killed_at_any_point_is_finished_by_the_next() {
+    for delay_ms in [100, 600, 1200] {
+        let t = slow_parked();
+        let child = t
+            .std_cmd()
+            .arg("restore")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let mut child = child;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let again = t.cmd().arg("restore").output().unwrap();
+        assert_eq!(
+            again.status.code(),
+            Some(0),
+            "killed after {delay_ms} ms: {}",
+            stderr(&again)
+        );
+    }
+}
