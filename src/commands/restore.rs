@@ -61,7 +61,7 @@ pub async fn restore_with(
         None,
         json!({"command": "restore", "cloud": session.config().name, "project": site.management.project_id.as_str(), "server": site.management.server, "until": options.until.map(|l| l.name()), "strict_order": options.strict_order}),
     );
-    let progress = Progress::new(settings.verbosity == Verbosity::Quiet);
+    let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress);
     let probe = Probe { session, site };
     let stopped = restore::restore(probe, options, &journal, &progress).await;
     let report = report::observe(probe).await;

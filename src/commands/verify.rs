@@ -22,7 +22,7 @@ pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
         None,
         json!({"command": "verify", "server": site.management.server}),
     );
-    let progress = Progress::new(settings.verbosity == Verbosity::Quiet);
+    let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress);
     let p = Probe {
         session: &session,
         site: &site,

@@ -1,10 +1,16 @@
-//! Progress of a running restore on stderr: one plain line per change of state, with
-//! the time since the run began. A wait prints when what it sees changes, not on
-//! every poll, so a 20-minute cold start is a dozen lines, fit for cron mail.
+//! Progress of a running restore on stderr.
+//!
+//! On a terminal each wait is a live line: the layer, time waited against the
+//! runbook's figure, the latest evidence, and during the Kubernetes cold start a
+//! sparkline of the load. Without a terminal (cron, CI, a pipe): one plain line per
+//! change of state, with the time since the run began, fit for cron mail.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::wait::Attempt;
 use crate::layers::Layer;
@@ -14,52 +20,153 @@ use crate::layers::Layer;
 pub struct Progress {
     started: Instant,
     quiet: bool,
-    last: Mutex<HashMap<Layer, String>>,
+    live: Option<MultiProgress>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Per layer: what its last plain line said (digits dropped).
+    last: HashMap<Layer, String>,
+    /// Per layer: its live line.
+    bars: HashMap<Layer, ProgressBar>,
+    /// Per layer: the 1-minute loads seen.
+    loads: HashMap<Layer, Vec<f64>>,
 }
 
 impl Progress {
-    /// A printer; `quiet` prints nothing.
+    /// A printer: live on a terminal unless `plain`; nothing at all when `quiet`.
     pub fn new(quiet: bool) -> Progress {
+        Progress::with(quiet, false)
+    }
+
+    /// A printer choosing plain lines even on a terminal when `plain` (`--no-progress`).
+    pub fn with(quiet: bool, plain: bool) -> Progress {
+        let live = (!quiet && !plain && std::io::stderr().is_terminal())
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Progress {
             started: Instant::now(),
             quiet,
-            last: Mutex::new(HashMap::new()),
+            live,
+            state: Mutex::new(State::default()),
         }
     }
 
-    /// Prints one line for `layer`.
+    fn stamp(&self) -> String {
+        let t = self.started.elapsed().as_secs();
+        format!("[{:02}:{:02}]", t / 60, t % 60)
+    }
+
+    /// Prints one line for `layer` (closing its live line, if any).
     pub fn line(&self, layer: Layer, text: &str) {
-        if !self.quiet {
-            let t = self.started.elapsed().as_secs();
-            eprintln!("[{:02}:{:02}] {:<16} {text}", t / 60, t % 60, layer.name());
-        }
-    }
-
-    /// Reports a wait's attempt when what it sees changed.
-    pub fn waiting(&self, layer: Layer, attempt: &Attempt<'_>, expected: &str) {
-        // Compare without figures that change every poll (minutes, load averages).
-        let gist: String = attempt
-            .evidence
-            .chars()
-            .filter(|c| !c.is_ascii_digit())
-            .collect();
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.get(&layer) == Some(&gist) {
+        if self.quiet {
             return;
         }
-        last.insert(layer, gist);
+        let line = format!("{} {:<16} {text}", self.stamp(), layer.name());
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match &self.live {
+            Some(multi) => {
+                if let Some(bar) = state.bars.remove(&layer) {
+                    bar.finish_and_clear();
+                    multi.remove(&bar);
+                }
+                let _ = multi.println(line);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Reports a wait's attempt: updates the live line, or prints a plain line when
+    /// what the wait sees changed.
+    pub fn waiting(&self, layer: Layer, attempt: &Attempt<'_>, expected: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(load) = one_minute_load(attempt.evidence) {
+            state.loads.entry(layer).or_default().push(load);
+        }
+        let waited = humantime::format_duration(Duration::from_secs(attempt.elapsed.as_secs()));
         let expected = if expected.is_empty() {
             String::new()
         } else {
-            format!(", expected {expected}")
+            format!(" / {expected}")
         };
-        self.line(
-            layer,
-            &format!(
-                "waiting ({} elapsed{expected}): {}",
-                humantime::format_duration(Duration::from_secs(attempt.elapsed.as_secs())),
-                attempt.evidence
-            ),
+        let Some(multi) = &self.live else {
+            // Compare without figures that change every poll (minutes, load averages).
+            let gist: String = attempt
+                .evidence
+                .chars()
+                .filter(|c| !c.is_ascii_digit())
+                .collect();
+            if state.last.get(&layer) == Some(&gist) {
+                return;
+            }
+            state.last.insert(layer, gist);
+            drop(state);
+            self.line(
+                layer,
+                &format!("waiting ({waited} elapsed{expected}): {}", attempt.evidence),
+            );
+            return;
+        };
+        let spark = state
+            .loads
+            .get(&layer)
+            .map(|l| format!(" load {}", sparkline(l, 24)))
+            .unwrap_or_default();
+        let bar = state.bars.entry(layer).or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix:<16} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(layer.name());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        let evidence: String = attempt.evidence.chars().take(100).collect();
+        bar.set_message(format!("waiting {waited}{expected}{spark}  {evidence}"));
+    }
+}
+
+/// The 1-minute load in evidence like `load 101.23 / 85.10 / 40.02 on 2 vCPUs`.
+fn one_minute_load(evidence: &str) -> Option<f64> {
+    let after = evidence.split("load ").nth(1)?;
+    after.split_whitespace().next()?.parse().ok()
+}
+
+/// The last `width` values as block characters, scaled to their maximum.
+pub fn sparkline(values: &[f64], width: usize) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let tail = &values[values.len().saturating_sub(width)..];
+    let max = tail
+        .iter()
+        .copied()
+        .fold(0.0_f64, f64::max)
+        .max(f64::EPSILON);
+    tail.iter()
+        .map(|v| BLOCKS[((v / max) * 7.0).round().clamp(0.0, 7.0) as usize])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparklines_scale_to_the_peak() {
+        assert_eq!(sparkline(&[0.0, 50.0, 100.0, 25.0], 10), "▁▅█▃");
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0], 2), "▆█");
+        assert_eq!(sparkline(&[], 5), "");
+    }
+
+    #[test]
+    fn the_load_is_read_from_the_evidence() {
+        assert_eq!(
+            one_minute_load("converging; load 101.23 / 85.10 / 40.02 on 2 vCPUs, rising"),
+            Some(101.23)
         );
+        assert_eq!(one_minute_load("connection refused"), None);
     }
 }

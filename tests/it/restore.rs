@@ -328,3 +328,39 @@ fn a_restore_killed_at_any_point_is_finished_by_the_next() {
         );
     }
 }
+
+#[test]
+fn on_a_terminal_waits_are_live_lines_with_the_load_sparkline() {
+    let t = parked_with_a_healthy_lb();
+    let log = t.path("pty.log");
+    // `script` gives the run a pseudo-terminal, as an operator's shell would.
+    let line = format!("{} restore -f json > /dev/null", crate::harness::BIN);
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, log.to_str().unwrap()]);
+    for (k, v) in t.std_cmd().get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd
+        .env("TERM", "xterm")
+        .current_dir(t.home.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    let live = screen
+        .split(['\r', '\n'])
+        .filter(|l| l.contains("kubernetes") && l.contains("waiting"))
+        .count();
+    assert!(live > 0, "no live line for the Kubernetes wait:\n{screen}");
+    assert!(
+        screen.contains(" load ") && screen.chars().any(|c| ('▁'..='█').contains(&c)),
+        "no load sparkline:\n{screen}"
+    );
+}
