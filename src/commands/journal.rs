@@ -198,3 +198,68 @@ pub fn render(id: &str, entries: &[Value], markdown: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entry(t: f64, event: &str, layer: Option<&str>, detail: Value) -> Value {
+        json!({"at": "2026-06-10T07:00:00Z", "elapsed_s": t, "run": "r", "event": event, "layer": layer, "detail": detail})
+    }
+
+    #[test]
+    fn a_restore_renders_as_markdown_for_the_runbooks() {
+        let entries = vec![
+            entry(
+                0.0,
+                "start",
+                None,
+                json!({"command": "restore", "cloud": "prod", "server": "capi-mgmt-v2"}),
+            ),
+            entry(
+                0.4,
+                "decision",
+                Some("vm"),
+                json!({"action": "start-server", "what": "start `capi-mgmt-v2` in the management project, then wait for ACTIVE (~20 s; deadline 200 s)"}),
+            ),
+            entry(
+                0.6,
+                "action",
+                Some("vm"),
+                json!({"request": "os-start", "result": "accepted"}),
+            ),
+            entry(
+                21.0,
+                "wait",
+                Some("vm"),
+                json!({"done": true, "waited_s": 20, "attempts": 5}),
+            ),
+            entry(
+                232.0,
+                "wait",
+                Some("ssh"),
+                json!({"done": true, "waited_s": 211, "attempts": 43}),
+            ),
+            entry(
+                1285.0,
+                "wait",
+                Some("kubernetes"),
+                json!({"done": true, "waited_s": 1053, "attempts": 36}),
+            ),
+            entry(
+                1286.0,
+                "action",
+                Some("capi-controllers"),
+                json!({"request": "k8s config --server", "result": "written 0600"}),
+            ),
+            entry(
+                1290.0,
+                "end",
+                None,
+                json!({"stopped": [], "lowest_red": null}),
+            ),
+        ];
+        insta::assert_snapshot!(render("20260610T070000Z-restore-4242", &entries, true));
+    }
+}

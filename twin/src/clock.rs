@@ -33,6 +33,11 @@ impl Clock {
         after(self.sim_start, sim)
     }
 
+    /// Real time since the twin started.
+    pub fn real_elapsed(&self) -> Duration {
+        self.real_start.elapsed()
+    }
+
     /// The simulated instant the twin started at.
     pub fn start(&self) -> Timestamp {
         self.sim_start

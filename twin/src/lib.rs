@@ -39,6 +39,22 @@ pub struct Shared {
     pub kube_url: String,
     /// The management cluster's serving identity (its CA goes into kubeconfigs).
     pub kube_tls: TlsIdentity,
+    /// Every API request served, in order: the twin's own record, for tests and
+    /// benchmarks (who asked what, when).
+    pub requests: Mutex<Vec<RequestRecord>>,
+}
+
+/// One request the twin served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Real time since the twin started.
+    pub at: std::time::Duration,
+    /// HTTP method.
+    pub method: String,
+    /// Path (without the query).
+    pub path: String,
+    /// Status answered.
+    pub status: u16,
 }
 
 impl Shared {
@@ -107,6 +123,7 @@ impl Twin {
             base_url,
             kube_url,
             kube_tls,
+            requests: Mutex::new(Vec::new()),
         });
         let app = api::router(shared.clone());
         let (tx, rx) = oneshot::channel();
@@ -152,6 +169,15 @@ impl Twin {
             task: Some(task),
             sshd,
         })
+    }
+
+    /// Every OpenStack API request served so far.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The management VM's ssh port (on the same loopback address as the APIs).

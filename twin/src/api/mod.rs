@@ -52,7 +52,28 @@ pub fn router(state: AppState) -> Router {
         .nest("/host", host::routes())
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn_with_state(state.clone(), record))
         .with_state(state)
+}
+
+/// Keeps the twin's own record of every request (the outermost layer: it sees what
+/// the client saw, injected faults included).
+async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().to_string();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let at = state.clock.real_elapsed();
+    state
+        .requests
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(crate::RequestRecord {
+            at,
+            method,
+            path,
+            status: response.status().as_u16(),
+        });
+    response
 }
 
 /// Every OpenStack service tags its answers with a request id for its logs.
