@@ -16,8 +16,11 @@ use crate::cloud::credentials::Env;
 
 /// The tool's state directory (`$XDG_STATE_HOME` or `~/.local/state`).
 pub fn state_dir(env: &Env) -> PathBuf {
+    // The XDG spec ignores a relative XDG_STATE_HOME; so does this, rather than put the
+    // lock and the journal wherever the command happens to run.
     env.get("XDG_STATE_HOME")
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".local/state")))
         .unwrap_or_else(|| PathBuf::from("."))
         .join("juju-capi-restore")
@@ -101,8 +104,10 @@ impl Journal {
             "layer": layer,
             "detail": detail,
         });
+        // One write per entry: a kill never leaves half a line.
+        let line = format!("{entry}\n");
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = writeln!(file, "{entry}") {
+        if let Err(e) = file.write_all(line.as_bytes()) {
             tracing::warn!("cannot write the journal `{}`: {e}", self.path.display());
         }
     }

@@ -140,12 +140,28 @@ pub fn render(id: &str, entries: &[Value], markdown: bool) -> String {
     } else {
         out.push_str(&format!("{heading}\nrun {id}: {}\n\n", outcome(entries)));
     }
+    let mut last_decision = std::collections::HashMap::new();
     for e in entries {
         let t = e["elapsed_s"].as_f64().unwrap_or(0.0) as u64;
         let layer = e["layer"].as_str().unwrap_or("");
         let d = &e["detail"];
+        if let Some(what) = d["what"].as_str() {
+            last_decision.insert(layer, what);
+        }
         let text = match e["event"].as_str().unwrap_or("") {
+            // A stop whose reason is the decision just above says only that.
+            "decision" if d["stopped"].is_string() => match d["stopped"].as_str() {
+                Some(why) if last_decision.get(layer) == Some(&why) => "stopped here".to_string(),
+                why => format!("stopped: {}", why.unwrap_or("")),
+            },
+            "decision" if d["nothing_changed"] == true => "nothing changed".to_string(),
             "decision" => format!("decided: {}", d["what"].as_str().unwrap_or("")),
+            // Journaled before the request is sent, so a crash mid-request still
+            // shows what may have happened.
+            "action" if d["requested"].is_object() => format!(
+                "ACTION {}: requested",
+                d["requested"]["request"].as_str().unwrap_or("")
+            ),
             "action" => format!(
                 "ACTION {}: {}",
                 d["request"].as_str().unwrap_or(""),

@@ -15,7 +15,7 @@ use crate::cli::settings::Settings;
 use crate::cloud::credentials::Env;
 use crate::cloud::{Scope, nova};
 use crate::engine::lock::RunLock;
-use crate::engine::wait::{Check, Wait};
+use crate::engine::wait::{Check, Wait, WaitError};
 use crate::journal::{self, Event, Journal};
 use crate::layers::Probe;
 use crate::site::expand_home;
@@ -63,7 +63,9 @@ pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), Refus
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
-    let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes");
+    // Ctrl-C at the prompt means no, whatever was typed after it.
+    let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        && crate::engine::interrupt::requested().is_none();
     journal.record(
         Event::Confirmation,
         None,
@@ -103,12 +105,16 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
         )
         .into());
     };
-    if server.status == "SHUTOFF" {
+    if server.status == "SHUTOFF" && server.task_state.is_none() {
         eprintln!(
             "`{}` is already parked (SHUTOFF); nothing to do.\n{EXPECT_WHILE_PARKED}",
             server.name
         );
-        journal.record(Event::End, Some("vm"), json!({"result": "already SHUTOFF"}));
+        journal.record(
+            Event::End,
+            None,
+            json!({"result": "already SHUTOFF", "success": true}),
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let kubeconfig = expand_home(&site.management.kubeconfig);
@@ -127,7 +133,13 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
                 let busy: Vec<String> = machines
                     .iter()
                     .map(capi::machine)
-                    .filter(|m| matches!(m.phase.as_str(), "Provisioning" | "Pending" | "Deleting"))
+                    // Provisioned: the server exists, its node has not joined yet.
+                    .filter(|m| {
+                        matches!(
+                            m.phase.as_str(),
+                            "Provisioning" | "Provisioned" | "Pending" | "Deleting"
+                        )
+                    })
                     .map(|m| format!("{} ({})", m.name, m.phase))
                     .collect();
                 journal.record(
@@ -143,14 +155,28 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
                     .into());
                 }
             }
+            // Not knowing is not a yes: refuse unless the operator says so.
+            Err(e) if !park.force => {
+                return Err(Refused(format!(
+                    "cannot check for CAPI operations in flight ({}); fix the kubeconfig (`juju-capi-restore kubeconfig`), or pass `--force`",
+                    e.to_string().lines().next().unwrap_or_default()
+                ))
+                .into());
+            }
             Err(e) => eprintln!(
-                "warning: cannot check for CAPI operations in flight ({}); parking anyway",
+                "warning: --force: parking without checking for CAPI operations in flight ({})",
                 e.to_string().lines().next().unwrap_or_default()
             ),
         }
+    } else if !park.force {
+        return Err(Refused(format!(
+            "no kubeconfig at `{}`: cannot check for CAPI operations in flight; emit it (`juju-capi-restore kubeconfig`), or pass `--force`",
+            kubeconfig.display()
+        ))
+        .into());
     } else {
         eprintln!(
-            "warning: no kubeconfig at `{}`: cannot check for CAPI operations in flight",
+            "warning: --force: no kubeconfig at `{}`, parking without checking for CAPI operations in flight",
             kubeconfig.display()
         );
     }
@@ -171,11 +197,17 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
         park.yes,
         &journal,
     )?;
+    if let Some(signal) = crate::engine::interrupt::requested() {
+        journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
+        eprintln!("interrupted before the stop: nothing was changed");
+        return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
+    }
     let scope = if p.in_management_project().await? {
         Scope::Management
     } else {
         Scope::Admin
     };
+    journal.record(Event::Action, Some("vm"), json!({"requested": {"request": "os-stop", "server": server.id, "scope": format!("{scope}")}}));
     let result = nova::stop_server(&session, scope, &server.id).await;
     journal.record(Event::Action, Some("vm"), json!({"request": "os-stop", "server": server.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| e.to_string())}));
     result?;
@@ -201,10 +233,28 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
             },
             |_| {},
         )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .await;
+    let waited = match waited {
+        Ok(w) => w,
+        Err(WaitError::Interrupted { signal, .. }) => {
+            journal.record(Event::End, None, json!({"interrupted_by_signal": signal, "note": "the stop was accepted; Nova finishes it"}));
+            eprintln!("interrupted while waiting: the stop was accepted and Nova finishes it");
+            return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
+        }
+        Err(WaitError::Failed(e)) => {
+            journal.record(Event::End, None, json!({"error": e.to_string()}));
+            return Err(e.into());
+        }
+        Err(e) => {
+            journal.record(Event::End, None, json!({"error": e.to_string()}));
+            eprintln!(
+                "error: {e}\nthe stop was accepted: check the VM with `juju-capi-restore status`"
+            );
+            return Ok(ExitCode::from(crate::exit::CLOUD));
+        }
+    };
     // Nova's ACPI stop is not a clean guest shutdown on this VM class: accepted (runbook).
-    journal.record(Event::End, Some("vm"), json!({"result": "SHUTOFF", "waited_s": waited.elapsed.as_secs(), "note": "Nova ACPI stop, not a clean guest shutdown on this VM class (accepted)"}));
+    journal.record(Event::End, None, json!({"success": true, "result": "SHUTOFF", "waited_s": waited.elapsed.as_secs(), "note": "Nova ACPI stop, not a clean guest shutdown on this VM class (accepted)"}));
     eprintln!(
         "`{}` stopped (SHUTOFF after {} s); journal: {}",
         server.name,

@@ -63,27 +63,42 @@ pub async fn restore_with(
     );
     let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress);
     let probe = Probe { session, site };
-    let stopped = restore::restore(probe, options, &journal, &progress).await;
-    let report = report::observe(probe).await;
-    super::print_report(&report, settings.format);
-    journal.record(
-        Event::End,
-        None,
-        json!({"stopped": stopped.iter().map(|s| json!({"layer": s.layer.name(), "why": s.why})).collect::<Vec<_>>(), "lowest_red": report.lowest_red().map(|l| l.name()), "api_requests": session.stats().requests()}),
-    );
-    eprintln!("journal: {}", journal.path().display());
+    let outcome = restore::restore(probe, options, &journal, &progress).await;
+    let stops = || {
+        outcome
+            .stopped
+            .iter()
+            .map(|s| json!({"layer": s.layer.name(), "why": s.why}))
+            .collect::<Vec<_>>()
+    };
     if let Some(signal) = crate::engine::interrupt::requested() {
+        // No final round of probes: the operator asked to stop.
+        journal.record(Event::End, None, json!({"interrupted_by_signal": signal, "stopped": stops(), "actions": outcome.actions}));
         eprintln!(
-            "stopped by signal {signal}: run `juju-capi-restore restore` again to continue from here"
+            "stopped by signal {signal}: run `juju-capi-restore restore` again to continue from here; journal: {}",
+            journal.path().display()
         );
         return Ok((
             ExitCode::from(crate::engine::interrupt::exit_code(signal)),
             journal.path().to_path_buf(),
         ));
     }
-    // Where a branch stopped is what is still red; with --until, layers above it may be.
-    let lowest = stopped.iter().map(|s| s.layer).min().or(report
-        .lowest_red()
-        .filter(|l| options.until.is_none_or(|u| *l <= u)));
+    let report = report::observe(probe).await;
+    super::print_report(&report, settings.format);
+    journal.record(
+        Event::End,
+        None,
+        json!({"stopped": stops(), "actions": outcome.actions, "lowest_red": report.lowest_red().map(|l| l.name()), "api_requests": session.stats().requests()}),
+    );
+    eprintln!("journal: {}", journal.path().display());
+    // The lowest of where a branch stopped and what is still red (within --until).
+    let in_scope = |l: &crate::layers::Layer| options.until.is_none_or(|u| *l <= u);
+    let lowest = outcome
+        .stopped
+        .iter()
+        .map(|s| s.layer)
+        .chain(report.lowest_red())
+        .filter(in_scope)
+        .min();
     Ok((exit::for_layer(lowest), journal.path().to_path_buf()))
 }

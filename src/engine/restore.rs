@@ -1,7 +1,8 @@
 //! `restore`: the runbook as one command, bottom-up along the dependency graph. The
 //! management-VM chain (VM → SSH → k8s → CAPI controllers) and the Octavia branch
 //! (amphorae → headroom → load balancers) run concurrently by default, since neither
-//! needs the other; they join at CAPO's conditions, then Magnum.
+//! needs the other; they join at CAPO's conditions, then Magnum. Headroom is measured
+//! only once the VM step is done, so the VM's allocation is in the figures.
 //!
 //! Each layer is observed, decided by [`super::plan::plan`] (the same decision
 //! `plan` shows) and acted on only when the layers it depends on are green. It
@@ -9,12 +10,14 @@
 //! needs an operator (orphans, a failover) stops its branch with the way forward.
 //! Re-running it on a healthy stack changes nothing and says so.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
+use tokio::sync::watch;
 
 use super::plan::{self, Action};
-use super::wait::{Attempt, Check, Wait, WaitError};
+use super::wait::{Attempt, Check, Wait};
 use crate::cloud::nova;
 use crate::cloud::{ApiError, Scope};
 use crate::journal::{Event, Journal};
@@ -39,52 +42,78 @@ pub struct Stopped {
     pub why: String,
 }
 
-/// Runs the restore; returns where branches stopped (none: everything green).
+/// How a restore ended.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Where branches stopped (none: everything it reached is green).
+    pub stopped: Vec<Stopped>,
+    /// How many changes it made (0: nothing changed).
+    pub actions: usize,
+}
+
+/// Runs the restore.
 pub async fn restore(
     p: Probe<'_>,
     options: Options,
     journal: &Journal,
     progress: &Progress,
-) -> Vec<Stopped> {
+) -> Outcome {
+    let (vm_done, vm_seen) = watch::channel(false);
     let run = Run {
         p,
         journal,
         progress,
         until: options.until,
+        actions: AtomicUsize::new(0),
+        vm_done,
+    };
+    let octavia_wanted = options.until.is_none_or(|u| u >= Layer::Amphorae);
+    let octavia = || async {
+        if octavia_wanted {
+            run.octavia_branch(vm_seen.clone()).await
+        } else {
+            Ok(())
+        }
     };
     let (host, octavia) = if options.strict_order {
         let host = run.host_chain().await;
-        (host, run.octavia_branch().await)
+        (host, octavia().await)
     } else {
-        tokio::join!(run.host_chain(), run.octavia_branch())
+        tokio::join!(run.host_chain(), octavia())
     };
     let mut stopped: Vec<Stopped> = [host.err(), octavia.err()].into_iter().flatten().collect();
-    if let Some(signal) = super::interrupt::requested() {
-        journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
+    let reached = |layer: Layer| options.until.is_none_or(|u| u >= layer);
+    if super::interrupt::requested().is_some() {
         progress.line(
             Layer::Capo,
             "not attempted: interrupted; the next `restore` continues from here",
         );
-        return stopped;
-    }
-    let reached = |layer: Layer| options.until.is_none_or(|u| u >= layer);
-    if stopped.is_empty() && reached(Layer::Capo) {
-        if let Err(s) = run
-            .await_layer(Layer::Capo, run.p.site.timeouts.capo_resync)
-            .await
+    } else if stopped.is_empty() && reached(Layer::Capo) {
+        for layer in [Layer::Capo, Layer::Magnum]
+            .into_iter()
+            .filter(|l| reached(*l))
         {
-            stopped.push(s);
-        } else if reached(Layer::Magnum)
-            && let Err(s) = run
-                .await_layer(Layer::Magnum, run.p.site.timeouts.capo_resync)
+            // CAPO may take ~10 min to resync after a failover; Magnum follows it.
+            if let Err(s) = run
+                .await_layer(layer, run.p.site.timeouts.capo_resync)
                 .await
-        {
-            stopped.push(s);
+            {
+                stopped.push(s);
+                break;
+            }
         }
     } else if !stopped.is_empty() {
         progress.line(Layer::Capo, "not attempted: a branch below it stopped");
     }
-    stopped
+    let actions = run.actions.load(Ordering::SeqCst);
+    if actions == 0 && stopped.is_empty() && super::interrupt::requested().is_none() {
+        progress.line(
+            Layer::Magnum,
+            "nothing changed: every layer reached was already green or came green by itself",
+        );
+        journal.record(Event::Decision, None, json!({"nothing_changed": true}));
+    }
+    Outcome { stopped, actions }
 }
 
 /// The runbook's final verify: amphorae all ALLOCATED; every Cluster Available
@@ -96,6 +125,8 @@ pub async fn verify(p: Probe<'_>, journal: &Journal, progress: &Progress) -> Vec
         journal,
         progress,
         until: None,
+        actions: AtomicUsize::new(0),
+        vm_done: watch::channel(true).0,
     };
     let mut stopped = Vec::new();
     match layers::amphorae::probe(p).await {
@@ -139,6 +170,9 @@ struct Run<'a> {
     journal: &'a Journal,
     progress: &'a Progress,
     until: Option<Layer>,
+    actions: AtomicUsize,
+    /// Set once the VM step is over (started or not): headroom waits for it.
+    vm_done: watch::Sender<bool>,
 }
 
 impl Run<'_> {
@@ -162,7 +196,7 @@ impl Run<'_> {
     fn stop(&self, layer: Layer, why: String) -> Stopped {
         self.progress.line(layer, &format!("stopped: {why}"));
         self.journal
-            .record(Event::End, Some(layer.name()), json!({"stopped": why}));
+            .record(Event::Decision, Some(layer.name()), json!({"stopped": why}));
         Stopped { layer, why }
     }
 
@@ -181,7 +215,10 @@ impl Run<'_> {
     }
 
     async fn host_chain(&self) -> Result<(), Stopped> {
-        self.vm().await?;
+        let vm = self.vm().await;
+        // Headroom may be measured now: the VM's allocation is in place (or will not be).
+        let _ = self.vm_done.send(true);
+        vm?;
         if self.done_with(Layer::Vm) {
             return Ok(());
         }
@@ -233,7 +270,7 @@ impl Run<'_> {
             .await
     }
 
-    /// The VM: start it if parked, then wait for ACTIVE.
+    /// The VM: start it if parked, then wait for ACTIVE; ERROR stops at once.
     async fn vm(&self) -> Result<(), Stopped> {
         let observation = layers::vm::probe(self.p)
             .await
@@ -250,6 +287,10 @@ impl Run<'_> {
                 return Ok(());
             }
             Action::StartServer => {
+                // A signal during the probe: change nothing.
+                if super::interrupt::requested().is_some() {
+                    return Err(self.stop(Layer::Vm, "interrupted before starting the VM".into()));
+                }
                 self.progress.line(
                     Layer::Vm,
                     &format!(
@@ -262,8 +303,12 @@ impl Run<'_> {
                 } else {
                     Scope::Admin
                 };
+                let request = json!({"request": "os-start", "server": server.id, "scope": format!("{scope}")});
+                self.journal
+                    .record(Event::Action, Some("vm"), json!({"requested": request}));
                 let result = nova::start_server(self.p.session, scope, &server.id).await;
-                self.journal.record(Event::Action, Some("vm"), json!({"request": "os-start", "server": server.id, "scope": format!("{scope}"), "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
+                self.actions.fetch_add(1, Ordering::SeqCst);
+                self.journal.record(Event::Action, Some("vm"), json!({"request": "os-start", "server": server.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
                 // A 409 means someone else started it meanwhile: waiting is right.
                 if let Err(e) = result
                     && e.status() != Some(409)
@@ -287,11 +332,14 @@ impl Run<'_> {
                     async move {
                         let s = nova::show_server(self.p.session, Scope::Admin, &id).await?;
                         Ok::<_, ApiError>(match (s.status.as_str(), s.task_state.as_deref()) {
-                            ("ACTIVE", None) => Check::Done(()),
-                            ("ERROR", _) => Check::NotYet(format!(
-                                "ERROR: {}",
-                                s.fault.map(|f| f.message).unwrap_or_default()
-                            )),
+                            ("ACTIVE", None) => Check::Done(Ok(())),
+                            ("ERROR", _) => Check::Done(Err(format!(
+                                "`{}` went to ERROR: {}",
+                                s.name,
+                                s.fault
+                                    .map(|f| f.message)
+                                    .unwrap_or_else(|| "no fault recorded".into())
+                            ))),
                             (status, task) => Check::NotYet(format!(
                                 "{status}{}",
                                 task.map(|t| format!(", {t}")).unwrap_or_default()
@@ -302,7 +350,10 @@ impl Run<'_> {
                 self.attempt(Layer::Vm, "~20 s"),
             )
             .await
-            .map_err(|e| self.stop(Layer::Vm, wait_error(e)))?;
+            .map_err(|e| self.stop(Layer::Vm, e.to_string()))?;
+        if let Err(fault) = waited.value {
+            return Err(self.stop(Layer::Vm, format!("{fault}; a VM in ERROR needs an operator (`openstack server show` and the nova-compute log)")));
+        }
         self.waited(Layer::Vm, &waited);
         self.progress
             .line(Layer::Vm, &format!("ACTIVE after {}", secs(waited.elapsed)));
@@ -323,22 +374,30 @@ impl Run<'_> {
             ),
         );
         let result = crate::host::kubeconfig::emit(self.p.site, &path).await;
+        self.actions.fetch_add(1, Ordering::SeqCst);
         self.journal.record(Event::Action, Some("capi-controllers"), json!({"request": "k8s config --server", "path": path.display().to_string(), "result": result.as_ref().map(|_| "written 0600".to_string()).unwrap_or_else(|e| first_line(e))}));
         result
             .map(|_| ())
             .map_err(|e| self.stop(Layer::CapiControllers, e.to_string()))
     }
 
-    /// Observes a layer until it is green (or its deadline), as `status` does.
+    /// Observes a layer until it no longer blocks (or its deadline), as `status`
+    /// judges it: the controllers must be green; CAPO and Magnum pass yellow too
+    /// (every Cluster Available with a Machine still settling is the runbook's
+    /// SUCCESS).
     async fn await_layer(&self, layer: Layer, deadline: Duration) -> Result<(), Stopped> {
+        let passes = |row: &Row| match layer {
+            Layer::CapiControllers => row.state == Health::Green,
+            _ => !row.state.is_blocking(),
+        };
         let observe = || async move { self.observe(layer).await };
         let first = observe().await;
         let (action, what) = self.decide(&first);
+        if passes(&first) {
+            self.progress.line(layer, &first.summary);
+            return Ok(());
+        }
         match action {
-            Action::Nothing => {
-                self.progress.line(layer, &first.summary);
-                return Ok(());
-            }
             Action::Manual | Action::Stop => return Err(self.stop(layer, what)),
             _ => self.progress.line(layer, &what),
         }
@@ -351,20 +410,21 @@ impl Run<'_> {
             .until(
                 || async move {
                     let row = observe().await;
-                    Ok::<_, std::convert::Infallible>(match row.state {
-                        Health::Green => Check::Done(row),
-                        _ => Check::NotYet(
+                    Ok::<_, std::convert::Infallible>(if passes(&row) {
+                        Check::Done(row)
+                    } else {
+                        Check::NotYet(
                             std::iter::once(row.summary)
                                 .chain(row.evidence)
                                 .collect::<Vec<_>>()
                                 .join("; "),
-                        ),
+                        )
                     })
                 },
                 self.attempt(layer, ""),
             )
             .await
-            .map_err(|e| self.stop(layer, wait_error(e)))?;
+            .map_err(|e| self.stop(layer, e.to_string()))?;
         self.waited(layer, &waited);
         self.progress.line(
             layer,
@@ -389,36 +449,74 @@ impl Run<'_> {
         }
     }
 
+    /// The load balancers' row, as `status` judges it.
+    async fn load_balancers(&self) -> Row {
+        match layers::load_balancers::probe(self.p).await {
+            Ok(o) => layers::load_balancers::assess(&o),
+            Err(e) => Row::unobservable(Layer::LoadBalancers, &e),
+        }
+    }
+
     /// The Octavia branch: observed and decided; what it needs is an operator's.
-    async fn octavia_branch(&self) -> Result<(), Stopped> {
-        let (amphorae, headroom, lbs) = tokio::join!(
-            layers::amphorae::probe(self.p),
-            layers::headroom::probe(self.p),
-            layers::load_balancers::probe(self.p)
-        );
-        let needs_failover = lbs.as_ref().is_ok_and(|o| o.needs_failover());
-        let rows = [
-            amphorae
-                .map(|o| layers::amphorae::assess(&o))
-                .unwrap_or_else(|e| Row::unobservable(Layer::Amphorae, &e)),
-            headroom
-                .map(|o| layers::headroom::assess(&o, &self.p.site.amphora_flavor, needs_failover))
-                .unwrap_or_else(|e| Row::unobservable(Layer::Headroom, &e)),
-            lbs.map(|o| layers::load_balancers::assess(&o))
-                .unwrap_or_else(|e| Row::unobservable(Layer::LoadBalancers, &e)),
-        ];
-        for row in &rows {
+    async fn octavia_branch(&self, mut vm_seen: watch::Receiver<bool>) -> Result<(), Stopped> {
+        let amphorae = match layers::amphorae::probe(self.p).await {
+            Ok(o) => layers::amphorae::assess(&o),
+            Err(e) => Row::unobservable(Layer::Amphorae, &e),
+        };
+        let (action, what) = self.decide(&amphorae);
+        match action {
+            Action::Nothing => self.progress.line(Layer::Amphorae, &amphorae.summary),
+            // Orphans alone block nothing: they are reported for an operator.
+            Action::Manual if amphorae.state == Health::Yellow => self.progress.line(
+                Layer::Amphorae,
+                &format!(
+                    "{} (left for an operator: deleting servers is never automatic here)",
+                    amphorae.summary
+                ),
+            ),
+            _ => return Err(self.stop(Layer::Amphorae, what)),
+        }
+        // Headroom counts the VM's allocation: measure it once the VM step is over.
+        let _ = vm_seen.wait_for(|done| *done).await;
+        let mut lbs = self.load_balancers().await;
+        if lbs.state == Health::Yellow && !lbs.evidence.is_empty() {
+            // PENDING_*: Octavia is working on it; wait, then decide on what it left.
+            self.progress.line(
+                Layer::LoadBalancers,
+                &format!("{}: waiting for Octavia to finish", lbs.summary),
+            );
+            let wait = Wait {
+                what: "load balancers out of PENDING_*".into(),
+                interval: self.p.site.poll.failover,
+                deadline: self.p.site.timeouts.failover,
+            };
+            lbs = wait
+                .until(
+                    || async {
+                        let row = self.load_balancers().await;
+                        Ok::<_, std::convert::Infallible>(
+                            if row.state == Health::Yellow && !row.evidence.is_empty() {
+                                Check::NotYet(row.summary)
+                            } else {
+                                Check::Done(row)
+                            },
+                        )
+                    },
+                    self.attempt(Layer::LoadBalancers, "~108 s for a failover"),
+                )
+                .await
+                .map_err(|e| self.stop(Layer::LoadBalancers, e.to_string()))?
+                .value;
+        }
+        let needs_failover = lbs.state == Health::Red;
+        let headroom = match layers::headroom::probe(self.p).await {
+            Ok(o) => layers::headroom::assess(&o, &self.p.site.amphora_flavor, needs_failover),
+            Err(e) => Row::unobservable(Layer::Headroom, &e),
+        };
+        for row in [&headroom, &lbs] {
             let (action, what) = self.decide(row);
             match action {
                 Action::Nothing => self.progress.line(row.layer, &row.summary),
-                // Orphans alone block nothing: they are reported for an operator.
-                Action::Manual if row.layer == Layer::Amphorae => self.progress.line(
-                    row.layer,
-                    &format!(
-                        "{} (left for an operator: deleting servers is never automatic here)",
-                        row.summary
-                    ),
-                ),
                 Action::Wait => self.progress.line(row.layer, &what),
                 Action::Manual | Action::Stop | Action::StartServer => {
                     return Err(self.stop(row.layer, what));
@@ -427,10 +525,6 @@ impl Run<'_> {
         }
         Ok(())
     }
-}
-
-fn wait_error<E: std::error::Error>(e: WaitError<E>) -> String {
-    e.to_string()
 }
 
 fn first_line(e: &dyn std::fmt::Display) -> String {

@@ -25,12 +25,26 @@ fn vm_state(t: &TestTwin) -> (twin::cloud::VmState, Option<twin::cloud::TaskStat
 #[test]
 fn park_without_a_terminal_or_yes_is_refused_and_stops_nothing() {
     let t = running("ACTIVE");
+    assert!(t.cmd().arg("kubeconfig").output().unwrap().status.success());
     let output = t.cmd().arg("park").output().unwrap();
     assert_eq!(output.status.code(), Some(3));
     assert!(
         stderr(&output).contains("pass `--yes`"),
         "{}",
         stderr(&output)
+    );
+    assert_eq!(vm_state(&t).0, twin::cloud::VmState::Active);
+}
+
+#[test]
+fn park_without_a_kubeconfig_cannot_check_for_operations_in_flight_and_refuses() {
+    let t = running("ACTIVE");
+    let output = t.cmd().args(["park", "--yes"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let err = stderr(&output);
+    assert!(
+        err.contains("cannot check for CAPI operations in flight") && err.contains("--force"),
+        "{err}"
     );
     assert_eq!(vm_state(&t).0, twin::cloud::VmState::Active);
 }
