@@ -449,11 +449,12 @@ impl Run<'_> {
         }
     }
 
-    /// The load balancers' row, as `status` judges it.
-    async fn load_balancers(&self) -> Row {
+    /// The load balancers' row, as `status` judges it, and whether Octavia is still
+    /// working on any (PENDING_*: wait for it rather than decide on a moving state).
+    async fn load_balancers(&self) -> (Row, bool) {
         match layers::load_balancers::probe(self.p).await {
-            Ok(o) => layers::load_balancers::assess(&o),
-            Err(e) => Row::unobservable(Layer::LoadBalancers, &e),
+            Ok(o) => (layers::load_balancers::assess(&o), o.pending()),
+            Err(e) => (Row::unobservable(Layer::LoadBalancers, &e), false),
         }
     }
 
@@ -478,9 +479,8 @@ impl Run<'_> {
         }
         // Headroom counts the VM's allocation: measure it once the VM step is over.
         let _ = vm_seen.wait_for(|done| *done).await;
-        let mut lbs = self.load_balancers().await;
-        if lbs.state == Health::Yellow && !lbs.evidence.is_empty() {
-            // PENDING_*: Octavia is working on it; wait, then decide on what it left.
+        let (mut lbs, pending) = self.load_balancers().await;
+        if pending {
             self.progress.line(
                 Layer::LoadBalancers,
                 &format!("{}: waiting for Octavia to finish", lbs.summary),
@@ -490,23 +490,22 @@ impl Run<'_> {
                 interval: self.p.site.poll.failover,
                 deadline: self.p.site.timeouts.failover,
             };
-            lbs = wait
+            let waited = wait
                 .until(
                     || async {
-                        let row = self.load_balancers().await;
-                        Ok::<_, std::convert::Infallible>(
-                            if row.state == Health::Yellow && !row.evidence.is_empty() {
-                                Check::NotYet(row.summary)
-                            } else {
-                                Check::Done(row)
-                            },
-                        )
+                        let (row, pending) = self.load_balancers().await;
+                        Ok::<_, std::convert::Infallible>(if pending {
+                            Check::NotYet(row.summary)
+                        } else {
+                            Check::Done(row)
+                        })
                     },
                     self.attempt(Layer::LoadBalancers, "~108 s for a failover"),
                 )
                 .await
-                .map_err(|e| self.stop(Layer::LoadBalancers, e.to_string()))?
-                .value;
+                .map_err(|e| self.stop(Layer::LoadBalancers, e.to_string()))?;
+            self.waited(Layer::LoadBalancers, &waited);
+            lbs = waited.value;
         }
         let needs_failover = lbs.state == Health::Red;
         let headroom = match layers::headroom::probe(self.p).await {

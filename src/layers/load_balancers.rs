@@ -28,6 +28,12 @@ impl LoadBalancerObservation {
         self.in_project.iter().chain(&self.elsewhere)
     }
 
+    /// Whether Octavia is still working on any (provisioning PENDING_*).
+    pub fn pending(&self) -> bool {
+        self.all()
+            .any(|lb| lb.provisioning_status.starts_with("PENDING_"))
+    }
+
     /// Whether any needs a failover (provisioning ERROR).
     pub fn needs_failover(&self) -> bool {
         self.all().any(|lb| lb.provisioning_status == "ERROR")
@@ -73,13 +79,9 @@ pub fn assess(o: &LoadBalancerObservation) -> Row {
         .iter()
         .filter(|lb| lb.provisioning_status == "ERROR")
         .collect();
-    let pending = all
-        .iter()
-        .filter(|lb| lb.provisioning_status.starts_with("PENDING_"))
-        .count();
     let state = if !errors.is_empty() || !o.missing.is_empty() {
         Health::Red
-    } else if pending > 0 || all.is_empty() {
+    } else if o.pending() || all.is_empty() {
         Health::Yellow
     } else {
         Health::Green

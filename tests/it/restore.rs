@@ -400,3 +400,33 @@ fn on_a_terminal_waits_are_live_lines_with_the_load_sparkline() {
         "no load sparkline:\n{screen}"
     );
 }
+
+#[test]
+fn a_load_balancer_octavia_is_working_on_is_waited_out_before_deciding() {
+    let t = TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = Duration::from_secs(86400 * 30);
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.orphan_amphorae.clear();
+        // A slow failover (2 s real at 600x), still running when the branch looks.
+        s.timings.failover = Duration::from_secs(20 * 60);
+    });
+    // A failover someone else started: PENDING_UPDATE for the failover's duration.
+    t.steer(|c, now| {
+        let id = c.load_balancers[0].id.clone();
+        c.failover_load_balancer(&id, now).unwrap();
+    });
+    let output = t.cmd().args(["restore", "-f", "json"]).output().unwrap();
+    let err = stderr(&output);
+    assert!(err.contains("waiting for Octavia to finish"), "{err}");
+    // Decided on what Octavia left, not on the moving state.
+    let report = json(&output);
+    let lbs = layer(&report, "load-balancers");
+    assert_ne!(lbs["state"], "yellow", "{lbs}");
+    assert!(
+        journal(&t)
+            .iter()
+            .any(|e| e["layer"] == "load-balancers" && e["detail"]["done"] == true),
+        "the wait is in the journal"
+    );
+}
