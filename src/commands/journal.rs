@@ -100,6 +100,12 @@ fn outcome(entries: &[Value]) -> String {
         None => "did not finish (killed?)".to_string(),
         Some(e) if e["detail"]["interrupted_by_signal"].is_number() => "interrupted".to_string(),
         Some(e) if e["detail"]["success"] == true => "SUCCESS".to_string(),
+        Some(e) if e["detail"]["refused"].is_string() => {
+            format!("refused: {}", e["detail"]["refused"].as_str().unwrap_or(""))
+        }
+        Some(e) if e["detail"]["error"].is_string() => {
+            format!("failed: {}", e["detail"]["error"].as_str().unwrap_or(""))
+        }
         Some(e) => match e["detail"]["stopped"].as_array().filter(|s| !s.is_empty()) {
             Some(stops) => format!(
                 "stopped at {}",

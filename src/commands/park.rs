@@ -90,10 +90,28 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
         None,
         json!({"command": "park", "server": site.management.server, "force": park.force}),
     );
-    let p = Probe {
-        session: &session,
-        site: &site,
-    };
+    let result = park_with(&site, &session, &journal, park).await;
+    // Every way out leaves an End in the journal: a refusal or an error says which.
+    if let Err(e) = &result {
+        let kind = if e.is::<Refused>() {
+            "refused"
+        } else {
+            "error"
+        };
+        let first = e.to_string().lines().next().unwrap_or_default().to_string();
+        journal.record(Event::End, None, json!({ kind: first }));
+    }
+    result
+}
+
+/// Pre-checks, files, confirms, stops, waits; `run` journals how it ended on error.
+async fn park_with(
+    site: &crate::site::Site,
+    session: &crate::cloud::Session,
+    journal: &Journal,
+    park: ParkSettings,
+) -> anyhow::Result<ExitCode> {
+    let p = Probe { session, site };
     let vm = crate::layers::vm::probe(p).await?;
     let Some(server) = vm.server.clone() else {
         let row = crate::layers::vm::assess(&vm);
@@ -195,7 +213,7 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
             server.name, server.id, vm.project_id
         ),
         park.yes,
-        &journal,
+        journal,
     )?;
     if let Some(signal) = crate::engine::interrupt::requested() {
         journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
@@ -208,7 +226,7 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
         Scope::Admin
     };
     journal.record(Event::Action, Some("vm"), json!({"requested": {"request": "os-stop", "server": server.id, "scope": format!("{scope}")}}));
-    let result = nova::stop_server(&session, scope, &server.id).await;
+    let result = nova::stop_server(session, scope, &server.id).await;
     journal.record(Event::Action, Some("vm"), json!({"request": "os-stop", "server": server.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| e.to_string())}));
     result?;
     let id = server.id.clone();
@@ -221,7 +239,6 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
         .until(
             || {
                 let id = id.clone();
-                let session = &session;
                 async move {
                     let s = nova::show_server(session, Scope::Admin, &id).await?;
                     Ok::<_, crate::cloud::ApiError>(if s.status == "SHUTOFF" {
@@ -241,10 +258,7 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
             eprintln!("interrupted while waiting: the stop was accepted and Nova finishes it");
             return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
         }
-        Err(WaitError::Failed(e)) => {
-            journal.record(Event::End, None, json!({"error": e.to_string()}));
-            return Err(e.into());
-        }
+        Err(WaitError::Failed(e)) => return Err(e.into()),
         Err(e) => {
             journal.record(Event::End, None, json!({"error": e.to_string()}));
             eprintln!(

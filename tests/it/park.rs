@@ -47,6 +47,13 @@ fn park_without_a_kubeconfig_cannot_check_for_operations_in_flight_and_refuses()
         "{err}"
     );
     assert_eq!(vm_state(&t).0, twin::cloud::VmState::Active);
+    // The journal says it was refused, not that it died.
+    let list = t.cmd().arg("journal").output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.contains("-park-") && list.contains("refused: no kubeconfig"),
+        "{list}"
+    );
 }
 
 #[test]
