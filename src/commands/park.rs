@@ -123,7 +123,12 @@ async fn park_with(
         )
         .into());
     };
+    let kubeconfig = expand_home(&site.management.kubeconfig);
     if server.status == "SHUTOFF" && server.task_state.is_none() {
+        // Filing asked for is still done: the file outlives the VM's state.
+        if let Some(root) = &park.file_secrets {
+            file_and_record(root, &kubeconfig, journal)?;
+        }
         eprintln!(
             "`{}` is already parked (SHUTOFF); nothing to do.\n{EXPECT_WHILE_PARKED}",
             server.name
@@ -135,7 +140,6 @@ async fn park_with(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let kubeconfig = expand_home(&site.management.kubeconfig);
     // Pre-check: Machines being created or deleted would be cut off mid-operation.
     if kubeconfig.is_file() {
         let kubectl = Kubectl::new(&kubeconfig, site.timeouts.kubectl);
@@ -199,32 +203,32 @@ async fn park_with(
         );
     }
     if let Some(root) = &park.file_secrets {
-        let filed = file_secrets(root, &kubeconfig)?;
-        eprintln!("filed the management kubeconfig at `{}`", filed.display());
-        journal.record(
-            Event::Action,
-            None,
-            json!({"request": "file secrets", "destination": filed.display().to_string()}),
-        );
+        file_and_record(root, &kubeconfig, journal)?;
     }
-    confirm(
-        &format!(
-            "stop `{}` ({}) in project `{}`?",
-            server.name, server.id, vm.project_id
-        ),
-        park.yes,
-        journal,
-    )?;
-    if let Some(signal) = crate::engine::interrupt::requested() {
-        journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
-        eprintln!("interrupted before the stop: nothing was changed");
-        return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
+    let question = format!(
+        "stop `{}` ({}) in project `{}`?",
+        server.name, server.id, vm.project_id
+    );
+    if let Err(refused) = confirm(&question, park.yes, journal) {
+        // Ctrl-C at the prompt is an interruption (130), not a refusal (3).
+        if let Some(signal) = crate::engine::interrupt::requested() {
+            journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
+            eprintln!("interrupted at the prompt: nothing was changed");
+            return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
+        }
+        return Err(refused.into());
     }
     let scope = if p.in_management_project().await? {
         Scope::Management
     } else {
         Scope::Admin
     };
+    // A signal up to here (the scope check may log in): change nothing.
+    if let Some(signal) = crate::engine::interrupt::requested() {
+        journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
+        eprintln!("interrupted before the stop: nothing was changed");
+        return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
+    }
     journal.record(Event::Action, Some("vm"), json!({"requested": {"request": "os-stop", "server": server.id, "scope": format!("{scope}")}}));
     let result = nova::stop_server(session, scope, &server.id).await;
     journal.record(Event::Action, Some("vm"), json!({"request": "os-stop", "server": server.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| e.to_string())}));
@@ -277,6 +281,18 @@ async fn park_with(
     );
     println!("parked `{}`. {EXPECT_WHILE_PARKED}", server.name);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Files the kubeconfig, says where, and journals the destination.
+fn file_and_record(root: &Path, kubeconfig: &Path, journal: &Journal) -> anyhow::Result<()> {
+    let filed = file_secrets(root, kubeconfig)?;
+    eprintln!("filed the management kubeconfig at `{}`", filed.display());
+    journal.record(
+        Event::Action,
+        None,
+        json!({"request": "file secrets", "destination": filed.display().to_string()}),
+    );
+    Ok(())
 }
 
 /// Copies the kubeconfig into `root/sweep-YYYYMMDD/secrets/` (0700 directories,

@@ -85,14 +85,15 @@ pub async fn restore_with(
     }
     let report = report::observe(probe).await;
     super::print_report(&report, settings.format);
+    // Only what --until asked for counts: above it, red is expected.
+    let in_scope = |l: &crate::layers::Layer| options.until.is_none_or(|u| *l <= u);
     journal.record(
         Event::End,
         None,
-        json!({"stopped": stops(), "actions": outcome.actions, "lowest_red": report.lowest_red().map(|l| l.name()), "api_requests": session.stats().requests()}),
+        json!({"stopped": stops(), "actions": outcome.actions, "lowest_red": report.lowest_red().filter(in_scope).map(|l| l.name()), "api_requests": session.stats().requests()}),
     );
     eprintln!("journal: {}", journal.path().display());
     // The lowest of where a branch stopped and what is still red (within --until).
-    let in_scope = |l: &crate::layers::Layer| options.until.is_none_or(|u| *l <= u);
     let lowest = outcome
         .stopped
         .iter()

@@ -156,7 +156,27 @@ pub async fn verify(p: Probe<'_>, journal: &Journal, progress: &Progress) -> Vec
         }
         Err(e) => stopped.push(run.stop(Layer::Amphorae, first_line(&e))),
     }
+    // CAPO and Magnum are waited on for up to `capo_resync`: pointless with the VM down.
+    let vm = match layers::vm::probe(p).await {
+        Ok(o) => layers::vm::assess(&o),
+        Err(e) => Row::unobservable(Layer::Vm, &e),
+    };
+    if vm.state != Health::Green {
+        stopped.push(run.stop(
+            Layer::Vm,
+            format!(
+                "{}: `verify` checks a restored stack; run `juju-capi-restore restore` first",
+                vm.summary
+            ),
+        ));
+        return stopped;
+    }
     for layer in [Layer::Capo, Layer::Magnum] {
+        // SUCCESS names Magnum's health: with no cluster to ask, there is none to claim.
+        if layer == Layer::Magnum && p.site.magnum_clusters.is_empty() {
+            stopped.push(run.stop(layer, "no Magnum clusters in the site file, so no health to verify; list them under `magnum_clusters` (`juju-capi-restore site discover`)".into()));
+            break;
+        }
         if let Err(s) = run.await_layer(layer, p.site.timeouts.capo_resync).await {
             stopped.push(s);
             break;
@@ -287,10 +307,6 @@ impl Run<'_> {
                 return Ok(());
             }
             Action::StartServer => {
-                // A signal during the probe: change nothing.
-                if super::interrupt::requested().is_some() {
-                    return Err(self.stop(Layer::Vm, "interrupted before starting the VM".into()));
-                }
                 self.progress.line(
                     Layer::Vm,
                     &format!(
@@ -303,11 +319,17 @@ impl Run<'_> {
                 } else {
                     Scope::Admin
                 };
+                // A signal during the probes (the scope check may log in): change nothing.
+                if super::interrupt::requested().is_some() {
+                    return Err(self.stop(Layer::Vm, "interrupted before starting the VM".into()));
+                }
                 let request = json!({"request": "os-start", "server": server.id, "scope": format!("{scope}")});
                 self.journal
                     .record(Event::Action, Some("vm"), json!({"requested": request}));
                 let result = nova::start_server(self.p.session, scope, &server.id).await;
-                self.actions.fetch_add(1, Ordering::SeqCst);
+                if result.is_ok() {
+                    self.actions.fetch_add(1, Ordering::SeqCst);
+                }
                 self.journal.record(Event::Action, Some("vm"), json!({"request": "os-start", "server": server.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
                 // A 409 means someone else started it meanwhile: waiting is right.
                 if let Err(e) = result
@@ -374,7 +396,9 @@ impl Run<'_> {
             ),
         );
         let result = crate::host::kubeconfig::emit(self.p.site, &path).await;
-        self.actions.fetch_add(1, Ordering::SeqCst);
+        if result.is_ok() {
+            self.actions.fetch_add(1, Ordering::SeqCst);
+        }
         self.journal.record(Event::Action, Some("capi-controllers"), json!({"request": "k8s config --server", "path": path.display().to_string(), "result": result.as_ref().map(|_| "written 0600".to_string()).unwrap_or_else(|e| first_line(e))}));
         result
             .map(|_| ())

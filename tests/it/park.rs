@@ -117,6 +117,39 @@ fn verify_says_success_on_a_healthy_stack_with_d042() {
 }
 
 #[test]
+fn verify_on_a_parked_stack_says_restore_first_without_waiting_out_capo() {
+    // The default scenario is parked; CAPO's 10 min allowance is not spent on it.
+    let t = TestTwin::default_scenario();
+    let output = t.cmd().arg("verify").output().unwrap();
+    assert_eq!(output.status.code(), Some(10), "vm: {}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("not yet: vm") && err.contains("run `juju-capi-restore restore` first"),
+        "{err}"
+    );
+}
+
+#[test]
+fn verify_without_magnum_clusters_in_the_site_file_claims_no_success() {
+    let t = running("ACTIVE");
+    let mut site = capi_restore::site::Site::load(&t.files.site).unwrap();
+    site.magnum_clusters.clear();
+    std::fs::write(&t.files.site, site.to_yaml()).unwrap();
+    let output = t.cmd().arg("verify").output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(18),
+        "magnum: {}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("no Magnum clusters in the site file"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn verify_names_what_is_not_yet_green() {
     let t = running("ERROR");
     let site = std::fs::read_to_string(&t.files.site)
