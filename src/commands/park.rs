@@ -212,9 +212,7 @@ async fn park_with(
     if let Err(refused) = confirm(&question, park.yes, journal) {
         // Ctrl-C at the prompt is an interruption (130), not a refusal (3).
         if let Some(signal) = crate::engine::interrupt::requested() {
-            journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
-            eprintln!("interrupted at the prompt: nothing was changed");
-            return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
+            return Ok(unchanged_by_signal(journal, signal, "at the prompt"));
         }
         return Err(refused.into());
     }
@@ -225,9 +223,7 @@ async fn park_with(
     };
     // A signal up to here (the scope check may log in): change nothing.
     if let Some(signal) = crate::engine::interrupt::requested() {
-        journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
-        eprintln!("interrupted before the stop: nothing was changed");
-        return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
+        return Ok(unchanged_by_signal(journal, signal, "before the stop"));
     }
     journal.record(Event::Action, Some("vm"), json!({"requested": {"request": "os-stop", "server": server.id, "scope": format!("{scope}")}}));
     let result = nova::stop_server(session, scope, &server.id).await;
@@ -281,6 +277,13 @@ async fn park_with(
     );
     println!("parked `{}`. {EXPECT_WHILE_PARKED}", server.name);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A signal before the stop was sent: journaled, said, and its exit code (130/143).
+fn unchanged_by_signal(journal: &Journal, signal: i32, when: &str) -> ExitCode {
+    journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
+    eprintln!("interrupted {when}: nothing was changed");
+    ExitCode::from(crate::engine::interrupt::exit_code(signal))
 }
 
 /// Files the kubeconfig, says where, and journals the destination.
