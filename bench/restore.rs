@@ -7,14 +7,16 @@
 //! reported, never asserted.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use capi_restore::commands::twin::write_client_files;
 use capi_restore::site::Site;
 use twin::{Scenario, Twin};
 
-const BIN: &str = env!("CARGO_BIN_EXE_juju-capi-restore");
+#[path = "common.rs"]
+mod common;
+use common::BIN;
+
 const SCALE: f64 = 120.0;
 const RUNS: usize = 3;
 /// A slower clock for one more concurrent restore: if the time over the path is fixed
@@ -71,20 +73,7 @@ fn restore_once(
     site.poll.ssh_port = Duration::from_millis(50);
     site.poll.k8s = Duration::from_millis(100);
     std::fs::write(&files.site, site.to_yaml()).unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
-        .env("HOME", dir.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("OS_CLIENT_CONFIG_FILE", &files.clouds)
-        .env("OS_CLIENT_SECURE_FILE", &files.secure)
-        .args([
-            "--site",
-            files.site.to_str().unwrap(),
-            "--cloud",
-            "twin",
-            "-q",
-            "restore",
-        ]);
+    let mut cmd = common::tool(&files, dir.path(), &["-q", "restore"]);
     if strict {
         cmd.arg("--strict-order");
     }

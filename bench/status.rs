@@ -16,7 +16,9 @@ use capi_restore::commands::twin::{admin_cloud, site_for, write_client_files};
 use capi_restore::layers::Probe;
 use twin::{Scenario, Twin};
 
-const BIN: &str = env!("CARGO_BIN_EXE_juju-capi-restore");
+#[path = "common.rs"]
+mod common;
+use common::BIN;
 
 /// Summary of repeated timings.
 struct Stats {
@@ -109,23 +111,12 @@ fn main() {
     ));
 
     // 2. One whole `status` run as a process: two logins, every OpenStack layer.
-    let status = |cmd: &mut Command| {
-        cmd.env("OS_CLIENT_CONFIG_FILE", &files.clouds)
-            .env("OS_CLIENT_SECURE_FILE", &files.secure)
-            .args([
-                "--site",
-                files.site.to_str().unwrap(),
-                "--cloud",
-                "twin",
-                "status",
-                "-f",
-                "json",
-            ]);
-    };
     let status_run = time_n(20, || {
-        let mut cmd = Command::new(BIN);
-        status(&mut cmd);
-        run_ok(&mut cmd)
+        run_ok(&mut common::tool(
+            &files,
+            dir.path(),
+            &["status", "-f", "json"],
+        ))
     });
     report.push_str(&row(
         "`juju-capi-restore status` (process; 2 logins, 5 layers)",
@@ -142,20 +133,11 @@ fn main() {
     let up_dir = tempfile::tempdir().unwrap();
     let up_files = write_client_files(&up_twin, up_dir.path(), Path::new(BIN)).unwrap();
     let running = time_n(10, || {
-        let mut cmd = Command::new(BIN);
-        cmd.env("HOME", up_dir.path())
-            .env("OS_CLIENT_CONFIG_FILE", &up_files.clouds)
-            .env("OS_CLIENT_SECURE_FILE", &up_files.secure)
-            .args([
-                "--site",
-                up_files.site.to_str().unwrap(),
-                "--cloud",
-                "twin",
-                "status",
-                "-f",
-                "json",
-            ]);
-        run_ok(&mut cmd)
+        run_ok(&mut common::tool(
+            &up_files,
+            up_dir.path(),
+            &["status", "-f", "json"],
+        ))
     });
     report.push_str(&row(
         "`juju-capi-restore status`, running stack (+ ssh session, kubeconfig fetch, 2 kubectl)",
@@ -214,14 +196,8 @@ fn main() {
     let mut cli_total = None;
     if let Some(cli) = openstack_cli() {
         let openstack = |args: &[&str]| {
-            let mut cmd = Command::new(&cli);
-            cmd.env_clear()
-                .env("HOME", dir.path())
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("OS_CLIENT_CONFIG_FILE", &files.clouds)
-                .env("OS_CLIENT_SECURE_FILE", &files.secure)
-                .args(["--os-cloud", "twin"])
-                .args(args);
+            let mut cmd = common::against_twin(&cli, &files, dir.path());
+            cmd.args(["--os-cloud", "twin"]).args(args);
             run_ok(&mut cmd);
         };
         let mgmt = ["--os-project-name", "capi-mgmt"];
