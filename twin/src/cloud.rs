@@ -242,12 +242,30 @@ pub struct LoadBalancer {
     pub vip_subnet_id: String,
     /// VIP network.
     pub vip_network_id: String,
+    /// Floating IP on the VIP port.
+    pub floating_ip: Option<String>,
     /// Created.
     pub created: Timestamp,
     /// Updated.
     pub updated: Timestamp,
+    /// When it last became ACTIVE (what CAPO's reconcile depends on).
+    pub active_since: Option<Timestamp>,
     /// A failover in flight.
     pub failover: Option<Failover>,
+}
+
+/// One failover, as the twin saw it: tests check from these that failovers never
+/// overlapped and were never retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailoverRecord {
+    /// The load balancer.
+    pub load_balancer_id: String,
+    /// When Octavia accepted it.
+    pub started: Timestamp,
+    /// When it ended (ACTIVE or ERROR).
+    pub finished: Option<Timestamp>,
+    /// `ACTIVE` or `ERROR` once finished.
+    pub outcome: Option<String>,
 }
 
 /// A failover in flight: its outcome is decided when it starts, from Placement.
@@ -377,6 +395,10 @@ pub struct Cloud {
     pub service_project_id: String,
     /// The management VM's insides.
     pub host: HostSpec,
+    /// Every failover Octavia accepted, in order.
+    pub failovers: Vec<FailoverRecord>,
+    /// octavia-worker.log lines (failover flows), oldest first.
+    pub worker_log: Vec<String>,
 }
 
 /// A stable UUID derived from a kind and a name, so scenario ids are the same each run.
@@ -507,8 +529,10 @@ impl Cloud {
                 vip_port_id: derived_uuid("vip-port", &lb.id).to_string(),
                 vip_subnet_id: derived_uuid("subnet", &lb.project).to_string(),
                 vip_network_id: derived_uuid("network", &lb.project).to_string(),
+                floating_ip: lb.floating_ip.clone(),
                 created: started,
                 updated: before(now, std::time::Duration::from_secs(5 * 3600)),
+                active_since: (lb.provisioning_status == "ACTIVE").then_some(started),
                 failover: None,
             });
             for a in &lb.amphorae {
@@ -620,6 +644,8 @@ impl Cloud {
                     .and_then(|s| s.fixed_ip.clone())
                     .unwrap_or_else(|| "192.0.2.15".into()),
             },
+            failovers: Vec::new(),
+            worker_log: Vec::new(),
         }
     }
 
@@ -680,55 +706,41 @@ impl Cloud {
         };
         lb.updated = at;
         let lb_id = lb.id.clone();
-        let vip = lb.vip_address.clone();
-        let server_id = derived_uuid("amphora-server", &failover.new_amphora_id).to_string();
-        let octavia_user = derived_hex("user", "octavia");
-        match failover.host {
-            Some(host) => {
+        let new_id = failover.new_amphora_id.clone();
+        let outcome = match failover.host {
+            Some(_) => {
                 lb.provisioning_status = "ACTIVE".into();
-                // The replacement is built first, then the old amphorae are reaped.
+                lb.active_since = Some(at);
+                // The replacement, built when the failover began, takes over; only
+                // then are the old amphorae and their servers reaped.
                 let old: Vec<Amphora> = self
                     .amphorae
                     .iter()
-                    .filter(|a| a.loadbalancer_id == lb_id)
+                    .filter(|a| a.loadbalancer_id == lb_id && a.id != new_id)
                     .cloned()
                     .collect();
-                self.amphorae.retain(|a| a.loadbalancer_id != lb_id);
-                for a in old {
+                self.amphorae
+                    .retain(|a| a.loadbalancer_id != lb_id || a.id == new_id);
+                for a in &old {
                     self.servers.retain(|s| s.id != a.compute_id);
                 }
-                self.servers.push(amphora_server(
-                    &server_id,
-                    &failover.new_amphora_id,
-                    &self.service_project_id,
-                    &octavia_user,
-                    Some(host),
-                    VmState::Active,
-                    at,
-                ));
-                self.amphorae.push(Amphora {
-                    id: failover.new_amphora_id,
-                    loadbalancer_id: lb_id,
-                    compute_id: server_id,
-                    status: "ALLOCATED".into(),
-                    role: "STANDALONE".into(),
-                    lb_network_ip: "fc00:4f::3b".into(),
-                    vrrp_ip: vip.clone(),
-                    ha_ip: vip,
-                    created: at,
-                    updated: at,
-                    cert_expiration: after(at, std::time::Duration::from_secs(60 * 86400)),
-                });
+                if let Some(new) = self.amphorae.iter_mut().find(|a| a.id == new_id) {
+                    new.status = "ALLOCATED".into();
+                    new.updated = at;
+                }
+                self.log_worker(at, "INFO", &format!("Failover of load balancer {lb_id} completed: amphora {new_id} is ALLOCATED; reaped {}", old.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ")));
+                "ACTIVE"
             }
             None => {
                 // Early-flow failure: the spawn hit NoValidHost. Octavia marks the LB
                 // ERROR and loses the new amphora's row, but the ERROR server stays.
                 lb.provisioning_status = "ERROR".into();
+                let server_id = derived_uuid("amphora-server", &new_id).to_string();
                 let mut server = amphora_server(
                     &server_id,
-                    &failover.new_amphora_id,
+                    &new_id,
                     &self.service_project_id,
-                    &octavia_user,
+                    &derived_hex("user", "octavia"),
                     None,
                     VmState::Error,
                     at,
@@ -739,8 +751,82 @@ impl Cloud {
                     created: at,
                 });
                 self.servers.push(server);
+                self.log_worker(at, "ERROR", &format!("Compute instance {server_id} for amphora {new_id} went into ERROR: {NO_VALID_HOST} (NoValidHost)"));
+                self.log_worker(at, "ERROR", &format!("Failover of load balancer {lb_id} failed: octavia.common.exceptions.ComputeBuildException: Failed to build compute instance due to: {NO_VALID_HOST}"));
+                "ERROR"
+            }
+        };
+        if let Some(record) = self
+            .failovers
+            .iter_mut()
+            .rev()
+            .find(|r| r.load_balancer_id == lb_id && r.finished.is_none())
+        {
+            record.finished = Some(at);
+            record.outcome = Some(outcome.into());
+        }
+    }
+
+    fn log_worker(&mut self, at: Timestamp, level: &str, message: &str) {
+        self.worker_log.push(format!(
+            "{} 4242 {level} octavia.controller.worker.v2.controller_worker [-] {message}",
+            at.strftime("%Y-%m-%d %H:%M:%S%.3f")
+        ));
+    }
+
+    /// health-manager.log: what the health manager says every heartbeat (10 s) about
+    /// each heartbeating amphora that has no row, over the last minute.
+    pub fn health_manager_log(&self, now: Timestamp) -> Vec<String> {
+        let mut lines = Vec::new();
+        for beat in (0..6).rev() {
+            let at = before(now, std::time::Duration::from_secs(beat * 10));
+            for zombie in self.orphan_servers().filter(|s| s.vm_state == VmState::Active) {
+                let id = zombie.name.trim_start_matches("amphora-");
+                lines.push(format!(
+                    "{} 4243 WARNING octavia.amphorae.drivers.health.heartbeat_udp [-] Amphora {id} health message was processed but the amphora is missing from the DB. An operator must manually delete it.",
+                    at.strftime("%Y-%m-%d %H:%M:%S%.3f")
+                ));
             }
         }
+        lines
+    }
+
+    /// Servers named `amphora-<id>` with no amphora row by id or compute id.
+    pub fn orphan_servers(&self) -> impl Iterator<Item = &Server> {
+        self.servers.iter().filter(|s| {
+            s.name.strip_prefix("amphora-").is_some_and(|id| {
+                !self
+                    .amphorae
+                    .iter()
+                    .any(|a| a.id == id || a.compute_id == s.id)
+            })
+        })
+    }
+
+    /// The race fault: an amphora row appears for the first orphan server (newest
+    /// first), as if Octavia had just adopted it.
+    pub fn adopt_orphan(&mut self, now: Timestamp) -> Option<String> {
+        let server = self.orphan_servers().max_by_key(|s| s.created)?.clone();
+        let id = server.name.trim_start_matches("amphora-").to_string();
+        let lb = self
+            .load_balancers
+            .first()
+            .map(|lb| lb.id.clone())
+            .unwrap_or_default();
+        self.amphorae.push(Amphora {
+            id: id.clone(),
+            loadbalancer_id: lb,
+            compute_id: server.id.clone(),
+            status: "BOOTING".into(),
+            role: "STANDALONE".into(),
+            lb_network_ip: "fc00:4f::77".into(),
+            vrrp_ip: String::new(),
+            ha_ip: String::new(),
+            created: now,
+            updated: now,
+            cert_expiration: after(now, std::time::Duration::from_secs(60 * 86400)),
+        });
+        Some(id)
     }
 
     /// Finds a project by id.
@@ -877,20 +963,86 @@ impl Cloud {
         };
         lb.provisioning_status = "PENDING_UPDATE".into();
         lb.updated = now;
+        let lb_id = lb.id.clone();
+        let new_amphora_id = Uuid::new_v4().to_string();
         lb.failover = Some(Failover {
             due: after(now, delay),
-            host,
-            new_amphora_id: Uuid::new_v4().to_string(),
+            host: host.clone(),
+            new_amphora_id: new_amphora_id.clone(),
         });
+        self.failovers.push(FailoverRecord {
+            load_balancer_id: lb_id.clone(),
+            started: now,
+            finished: None,
+            outcome: None,
+        });
+        self.log_worker(now, "INFO", &format!("Performing failover for load balancer {lb_id}"));
+        // The replacement amphora is built first: its row and server (and so its
+        // Placement allocation) exist for the whole failover.
+        if let Some(host) = host {
+            let server_id = derived_uuid("amphora-server", &new_amphora_id).to_string();
+            self.servers.push(amphora_server(
+                &server_id,
+                &new_amphora_id,
+                &self.service_project_id,
+                &derived_hex("user", "octavia"),
+                Some(host),
+                VmState::Active,
+                now,
+            ));
+            self.amphorae.push(Amphora {
+                id: new_amphora_id,
+                loadbalancer_id: lb_id.clone(),
+                compute_id: server_id,
+                status: "BOOTING".into(),
+                role: "STANDALONE".into(),
+                lb_network_ip: "fc00:4f::3b".into(),
+                vrrp_ip: String::new(),
+                ha_ip: String::new(),
+                created: now,
+                updated: now,
+                cert_expiration: after(now, std::time::Duration::from_secs(60 * 86400)),
+            });
+        }
         Ok(())
     }
 
     /// Whether the management Kubernetes API answers: the VM is ACTIVE and the
     /// cold start has converged.
     pub fn management_api_up(&self, now: Timestamp) -> bool {
+        self.management_api_up_since(now).is_some()
+    }
+
+    /// When the management Kubernetes API came up, if it is up.
+    pub fn management_api_up_since(&self, now: Timestamp) -> Option<Timestamp> {
         self.server(&self.management_server_id)
             .and_then(|s| s.booted_at.filter(|_| s.vm_state == VmState::Active))
-            .is_some_and(|boot| after(boot, self.timings.k8s_ready_after_boot) <= now)
+            .map(|boot| after(boot, self.timings.k8s_ready_after_boot))
+            .filter(|up| *up <= now)
+    }
+
+    /// Whether CAPO's load-balancer reconcile has seen this load balancer ACTIVE.
+    /// CAPO starts with the management API: a load balancer already ACTIVE then is
+    /// reconciled at once; one that was not is retried every `capo_lb_backoff`, so it
+    /// counts only from the first retry after it became ACTIVE.
+    pub fn capo_sees_active(&self, lb_id: &str, now: Timestamp) -> bool {
+        let Some(up) = self.management_api_up_since(now) else {
+            return false;
+        };
+        let Some(lb) = self.load_balancers.iter().find(|lb| lb.id == lb_id) else {
+            return false;
+        };
+        if lb.provisioning_status != "ACTIVE" {
+            return false;
+        }
+        let since = lb.active_since.unwrap_or(up);
+        if since <= up {
+            return true;
+        }
+        let backoff = self.timings.capo_lb_backoff.as_secs_f64().max(1.0);
+        let late = since.duration_since(up).as_secs_f64();
+        let retry = (late / backoff).ceil() * backoff;
+        after(up, std::time::Duration::from_secs_f64(retry)) <= now
     }
 
     /// Magnum's view of a cluster: `(health_status, health_status_reason)`.
@@ -912,7 +1064,7 @@ impl Cloud {
             .load_balancers
             .iter()
             .find(|lb| lb.id == cluster.api_load_balancer);
-        let lb_active = lb.is_some_and(|lb| lb.provisioning_status == "ACTIVE");
+        let lb_active = self.capo_sees_active(&cluster.api_load_balancer, now);
         let cluster_reason = if lb_active {
             "Ready".to_string()
         } else {
@@ -1062,6 +1214,62 @@ mod tests {
         assert_eq!(c.load_balancers[0].provisioning_status, "ERROR");
         assert_eq!(c.servers.len(), servers_before + 1);
         assert!(c.servers.last().unwrap().fault.is_some());
+    }
+
+    #[test]
+    fn a_failover_builds_the_replacement_first_then_reaps_the_old_amphora() {
+        let (mut c, now) = cloud();
+        let zombie = c.orphan_servers().find(|s| s.vm_state == VmState::Active).unwrap().id.clone();
+        c.delete_server(&zombie, now).unwrap();
+        let now = after(now, Duration::from_secs(10));
+        c.settle(now);
+        let lb = c.load_balancers[0].id.clone();
+        let old = c.amphorae[0].clone();
+        c.failover_load_balancer(&lb, now).unwrap();
+        let during = after(now, Duration::from_secs(60));
+        c.settle(during);
+        assert_eq!(c.amphorae.len(), 2, "old and replacement side by side");
+        assert!(c.amphorae.iter().any(|a| a.status == "BOOTING"));
+        assert_eq!(c.orphan_servers().count(), 1, "only the ERROR orphan: the replacement has its row");
+        assert_eq!(c.host_with_slot(), None, "the replacement holds the freed slot");
+        let done = after(now, Duration::from_secs(108));
+        c.settle(done);
+        assert_eq!(c.load_balancers[0].provisioning_status, "ACTIVE");
+        assert_eq!(c.amphorae.len(), 1);
+        assert_ne!(c.amphorae[0].id, old.id);
+        assert_eq!(c.amphorae[0].status, "ALLOCATED");
+        assert!(c.server(&old.compute_id).is_none(), "old amphora's server reaped");
+        assert_eq!(c.failovers.len(), 1);
+        assert_eq!(c.failovers[0].outcome.as_deref(), Some("ACTIVE"));
+    }
+
+    #[test]
+    fn capo_reconciles_at_once_only_if_the_load_balancer_was_active_when_it_looked() {
+        let (mut c, now) = cloud();
+        let id = c.management_server_id.clone();
+        let lb = c.load_balancers[0].id.clone();
+        c.start_server(&id, now).unwrap();
+        let up = after(now, Duration::from_secs(20 + 21 * 60));
+        c.settle(up);
+        assert!(!c.capo_sees_active(&lb, up));
+        // Fixed after CAPO met it broken: seen only at CAPO's next retry.
+        c.load_balancers[0].provisioning_status = "ACTIVE".into();
+        c.load_balancers[0].active_since = Some(after(up, Duration::from_secs(120)));
+        assert!(!c.capo_sees_active(&lb, after(up, Duration::from_secs(300))));
+        assert!(c.capo_sees_active(&lb, after(up, Duration::from_secs(600))));
+        // Fixed before CAPO looked: seen at once.
+        c.load_balancers[0].active_since = Some(now);
+        assert!(c.capo_sees_active(&lb, up));
+    }
+
+    #[test]
+    fn the_race_fault_gives_an_orphan_a_row() {
+        let (mut c, now) = cloud();
+        assert_eq!(c.orphan_servers().count(), 2);
+        let adopted = c.adopt_orphan(now).unwrap();
+        assert_eq!(c.orphan_servers().count(), 1);
+        assert!(c.amphorae.iter().any(|a| a.id == adopted));
+        assert!(!c.health_manager_log(now).is_empty() || c.orphan_servers().all(|s| s.vm_state != VmState::Active));
     }
 
     #[test]

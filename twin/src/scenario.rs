@@ -210,6 +210,9 @@ pub struct LoadBalancerSpec {
     pub operating_status: String,
     /// VIP address.
     pub vip_address: String,
+    /// Floating IP on the VIP port (Neutron), if any. Data only: nothing connects to it.
+    #[serde(default)]
+    pub floating_ip: Option<String>,
     /// The amphorae serving it.
     #[serde(default)]
     pub amphorae: Vec<AmphoraSpec>,
@@ -337,6 +340,11 @@ pub struct Timings {
     /// Server delete to gone.
     #[serde(deserialize_with = "duration")]
     pub server_delete: Duration,
+    /// How long CAPO backs off after its load-balancer reconcile met a load balancer
+    /// that was not ACTIVE (runbook: allow ~10 min after a failover for CAPO to resync).
+    /// CAPO that first looks when the load balancer is already ACTIVE reconciles at once.
+    #[serde(deserialize_with = "duration")]
+    pub capo_lb_backoff: Duration,
 }
 
 impl Default for Timings {
@@ -349,6 +357,7 @@ impl Default for Timings {
             failover: Duration::from_secs(108),
             failover_fast_fail: Duration::from_secs(15),
             server_delete: Duration::from_secs(4),
+            capo_lb_backoff: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -383,6 +392,10 @@ pub enum FaultKind {
     Hang,
     /// `504 Gateway Time-out` from the proxy in front (Horizon's nginx, haproxy).
     GatewayTimeout,
+    /// The race the sweep must survive: the request is answered normally, then an
+    /// amphora row appears for an orphan server's uuid (Octavia adopting it, as a
+    /// failover in flight would), so the next amphora list shows it.
+    AmphoraRowAppears,
 }
 
 impl Scenario {

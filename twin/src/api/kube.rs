@@ -408,12 +408,13 @@ fn objects(cloud: &Cloud, now: Timestamp, kind: &str) -> Vec<Value> {
             "spec": {"nodeName": node},
             "status": {"phase": "Running", "conditions": [cond("Ready", true, "", "")], "containerStatuses": [{"name": "manager", "ready": true, "restartCount": 3, "state": {"running": {"startedAt": iso(now)}}}]}}))
         .collect(),
-        _ => cloud.clusters.iter().flat_map(|c| capi_objects(cloud, c, kind, &meta, &cond)).collect(),
+        _ => cloud.clusters.iter().flat_map(|c| capi_objects(cloud, now, c, kind, &meta, &cond)).collect(),
     }
 }
 
 fn capi_objects(
     cloud: &Cloud,
+    now: Timestamp,
     c: &crate::cloud::MagnumCluster,
     kind: &str,
     meta: &dyn Fn(&str, Option<&str>) -> Value,
@@ -425,7 +426,8 @@ fn capi_objects(
         .load_balancers
         .iter()
         .find(|lb| lb.id == c.api_load_balancer);
-    let lb_ok = lb.is_some_and(|lb| lb.provisioning_status == "ACTIVE");
+    // CAPO's view, which lags the load balancer by its backoff when it met it broken.
+    let lb_ok = cloud.capo_sees_active(&c.api_load_balancer, now);
     let (lb_name, lb_id, vip) = lb
         .map(|lb| (lb.name.clone(), lb.id.clone(), lb.vip_address.clone()))
         .unwrap_or_default();

@@ -112,6 +112,12 @@ async fn inject_faults(State(state): State<AppState>, request: Request, next: Ne
     });
     match fault {
         None => next.run(request).await,
+        Some(FaultKind::AmphoraRowAppears) => {
+            let response = next.run(request).await;
+            let (mut cloud, now) = state.cloud();
+            cloud.adopt_orphan(now);
+            response
+        }
         Some(FaultKind::ServiceUnavailable) => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "text/html")],
