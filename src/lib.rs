@@ -17,6 +17,7 @@ pub mod exit;
 pub mod files;
 pub mod host;
 pub mod journal;
+pub mod juju;
 pub mod layers;
 pub mod report;
 pub mod site;

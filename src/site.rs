@@ -24,6 +24,9 @@ pub struct Site {
     /// How to reach the management VM over ssh.
     #[serde(default)]
     pub ssh: Ssh,
+    /// How to read Octavia's logs through Juju (evidence after a failed failover).
+    #[serde(default)]
+    pub juju: Juju,
     /// The workload clusters' kube-api load balancers (CAPO creates one per cluster).
     #[serde(default)]
     pub load_balancers: Vec<Uuid>,
@@ -127,6 +130,34 @@ fn words<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     Ok(words)
 }
 
+/// Juju, for evidence only: Octavia's worker log after a failed failover.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Juju {
+    /// The juju command: a program, or a program and its first arguments. `JUJU_MODEL`
+    /// (set by Juju when it runs this as a plugin with `-m`) picks the model.
+    #[serde(deserialize_with = "words")]
+    pub command: Vec<String>,
+    /// The unit whose logs are read (`<application>/leader` works on Juju 3).
+    pub octavia_unit: String,
+    /// The worker log on that unit.
+    pub worker_log: PathBuf,
+    /// How long one `juju ssh` may take.
+    #[serde(with = "human_nonzero")]
+    pub timeout: Duration,
+}
+
+impl Default for Juju {
+    fn default() -> Self {
+        Juju {
+            command: vec!["juju".into()],
+            octavia_unit: "octavia/leader".into(),
+            worker_log: "/var/log/octavia/octavia-worker.log".into(),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
 impl Default for Ssh {
     fn default() -> Self {
         Ssh {
@@ -202,6 +233,9 @@ pub struct Timeouts {
     /// The runbook's verified convergence time, shown for comparison while waiting.
     #[serde(with = "human_nonzero")]
     pub k8s_expected: Duration,
+    /// A deleted server gone from Nova (orphan sweep; seconds on a healthy cloud).
+    #[serde(with = "human_nonzero")]
+    pub server_deleted: Duration,
     /// A failover's provisioning status back to ACTIVE (runbook: ~108 s).
     #[serde(with = "human_nonzero")]
     pub failover: Duration,
@@ -220,6 +254,7 @@ impl Default for Timeouts {
             ssh_port: Duration::from_secs(6 * 60),
             k8s_convergence: Duration::from_secs(30 * 60),
             k8s_expected: Duration::from_secs(21 * 60),
+            server_deleted: Duration::from_secs(2 * 60),
             failover: Duration::from_secs(10 * 60),
             capo_resync: Duration::from_secs(10 * 60),
             kubectl: Duration::from_secs(30),
@@ -453,6 +488,7 @@ impl Site {
         Site {
             management,
             ssh: Ssh::default(),
+            juju: Juju::default(),
             load_balancers: Vec::new(),
             magnum_clusters: Vec::new(),
             amphora_flavor: AmphoraFlavor::default(),

@@ -174,6 +174,37 @@ pub enum Command {
         markdown: bool,
     },
 
+    /// Find amphora servers with no Octavia row (zombies, failed spawns) and, when
+    /// confirmed, delete them: verify-then-delete, by server UUID (runbook Step 5a)
+    ///
+    /// Admin scope. Without `--yes` or a yes on the terminal it only reports. Just
+    /// before each delete the amphora list is read again, and the delete is aborted
+    /// if the server's uuid or id has appeared there. Nothing not named
+    /// `amphora-<uuid>` is ever touched.
+    Sweep {
+        /// Delete without asking (unattended runs)
+        #[arg(long)]
+        yes: bool,
+    },
+
+    /// Free amphora slots per compute host, from Placement, as the scheduler counts
+    /// them (runbook Step 5b); exit 15 when no enabled host has one
+    Headroom,
+
+    /// Fail over kube-api load balancers, one at a time, each after a sweep and a
+    /// headroom check; polled to ACTIVE or ERROR; never retried (runbook Step 5c)
+    ///
+    /// Without ids: every load balancer of the site in provisioning ERROR. Named ones
+    /// may be ACTIVE too, as Octavia allows.
+    Failover {
+        /// Load balancer ids [default: those of the site in provisioning ERROR]
+        #[arg(value_name = "LB")]
+        load_balancers: Vec<String>,
+        /// Delete orphans and fail over without asking (unattended runs)
+        #[arg(long)]
+        yes: bool,
+    },
+
     /// Re-emit the management kubeconfig over ssh (`sudo k8s config --server
     /// https://FIP:6443`), written atomically with mode 0600 to the site's path
     Kubeconfig,
@@ -192,6 +223,19 @@ pub enum Command {
         #[arg(long)]
         twin: String,
         /// ssh's arguments
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+
+    /// Stand in for `juju ssh` to the twin's octavia units (the twin's site files name
+    /// it): there is no Juju here, so this fake answers for the worker and
+    /// health-manager logs only
+    #[command(hide = true)]
+    TwinJuju {
+        /// The twin's base URL
+        #[arg(long)]
+        twin: String,
+        /// juju's arguments
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },

@@ -111,7 +111,7 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
         }
         Command::Restore {
             dry_run,
-            yes: _,
+            yes,
             until,
             strict_order,
         } => {
@@ -120,6 +120,7 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
                 options: crate::engine::restore::Options {
                     until,
                     strict_order,
+                    yes,
                 },
             };
             commands::restore::run(settings, env, what).await
@@ -138,6 +139,13 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
         Command::TwinSsh { twin, args } => commands::twin_ssh::run(&twin, &args).await,
         Command::TwinExec { twin, argv } => commands::twin_ssh::exec(&twin, &argv).await,
         Command::Kubeconfig => commands::kubeconfig::run(settings).await,
+        Command::Sweep { yes } => commands::octavia::sweep(settings, env, yes).await,
+        Command::Headroom => commands::octavia::headroom(settings, env).await,
+        Command::Failover {
+            load_balancers,
+            yes,
+        } => commands::octavia::failover(settings, env, &load_balancers, yes).await,
+        Command::TwinJuju { twin, args } => commands::twin_ssh::juju(&twin, &args).await,
         Command::Site { action } => commands::site::run(settings, env, action).await,
         Command::Credentials { action } => commands::credentials::run(settings, env, action),
     }

@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod error;
 pub mod keyring;
 pub mod magnum;
+pub mod neutron;
 pub mod nova;
 pub mod octavia;
 pub mod placement;

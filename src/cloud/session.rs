@@ -54,6 +54,8 @@ pub enum Service {
     LoadBalancer,
     /// Magnum.
     ContainerInfra,
+    /// Neutron (floating IPs on load-balancer VIP ports).
+    Network,
 }
 
 impl Service {
@@ -64,6 +66,7 @@ impl Service {
             Service::Placement => "placement",
             Service::LoadBalancer => "load-balancer",
             Service::ContainerInfra => "container-infra",
+            Service::Network => "network",
         }
     }
 
@@ -74,6 +77,7 @@ impl Service {
             Service::Placement => "placement",
             Service::LoadBalancer => "octavia",
             Service::ContainerInfra => "magnum",
+            Service::Network => "neutron",
         }
     }
 
@@ -84,6 +88,7 @@ impl Service {
         match self {
             Service::Compute if !url.contains("/v2") => format!("{url}/v2.1"),
             Service::ContainerInfra if !url.ends_with("/v1") => format!("{url}/v1"),
+            Service::Network if !url.ends_with("/v2.0") => format!("{url}/v2.0"),
             Service::LoadBalancer => {
                 let root = url.trim_end_matches("/v2.0").trim_end_matches("/v2");
                 format!("{root}/v2")
@@ -101,7 +106,7 @@ impl Service {
             Service::Placement => Some("placement 1.14"),
             // Magnum negotiates: it answers with the version it used.
             Service::ContainerInfra => Some("container-infra latest"),
-            Service::LoadBalancer => None,
+            Service::LoadBalancer | Service::Network => None,
         }
     }
 }

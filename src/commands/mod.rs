@@ -4,6 +4,7 @@ pub mod credentials;
 pub mod demo;
 pub mod journal;
 pub mod kubeconfig;
+pub mod octavia;
 pub mod park;
 pub mod plan;
 pub mod restore;

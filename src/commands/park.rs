@@ -3,7 +3,6 @@
 //! destructive: it is confirmed on a terminal or by `--yes`, refused otherwise, and
 //! journaled.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -34,49 +33,7 @@ pub struct ParkSettings {
 /// What parking leaves behind, for the operator and for cron mail.
 const EXPECT_WHILE_PARKED: &str = "expect while parked: Magnum UNHEALTHY with an EMPTY reason (the conductor cannot reach the management API: not D-042); the Container Infra panel may answer 504; workload clusters keep running (they do not depend on the management cluster at runtime). Bring it back with `juju-capi-restore restore`.";
 
-/// The operator's answer to a destructive step.
-#[derive(Debug, thiserror::Error)]
-#[error("refused: {0}")]
-pub struct Refused(pub String);
-
-/// Asks on the terminal, or takes `--yes`; refuses without either.
-pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), Refused> {
-    if yes {
-        journal.record(
-            Event::Confirmation,
-            None,
-            json!({"question": question, "answer": "yes (--yes)"}),
-        );
-        return Ok(());
-    }
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        journal.record(
-            Event::Confirmation,
-            None,
-            json!({"question": question, "answer": "refused: no terminal and no --yes"}),
-        );
-        return Err(Refused(format!(
-            "{question}: no terminal to ask on; pass `--yes` to confirm in unattended runs"
-        )));
-    }
-    eprint!("{question} [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut answer);
-    // Ctrl-C at the prompt means no, whatever was typed after it.
-    let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-        && crate::engine::interrupt::requested().is_none();
-    journal.record(
-        Event::Confirmation,
-        None,
-        json!({"question": question, "answer": if yes { "yes" } else { "no" }}),
-    );
-    if yes {
-        Ok(())
-    } else {
-        Err(Refused(format!("{question}: not confirmed")))
-    }
-}
+pub use crate::ui::confirm::{Refused, confirm};
 
 /// Runs `park`.
 pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::Result<ExitCode> {

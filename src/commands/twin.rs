@@ -16,7 +16,7 @@ use crate::cloud::credentials::{
     AuthMethod, CloudConfig, DomainRef, Interface, ProjectRef, Tls, UserRef,
 };
 use crate::files::write_private;
-use crate::site::{Http, Management, PollIntervals, ProjectId, Site, Ssh, Uuid};
+use crate::site::{Http, Juju, Management, PollIntervals, ProjectId, Site, Ssh, Uuid};
 
 /// Loads a scenario file, or the embedded default.
 pub fn load_scenario(path: Option<&Path>, time_scale: Option<f64>) -> anyhow::Result<Scenario> {
@@ -109,6 +109,17 @@ pub fn site_for(twin: &Twin, shim: &Path, dir: &Path) -> Site {
             key: "/dev/null".into(),
             known_hosts: "/dev/null".into(),
             ..Ssh::default()
+        },
+        // No Juju here: the fake stands in for `juju ssh` to the octavia units.
+        juju: Juju {
+            command: vec![
+                shim.display().to_string(),
+                "twin-juju".into(),
+                "--twin".into(),
+                twin.base_url().to_string(),
+            ],
+            timeout: std::time::Duration::from_secs(10),
+            ..Juju::default()
         },
         // Loopback answers fast: short timeouts and backoff keep failures quick.
         http: Http {

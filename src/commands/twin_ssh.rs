@@ -82,9 +82,45 @@ pub async fn exec(twin: &str, argv: &[String]) -> anyhow::Result<ExitCode> {
     host_exec(twin, serde_json::json!({"argv": argv})).await
 }
 
+/// `twin-juju`: stands in for `juju ssh [--pty=false] [-m MODEL] UNIT -- COMMAND...`
+/// toward the twin's octavia units. There is no Juju CLI on these machines; this
+/// fake answers only what the tool asks of Juju (Octavia's logs), and says so.
+pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
+    let mut iter = args.iter();
+    if iter.next().map(String::as_str) != Some("ssh") {
+        eprintln!("twin-juju: this stand-in for juju models only `juju ssh UNIT -- COMMAND` (got `{}`)", args.join(" "));
+        return Ok(ExitCode::from(2));
+    }
+    let mut unit = None;
+    let mut argv = Vec::new();
+    while let Some(arg) = iter.next() {
+        match arg.as_str() {
+            "-m" | "--model" => {
+                iter.next();
+            }
+            "--" => {
+                argv = iter.cloned().collect();
+                break;
+            }
+            flag if flag.starts_with('-') => {}
+            u => unit = Some(u.to_string()),
+        }
+    }
+    let Some(unit) = unit else {
+        eprintln!("ERROR no unit, machine or leader given");
+        return Ok(ExitCode::from(2));
+    };
+    post_twin(twin, "/host/juju-ssh", serde_json::json!({"unit": unit, "argv": argv})).await
+}
+
 /// Asks the twin's `/host/exec` and replays its answer as a process would.
 async fn host_exec(twin: &str, body: serde_json::Value) -> anyhow::Result<ExitCode> {
-    let url = reqwest::Url::parse(&format!("{}/host/exec", twin.trim_end_matches('/')))?;
+    post_twin(twin, "/host/exec", body).await
+}
+
+/// Posts to one of the twin's host endpoints and replays the answer as a process would.
+async fn post_twin(twin: &str, path: &str, body: serde_json::Value) -> anyhow::Result<ExitCode> {
+    let url = reqwest::Url::parse(&format!("{}{path}", twin.trim_end_matches('/')))?;
     let loopback = url
         .host_str()
         .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok())

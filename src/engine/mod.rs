@@ -3,6 +3,8 @@
 
 pub mod interrupt;
 pub mod lock;
+pub mod octavia;
 pub mod plan;
 pub mod restore;
+pub mod run;
 pub mod wait;

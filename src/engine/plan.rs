@@ -22,6 +22,10 @@ pub enum Action {
     StartServer,
     /// Wait: the layer converges by itself.
     Wait,
+    /// Delete orphan amphora servers, verify-then-delete (confirmed).
+    Sweep,
+    /// Fail over load balancers in ERROR, one at a time (confirmed).
+    Failover,
     /// An operator must act; `restore` stops this branch and says how.
     Manual,
     /// Cannot proceed: the diagnosis says why.
@@ -35,6 +39,8 @@ impl Action {
             Action::Nothing => "nothing",
             Action::StartServer => "start-server",
             Action::Wait => "wait",
+            Action::Sweep => "sweep",
+            Action::Failover => "failover",
             Action::Manual => "manual",
             Action::Stop => "stop",
         }
@@ -95,10 +101,16 @@ pub fn plan(rows: &[Row], site: &Site) -> Vec<Step> {
                     Action::Wait,
                     format!("re-emit the kubeconfig if `{}` is missing, then wait for nodes Ready and controllers Running", site.management.kubeconfig.display()),
                 ),
-                (Layer::Amphorae, _) => (Action::Manual, format!("orphans stay for an operator: {}", advice(row))),
+                (Layer::Amphorae, Health::Yellow) => (Action::Sweep, format!("{}: swept before any failover (re-verified against Octavia's list just before each delete, by server UUID, after confirmation); left alone when no failover is needed", row.summary)),
+                (Layer::Amphorae, _) => (Action::Stop, format!("stop: {}", advice(row))),
                 (Layer::Headroom, Health::Yellow) => (Action::Nothing, format!("no slot, but no failover is needed: {}", row.summary)),
-                (Layer::Headroom, _) => (Action::Manual, format!("no amphora slot: {}", advice(row))),
+                (Layer::Headroom, Health::Red) => (Action::Manual, format!("no amphora slot now: the sweep runs first and may free one; if it does not, the failover is refused: {}", advice(row))),
+                (Layer::Headroom, _) => (Action::Stop, format!("stop: {}", advice(row))),
                 (Layer::LoadBalancers, Health::Yellow) => (Action::Wait, format!("wait for the load balancers to leave PENDING_*: {}", row.summary)),
+                (Layer::LoadBalancers, Health::Red) if row.summary.contains("provisioning ERROR") => (
+                    Action::Failover,
+                    format!("{}: fail over each, one at a time, after a sweep and a headroom check (~108 s each; deadline {}); a failed failover is never retried", row.summary, mins(t.failover)),
+                ),
                 (Layer::LoadBalancers, _) => (Action::Manual, format!("{}: {}", row.summary, advice(row))),
                 (Layer::Capo, _) => (Action::Wait, format!("wait for every Cluster to be Available (CAPO resync; deadline {})", mins(t.capo_resync))),
                 (Layer::Magnum, _) => (Action::Wait, format!("wait for Magnum HEALTHY or the D-042 signature (deadline {})", mins(t.capo_resync))),

@@ -10,14 +10,14 @@
 //! needs an operator (orphans, a failover) stops its branch with the way forward.
 //! Re-running it on a healthy stack changes nothing and says so.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::plan::{self, Action};
-use super::wait::{Attempt, Check, Wait};
+use super::plan::Action;
+use super::run::{Run, first_line, secs};
+use super::wait::{Check, Wait};
 use crate::cloud::nova;
 use crate::cloud::{ApiError, Scope};
 use crate::journal::{Event, Journal};
@@ -31,6 +31,8 @@ pub struct Options {
     pub until: Option<Layer>,
     /// The runbook's literal order: the Octavia branch after the VM chain.
     pub strict_order: bool,
+    /// Confirm the destructive steps (orphan deletes, failovers) without asking.
+    pub yes: bool,
 }
 
 /// Why a branch stopped.
@@ -60,12 +62,9 @@ pub async fn restore(
 ) -> Outcome {
     let (vm_done, vm_seen) = watch::channel(false);
     let run = Run {
-        p,
-        journal,
-        progress,
         until: options.until,
-        actions: AtomicUsize::new(0),
         vm_done,
+        ..Run::new(p, journal, progress, options.yes)
     };
     let octavia_wanted = options.until.is_none_or(|u| u >= Layer::Amphorae);
     let octavia = || async {
@@ -105,7 +104,7 @@ pub async fn restore(
     } else if !stopped.is_empty() {
         progress.line(Layer::Capo, "not attempted: a branch below it stopped");
     }
-    let actions = run.actions.load(Ordering::SeqCst);
+    let actions = run.changes();
     if actions == 0 && stopped.is_empty() && super::interrupt::requested().is_none() {
         progress.line(
             Layer::Magnum,
@@ -120,14 +119,7 @@ pub async fn restore(
 /// (allowing CAPO `timeouts.capo_resync` to resync after a failover); Magnum HEALTHY or
 /// the D-042 signature. SUCCESS is all three.
 pub async fn verify(p: Probe<'_>, journal: &Journal, progress: &Progress) -> Vec<Stopped> {
-    let run = Run {
-        p,
-        journal,
-        progress,
-        until: None,
-        actions: AtomicUsize::new(0),
-        vm_done: watch::channel(true).0,
-    };
+    let run = Run::new(p, journal, progress, false);
     let mut stopped = Vec::new();
     match layers::amphorae::probe(p).await {
         Ok(o) => {
@@ -185,55 +177,7 @@ pub async fn verify(p: Probe<'_>, journal: &Journal, progress: &Progress) -> Vec
     stopped
 }
 
-struct Run<'a> {
-    p: Probe<'a>,
-    journal: &'a Journal,
-    progress: &'a Progress,
-    until: Option<Layer>,
-    actions: AtomicUsize,
-    /// Set once the VM step is over (started or not): headroom waits for it.
-    vm_done: watch::Sender<bool>,
-}
-
 impl Run<'_> {
-    /// Records a layer's row and the decision for it; returns the action.
-    fn decide(&self, row: &Row) -> (Action, String) {
-        let step = plan::plan(std::slice::from_ref(row), self.p.site).remove(0);
-        self.journal.record(Event::Probe, Some(row.layer.name()), json!({"state": row.state, "summary": row.summary, "evidence": row.evidence, "diagnosis": row.diagnosis}));
-        self.journal.record(
-            Event::Decision,
-            Some(row.layer.name()),
-            json!({"action": step.action, "what": step.what}),
-        );
-        (step.action, step.what)
-    }
-
-    /// Whether to stop after `layer`: `--until` reached, or a signal asked to stop.
-    fn done_with(&self, layer: Layer) -> bool {
-        self.until.is_some_and(|u| u <= layer) || super::interrupt::requested().is_some()
-    }
-
-    fn stop(&self, layer: Layer, why: String) -> Stopped {
-        self.progress.line(layer, &format!("stopped: {why}"));
-        self.journal
-            .record(Event::Decision, Some(layer.name()), json!({"stopped": why}));
-        Stopped { layer, why }
-    }
-
-    /// Records a wait that reached its condition (the journal's gate timeline).
-    fn waited<T>(&self, layer: Layer, waited: &super::wait::Waited<T>) {
-        self.journal.record(Event::Wait, Some(layer.name()), json!({"done": true, "waited_s": waited.elapsed.as_secs(), "attempts": waited.attempts}));
-    }
-
-    /// Progress and journal for one attempt of a wait.
-    fn attempt(&self, layer: Layer, expected: &str) -> impl FnMut(&Attempt<'_>) + '_ {
-        let expected = expected.to_string();
-        move |a: &Attempt<'_>| {
-            self.progress.waiting(layer, a, &expected);
-            self.journal.record(Event::Wait, Some(layer.name()), json!({"attempt": a.number, "elapsed_s": a.elapsed.as_secs(), "evidence": a.evidence}));
-        }
-    }
-
     async fn host_chain(&self) -> Result<(), Stopped> {
         let vm = self.vm().await;
         // Headroom may be measured now: the VM's allocation is in place (or will not be).
@@ -328,7 +272,7 @@ impl Run<'_> {
                     .record(Event::Action, Some("vm"), json!({"requested": request}));
                 let result = nova::start_server(self.p.session, scope, &server.id).await;
                 if result.is_ok() {
-                    self.actions.fetch_add(1, Ordering::SeqCst);
+                    self.changed();
                 }
                 self.journal.record(Event::Action, Some("vm"), json!({"request": "os-start", "server": server.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
                 // A 409 means someone else started it meanwhile: waiting is right.
@@ -339,7 +283,7 @@ impl Run<'_> {
                 }
             }
             Action::Wait => {}
-            Action::Manual | Action::Stop => return Err(self.stop(Layer::Vm, what)),
+            _ => return Err(self.stop(Layer::Vm, what)),
         }
         let id = server.id.clone();
         let wait = Wait {
@@ -397,7 +341,7 @@ impl Run<'_> {
         );
         let result = crate::host::kubeconfig::emit(self.p.site, &path).await;
         if result.is_ok() {
-            self.actions.fetch_add(1, Ordering::SeqCst);
+            self.changed();
         }
         self.journal.record(Event::Action, Some("capi-controllers"), json!({"request": "k8s config --server", "path": path.display().to_string(), "result": result.as_ref().map(|_| "written 0600".to_string()).unwrap_or_else(|e| first_line(e))}));
         result
@@ -422,8 +366,8 @@ impl Run<'_> {
             return Ok(());
         }
         match action {
-            Action::Manual | Action::Stop => return Err(self.stop(layer, what)),
-            _ => self.progress.line(layer, &what),
+            Action::Wait => self.progress.line(layer, &what),
+            _ => return Err(self.stop(layer, what)),
         }
         let wait = Wait {
             what: format!("`{}` green", layer.name()),
@@ -473,87 +417,5 @@ impl Run<'_> {
         }
     }
 
-    /// The load balancers' row, as `status` judges it, and whether Octavia is still
-    /// working on any (PENDING_*: wait for it rather than decide on a moving state).
-    async fn load_balancers(&self) -> (Row, bool) {
-        match layers::load_balancers::probe(self.p).await {
-            Ok(o) => (layers::load_balancers::assess(&o), o.pending()),
-            Err(e) => (Row::unobservable(Layer::LoadBalancers, &e), false),
-        }
-    }
-
-    /// The Octavia branch: observed and decided; what it needs is an operator's.
-    async fn octavia_branch(&self, mut vm_seen: watch::Receiver<bool>) -> Result<(), Stopped> {
-        let amphorae = match layers::amphorae::probe(self.p).await {
-            Ok(o) => layers::amphorae::assess(&o),
-            Err(e) => Row::unobservable(Layer::Amphorae, &e),
-        };
-        let (action, what) = self.decide(&amphorae);
-        match action {
-            Action::Nothing => self.progress.line(Layer::Amphorae, &amphorae.summary),
-            // Orphans alone block nothing: they are reported for an operator.
-            Action::Manual if amphorae.state == Health::Yellow => self.progress.line(
-                Layer::Amphorae,
-                &format!(
-                    "{} (left for an operator: deleting servers is never automatic here)",
-                    amphorae.summary
-                ),
-            ),
-            _ => return Err(self.stop(Layer::Amphorae, what)),
-        }
-        // Headroom counts the VM's allocation: measure it once the VM step is over.
-        let _ = vm_seen.wait_for(|done| *done).await;
-        let (mut lbs, pending) = self.load_balancers().await;
-        if pending {
-            self.progress.line(
-                Layer::LoadBalancers,
-                &format!("{}: waiting for Octavia to finish", lbs.summary),
-            );
-            let wait = Wait {
-                what: "load balancers out of PENDING_*".into(),
-                interval: self.p.site.poll.failover,
-                deadline: self.p.site.timeouts.failover,
-            };
-            let waited = wait
-                .until(
-                    || async {
-                        let (row, pending) = self.load_balancers().await;
-                        Ok::<_, std::convert::Infallible>(if pending {
-                            Check::NotYet(row.summary)
-                        } else {
-                            Check::Done(row)
-                        })
-                    },
-                    self.attempt(Layer::LoadBalancers, "~108 s for a failover"),
-                )
-                .await
-                .map_err(|e| self.stop(Layer::LoadBalancers, e.to_string()))?;
-            self.waited(Layer::LoadBalancers, &waited);
-            lbs = waited.value;
-        }
-        let needs_failover = lbs.state == Health::Red;
-        let headroom = match layers::headroom::probe(self.p).await {
-            Ok(o) => layers::headroom::assess(&o, &self.p.site.amphora_flavor, needs_failover),
-            Err(e) => Row::unobservable(Layer::Headroom, &e),
-        };
-        for row in [&headroom, &lbs] {
-            let (action, what) = self.decide(row);
-            match action {
-                Action::Nothing => self.progress.line(row.layer, &row.summary),
-                Action::Wait => self.progress.line(row.layer, &what),
-                Action::Manual | Action::Stop | Action::StartServer => {
-                    return Err(self.stop(row.layer, what));
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
-fn first_line(e: &dyn std::fmt::Display) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_string()
-}
-
-fn secs(d: Duration) -> String {
-    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
-}

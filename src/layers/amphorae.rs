@@ -51,6 +51,29 @@ pub struct Orphan {
     pub status: String,
     /// Creation time.
     pub created: String,
+    /// Nova's fault on it (`No valid host was found. ...` for a failed spawn).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+}
+
+impl Orphan {
+    /// What it is, in the runbook's words.
+    pub fn describe(&self) -> &'static str {
+        match self.kind {
+            OrphanKind::Zombie => {
+                "ACTIVE zombie (heartbeats, no DB row: the health manager logs `missing from the DB`)"
+            }
+            OrphanKind::FailedSpawn => "ERROR orphan (failed spawn)",
+            OrphanKind::Other => "orphan",
+        }
+    }
+
+    /// Its age, from Nova's `created`, when that parses.
+    pub fn age(&self, now: jiff::Timestamp) -> Option<std::time::Duration> {
+        let created: jiff::Timestamp = self.created.parse().ok()?;
+        let secs = now.duration_since(created).as_secs().max(0) as u64;
+        Some(std::time::Duration::from_secs(secs))
+    }
 }
 
 /// The uuid in a name of the exact form `amphora-<uuid>`, or None for anything else.
@@ -90,6 +113,7 @@ pub fn classify(amphorae: &[Amphora], servers: &[Server]) -> Vec<Orphan> {
                 host: s.host.clone(),
                 status: s.status.clone(),
                 created: s.created.clone(),
+                fault: s.fault.as_ref().map(|f| f.message.clone()),
             })
         })
         .collect()
@@ -146,13 +170,7 @@ pub fn assess(o: &AmphoraObservation) -> Row {
         o.servers.len()
     ));
     for orphan in &orphans {
-        let what = match orphan.kind {
-            OrphanKind::Zombie => {
-                "ACTIVE zombie (heartbeats, no DB row: the health manager logs `missing from the DB`)"
-            }
-            OrphanKind::FailedSpawn => "ERROR orphan (failed spawn)",
-            OrphanKind::Other => "orphan",
-        };
+        let what = orphan.describe();
         let slot = match &orphan.host {
             Some(h) => format!("holds an amphora slot on {h}"),
             None => "never scheduled, holds no capacity".into(),

@@ -1,6 +1,7 @@
 //! What the operator sees: output formats and tables. Logs go to stderr; results to
 //! stdout.
 
+pub mod confirm;
 pub mod progress;
 pub mod table;
 

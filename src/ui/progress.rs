@@ -76,6 +76,14 @@ impl Progress {
         }
     }
 
+    /// Runs `f` (a question on the terminal) with the live lines out of its way.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.live {
+            Some(multi) => multi.suspend(f),
+            None => f(),
+        }
+    }
+
     /// Reports a wait's attempt: updates the live line, or prints a plain line when
     /// what the wait sees changed.
     pub fn waiting(&self, layer: Layer, attempt: &Attempt<'_>, expected: &str) {

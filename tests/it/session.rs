@@ -129,6 +129,7 @@ async fn listings_follow_every_page() {
                 provisioning_status: "ACTIVE".into(),
                 operating_status: "ONLINE".into(),
                 vip_address: "192.0.2.7".into(),
+                floating_ip: None,
                 amphorae: vec![AmphoraSpec {
                     id: format!("22222222-0000-4000-8000-{i:012}"),
                     status: "ALLOCATED".into(),

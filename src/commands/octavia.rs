@@ -1,0 +1,304 @@
+//! `sweep`, `headroom` and `failover`: the runbook's Step 5 on its own, for an
+//! operator who wants one piece of it (see [`crate::engine::octavia`]). `sweep` and
+//! `failover` change things: they take the run lock, journal every step, and confirm
+//! (a terminal question or `--yes`). `headroom` only reads.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::cli::UsageError;
+use crate::cli::settings::{Settings, Verbosity};
+use crate::cloud::credentials::Env;
+use crate::cloud::octavia::{self, LoadBalancer};
+use crate::cloud::{Scope, Session};
+use crate::engine::lock::RunLock;
+use crate::engine::octavia::Swept;
+use crate::engine::restore::Stopped;
+use crate::engine::run::Run;
+use crate::exit;
+use crate::journal::{self, Event, Journal};
+use crate::layers::headroom::{self, HostHeadroom};
+use crate::layers::{Layer, Probe};
+use crate::site::{AmphoraFlavor, Site};
+use crate::ui::progress::Progress;
+use crate::ui::{self, Format};
+
+/// One changing command's frame: connection, lock, journal, progress.
+struct Frame {
+    site: Site,
+    session: Session,
+    journal: Journal,
+    progress: Progress,
+    _lock: RunLock,
+}
+
+impl Frame {
+    async fn open(settings: &Settings, env: &Env, command: &str, start: serde_json::Value) -> anyhow::Result<Frame> {
+        let (site, session) = super::connect(settings, env).await?;
+        let state = journal::state_dir(env);
+        let lock = RunLock::acquire(&state, command)?;
+        crate::engine::interrupt::install();
+        let journal = Journal::create(&state, command)?;
+        let mut start = start;
+        start["command"] = json!(command);
+        journal.record(Event::Start, None, start);
+        let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress);
+        Ok(Frame {
+            site,
+            session,
+            journal,
+            progress,
+            _lock: lock,
+        })
+    }
+
+    /// Ends the journal and turns the outcome into an exit code.
+    fn end(&self, stopped: Option<&Stopped>, actions: usize) -> ExitCode {
+        if let Some(signal) = crate::engine::interrupt::requested() {
+            self.journal.record(Event::End, None, json!({"interrupted_by_signal": signal, "actions": actions}));
+            return ExitCode::from(crate::engine::interrupt::exit_code(signal));
+        }
+        let stops: Vec<serde_json::Value> = stopped
+            .map(|s| json!({"layer": s.layer.name(), "why": s.why}))
+            .into_iter()
+            .collect();
+        self.journal.record(Event::End, None, json!({"stopped": stops, "actions": actions, "nothing_changed": actions == 0}));
+        eprintln!("journal: {}", self.journal.path().display());
+        exit::for_layer(stopped.map(|s| s.layer))
+    }
+}
+
+/// `sweep [--yes]`.
+pub async fn sweep(settings: &Settings, env: &Env, yes: bool) -> anyhow::Result<ExitCode> {
+    let frame = Frame::open(settings, env, "sweep", json!({"yes": yes})).await?;
+    let run = Run::new(
+        Probe {
+            session: &frame.session,
+            site: &frame.site,
+        },
+        &frame.journal,
+        &frame.progress,
+        yes,
+    );
+    let result = run.sweep().await;
+    if let Ok(swept) = &result {
+        print(&render_swept(swept, &frame.site.amphora_flavor, settings.format));
+    }
+    Ok(frame.end(result.as_ref().err(), run.changes()))
+}
+
+/// `headroom`: read-only.
+pub async fn headroom(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
+    let (site, session) = super::connect(settings, env).await?;
+    let providers = headroom::probe(Probe {
+        session: &session,
+        site: &site,
+    })
+    .await?;
+    let hosts = headroom::compute(&providers, &site.amphora_flavor);
+    let total: u64 = hosts.iter().map(|h| h.slots).sum();
+    print(&render_headroom(&hosts, &site.amphora_flavor, settings.format));
+    Ok(if total == 0 {
+        exit::for_layer(Some(Layer::Headroom))
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `failover [LB...] [--yes]`.
+pub async fn failover(settings: &Settings, env: &Env, ids: &[String], yes: bool) -> anyhow::Result<ExitCode> {
+    for id in ids {
+        crate::site::Uuid::parse(id).map_err(|e| {
+            UsageError(format!(
+                "`{id}` is not a load balancer id: {e}; `openstack loadbalancer list` shows them"
+            ))
+        })?;
+    }
+    let frame = Frame::open(settings, env, "failover", json!({"load_balancers": ids, "yes": yes})).await?;
+    let p = Probe {
+        session: &frame.session,
+        site: &frame.site,
+    };
+    let run = Run::new(p, &frame.journal, &frame.progress, yes);
+    let chosen = match choose(p, ids).await {
+        Ok(lbs) => lbs,
+        Err(why) => {
+            let stopped = run.stop(Layer::LoadBalancers, why);
+            return Ok(frame.end(Some(&stopped), 0));
+        }
+    };
+    if chosen.is_empty() {
+        frame.progress.line(
+            Layer::LoadBalancers,
+            "nothing to fail over: no load balancer of the site is in provisioning ERROR",
+        );
+        return Ok(frame.end(None, 0));
+    }
+    let result = run.failover_each(&chosen).await;
+    if let Ok(done) = &result {
+        print(&match settings.format {
+            Format::Table => done
+                .iter()
+                .map(|f| format!("{}: failed over in {}\n", f.load_balancer, crate::engine::run::secs(f.took)))
+                .collect(),
+            format => ui::structured(done, format),
+        });
+    }
+    Ok(frame.end(result.as_ref().err(), run.changes()))
+}
+
+/// The load balancers to fail over: the named ones (ACTIVE or ERROR, as Octavia
+/// allows), else the site's in provisioning ERROR.
+async fn choose(p: Probe<'_>, ids: &[String]) -> Result<Vec<LoadBalancer>, String> {
+    if ids.is_empty() {
+        let o = crate::layers::load_balancers::probe(p)
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(o
+            .all()
+            .filter(|lb| lb.provisioning_status == "ERROR")
+            .cloned()
+            .collect());
+    }
+    let mut chosen = Vec::new();
+    for id in ids {
+        let lb = octavia::show_load_balancer(p.session, Scope::Admin, id)
+            .await
+            .map_err(|e| match e.status() {
+                Some(404) => format!("load balancer {id} does not exist (admin scope looked in every project)"),
+                _ => e.to_string(),
+            })?;
+        if !matches!(lb.provisioning_status.as_str(), "ERROR" | "ACTIVE") {
+            return Err(format!(
+                "load balancer {id} is {}: Octavia accepts a failover only from ACTIVE or ERROR; wait for it to settle",
+                lb.provisioning_status
+            ));
+        }
+        chosen.push(lb);
+    }
+    Ok(chosen)
+}
+
+fn print(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
+fn table() -> Table {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    table
+}
+
+fn trimmed(table: &Table) -> String {
+    table
+        .to_string()
+        .lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect()
+}
+
+/// The sweep's result, for people or programs.
+fn render_swept(swept: &Swept, flavor: &AmphoraFlavor, format: Format) -> String {
+    if format != Format::Table {
+        return ui::structured(swept, format);
+    }
+    if swept.orphans.is_empty() {
+        return "no orphan amphora servers\n".into();
+    }
+    let mut t = table();
+    t.set_header(["SERVER", "NAME", "KIND", "PROJECT", "HOST", "CREATED", "FREES", "RESULT"]);
+    for o in &swept.orphans {
+        let result = if swept.deleted.contains(&o.server_id) {
+            "deleted"
+        } else if swept.aborted.contains(&o.server_id) {
+            "ABORTED: row appeared"
+        } else if swept.left.contains(&o.server_id) {
+            "left (not confirmed)"
+        } else {
+            "gone already"
+        };
+        let frees = match &o.host {
+            Some(_) => format!("{} MB/{} vCPU/{} GB", flavor.memory_mb, flavor.vcpus, flavor.disk_gb),
+            None => "nothing".into(),
+        };
+        t.add_row([
+            o.server_id.clone(),
+            format!("amphora-{}", o.amphora_id),
+            o.status.clone(),
+            o.project_id.clone(),
+            o.host.clone().unwrap_or_else(|| "-".into()),
+            o.created.clone(),
+            frees,
+            result.into(),
+        ]);
+    }
+    trimmed(&t)
+}
+
+/// Headroom as a table, JSON or YAML.
+fn render_headroom(hosts: &[HostHeadroom], flavor: &AmphoraFlavor, format: Format) -> String {
+    let total: u64 = hosts.iter().map(|h| h.slots).sum();
+    let disagree: Vec<&str> = hosts
+        .iter()
+        .filter(|h| !h.disabled && h.slots == 0 && h.runbook_memory_slots > 0)
+        .map(|h| h.host.as_str())
+        .collect();
+    if format != Format::Table {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            flavor: &'a AmphoraFlavor,
+            hosts: &'a [HostHeadroom],
+            total_slots: u64,
+            runbook_formula_says_yes_placement_says_no: &'a [&'a str],
+        }
+        return ui::structured(
+            &Out {
+                flavor,
+                hosts,
+                total_slots: total,
+                runbook_formula_says_yes_placement_says_no: &disagree,
+            },
+            format,
+        );
+    }
+    let fig = |c: Option<headroom::ClassFit>| {
+        c.map_or("-".to_string(), |c| format!("{}/{}", c.free, c.capacity))
+    };
+    let mut t = table();
+    t.set_header(["HOST", "SERVICE", "MEMORY_MB free/cap", "VCPU free/cap", "DISK_GB free/cap", "SLOTS", "RUNBOOK FORMULA"]);
+    for h in hosts {
+        t.add_row([
+            h.host.clone(),
+            if h.disabled { "disabled".into() } else { "enabled".to_string() },
+            fig(h.memory),
+            fig(h.vcpu),
+            fig(h.disk),
+            h.slots.to_string(),
+            h.runbook_memory_slots.to_string(),
+        ]);
+    }
+    let mut out = format!(
+        "amphora flavor: {} MB / {} vCPU / {} GB; Placement: capacity = (total - reserved) × allocation_ratio, free = capacity - used\n\n",
+        flavor.memory_mb, flavor.vcpus, flavor.disk_gb
+    );
+    out.push_str(&trimmed(&t));
+    let _ = writeln!(out, "\n{total} amphora slot(s) in total on enabled hosts");
+    for host in disagree {
+        let _ = writeln!(
+            out,
+            "{host}: the runbook's formula (physical × 1.5 − reserved) says yes; Placement, which the scheduler uses, says no"
+        );
+    }
+    if total == 0 {
+        out.push_str("no slot: a failover now would fail with NoValidHost and mint another orphan; sweep orphans first (`juju-capi-restore sweep`), else power off a disposable VM\n");
+    }
+    out
+}

@@ -1,0 +1,611 @@
+//! The Octavia repair (runbook Steps 5a–5c, DESIGN §4.5–§4.7), in admin scope:
+//!
+//! - **sweep**: amphora servers with no Octavia row are deleted, verify-then-delete:
+//!   the amphora list is re-read just before each delete, which is aborted when the
+//!   uuid or server id has appeared; by server UUID only; then waited out.
+//! - **headroom**: a failover builds its replacement amphora before it reaps the old
+//!   one, so it needs a free amphora slot; none → the failover is refused.
+//! - **failover**: one load balancer at a time, after a sweep and a headroom check;
+//!   polled to ACTIVE (VIP and floating IP checked unchanged) or ERROR (classified,
+//!   re-swept, and stopped). A failed failover is never retried here: each attempt
+//!   against NoValidHost mints another orphan.
+//!
+//! Deleting and failing over are destructive: confirmed (`--yes` or the terminal),
+//! journaled as requested before they are sent and with their result after.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::plan::Action;
+use super::restore::Stopped;
+use super::run::{Run, first_line, secs};
+use super::wait::{Check, Wait};
+use crate::cloud::octavia::{self, LoadBalancer};
+use crate::cloud::{ApiError, Scope, neutron, nova};
+use crate::journal::Event;
+use crate::layers::amphorae::{self, Orphan};
+use crate::layers::{self, Health, Layer, Row};
+
+/// A failover that ends in ERROR this soon is an early-flow failure (runbook: a
+/// 10–20 s fast fail, usually NoValidHost).
+pub const FAST_FAIL: Duration = Duration::from_secs(20);
+
+/// What a sweep found and did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Swept {
+    /// The orphans found.
+    pub orphans: Vec<Orphan>,
+    /// Server ids deleted (and gone).
+    pub deleted: Vec<String>,
+    /// Server ids whose delete was aborted: an amphora row appeared for them.
+    pub aborted: Vec<String>,
+    /// Server ids left alone: not confirmed.
+    pub left: Vec<String>,
+}
+
+/// A failover that reached ACTIVE.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedOver {
+    /// The load balancer.
+    pub load_balancer: String,
+    /// How long Octavia took (its own timestamps when it gives them).
+    pub took: Duration,
+}
+
+impl Run<'_> {
+    /// Step 5a: finds the orphan amphora servers and, when confirmed, deletes them
+    /// one by one, verify-then-delete. Stops only when it cannot verify.
+    pub(crate) async fn sweep(&self) -> Result<Swept, Stopped> {
+        let observation = amphorae::probe(self.p)
+            .await
+            .map_err(|e| self.stop(Layer::Amphorae, first_line(&e)))?;
+        let row = amphorae::assess(&observation);
+        self.record(&row);
+        let orphans = amphorae::classify(&observation.amphorae, &observation.servers);
+        // Rows in ERROR or FAILOVER_STOPPED explain why Octavia is not healing itself.
+        for line in row.evidence.iter().filter(|e| e.starts_with("amphora ")) {
+            self.progress.line(Layer::Amphorae, line);
+        }
+        let mut swept = Swept {
+            orphans: orphans.clone(),
+            ..Swept::default()
+        };
+        if orphans.is_empty() {
+            self.progress.line(Layer::Amphorae, &row.summary);
+            return Ok(swept);
+        }
+        let now = jiff::Timestamp::now();
+        let flavor = &self.p.site.amphora_flavor;
+        for o in &orphans {
+            let age = o
+                .age(now)
+                .map(|a| format!(", {} old", secs(a)))
+                .unwrap_or_default();
+            let frees = match &o.host {
+                Some(h) => format!(
+                    "deleting it frees one amphora slot ({} MB / {} vCPU / {} GB) on {h}",
+                    flavor.memory_mb, flavor.vcpus, flavor.disk_gb
+                ),
+                None => "never scheduled: deleting it frees no capacity".into(),
+            };
+            let fault = o
+                .fault
+                .as_deref()
+                .map(|f| format!("; fault: {f}"))
+                .unwrap_or_default();
+            self.progress.line(
+                Layer::Amphorae,
+                &format!(
+                    "{}: server {} `amphora-{}` in project {}{age}; {frees}{fault}",
+                    o.describe(),
+                    o.server_id,
+                    o.amphora_id,
+                    o.project_id
+                ),
+            );
+        }
+        let ids: Vec<&str> = orphans.iter().map(|o| o.server_id.as_str()).collect();
+        let question = format!(
+            "delete {} orphan amphora server(s) by UUID ({}), each re-verified against Octavia's amphora list just before",
+            orphans.len(),
+            ids.join(", ")
+        );
+        if let Err(refused) = self.confirm(&question) {
+            self.progress.line(
+                Layer::Amphorae,
+                &format!("left in place ({refused}); `juju-capi-restore sweep --yes` deletes them"),
+            );
+            swept.left = ids.iter().map(|s| s.to_string()).collect();
+            return Ok(swept);
+        }
+        for orphan in &orphans {
+            if super::interrupt::requested().is_some() {
+                return Err(self.stop(
+                    Layer::Amphorae,
+                    "interrupted: the remaining orphans were not deleted".into(),
+                ));
+            }
+            match self.delete_orphan(orphan).await? {
+                Deleted::Gone => swept.deleted.push(orphan.server_id.clone()),
+                Deleted::Aborted => swept.aborted.push(orphan.server_id.clone()),
+                Deleted::AlreadyGone => {}
+            }
+        }
+        Ok(swept)
+    }
+
+    /// Re-verifies one orphan against a fresh amphora list and Nova, deletes it by
+    /// UUID, and waits until Nova no longer has it.
+    async fn delete_orphan(&self, orphan: &Orphan) -> Result<Deleted, Stopped> {
+        let session = self.p.session;
+        let cannot_verify = |e: ApiError| {
+            self.stop(
+                Layer::Amphorae,
+                format!(
+                    "cannot re-read Octavia's amphora list before deleting {}: {}; nothing deleted without that check",
+                    orphan.server_id,
+                    first_line(&e)
+                ),
+            )
+        };
+        let rows = octavia::list_amphorae(session).await.map_err(cannot_verify)?;
+        if let Some(row) = rows.iter().find(|a| {
+            a.id.eq_ignore_ascii_case(&orphan.amphora_id)
+                || a.compute_id
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&orphan.server_id))
+        }) {
+            let why = format!(
+                "NOT deleting {} `amphora-{}`: Octavia now has amphora row {} ({}) for it, so it is in use",
+                orphan.server_id, orphan.amphora_id, row.id, row.status
+            );
+            self.progress.line(Layer::Amphorae, &why);
+            self.journal.record(
+                Event::Decision,
+                Some("amphorae"),
+                json!({"aborted_delete": orphan.server_id, "why": why}),
+            );
+            return Ok(Deleted::Aborted);
+        }
+        // The server itself, again: still the same `amphora-<uuid>`?
+        match nova::show_server(session, Scope::Admin, &orphan.server_id).await {
+            Err(e) if e.status() == Some(404) => {
+                self.progress.line(
+                    Layer::Amphorae,
+                    &format!("{} is already gone", orphan.server_id),
+                );
+                return Ok(Deleted::AlreadyGone);
+            }
+            Err(e) => return Err(cannot_verify(e)),
+            Ok(s) if amphorae::amphora_uuid(&s.name) != Some(orphan.amphora_id.as_str()) => {
+                let why = format!(
+                    "NOT deleting {}: it is now named `{}`, not `amphora-{}`",
+                    s.id, s.name, orphan.amphora_id
+                );
+                self.progress.line(Layer::Amphorae, &why);
+                self.journal.record(
+                    Event::Decision,
+                    Some("amphorae"),
+                    json!({"aborted_delete": s.id, "why": why}),
+                );
+                return Ok(Deleted::Aborted);
+            }
+            Ok(_) => {}
+        }
+        let request = json!({"request": "server delete", "server": orphan.server_id, "name": format!("amphora-{}", orphan.amphora_id), "kind": orphan.kind, "host": orphan.host, "scope": "admin"});
+        self.journal
+            .record(Event::Action, Some("amphorae"), json!({"requested": request}));
+        let result = nova::delete_server(session, Scope::Admin, &orphan.server_id).await;
+        self.journal.record(Event::Action, Some("amphorae"), json!({"request": "server delete", "server": orphan.server_id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
+        match result {
+            Ok(()) => self.changed(),
+            Err(e) if e.status() == Some(404) => return Ok(Deleted::AlreadyGone),
+            Err(e) => {
+                return Err(self.stop(
+                    Layer::Amphorae,
+                    format!("deleting {}: {}", orphan.server_id, first_line(&e)),
+                ));
+            }
+        }
+        let id = orphan.server_id.clone();
+        let wait = Wait {
+            what: format!("server {id} gone"),
+            interval: self.p.site.poll.server,
+            deadline: self.p.site.timeouts.server_deleted,
+        };
+        let waited = wait
+            .until(
+                || {
+                    let id = id.clone();
+                    async move {
+                        match nova::show_server(session, Scope::Admin, &id).await {
+                            Err(e) if e.status() == Some(404) => Ok(Check::Done(())),
+                            Err(e) => Err(e),
+                            Ok(s) => Ok(Check::NotYet(format!(
+                                "{}{}",
+                                s.status,
+                                s.task_state.map(|t| format!(", {t}")).unwrap_or_default()
+                            ))),
+                        }
+                    }
+                },
+                self.attempt(Layer::Amphorae, "seconds"),
+            )
+            .await
+            .map_err(|e| self.stop(Layer::Amphorae, e.to_string()))?;
+        self.waited(Layer::Amphorae, &waited);
+        self.progress.line(
+            Layer::Amphorae,
+            &format!(
+                "deleted {} `amphora-{}` (gone after {})",
+                orphan.server_id,
+                orphan.amphora_id,
+                secs(waited.elapsed)
+            ),
+        );
+        Ok(Deleted::Gone)
+    }
+
+    /// Step 5b: free amphora slots from Placement. With `needed` (a failover is
+    /// next) and no slot anywhere, stops with the figures.
+    pub(crate) async fn headroom(&self, needed: bool) -> Result<Row, Stopped> {
+        let row = match layers::headroom::probe(self.p).await {
+            Ok(o) => layers::headroom::assess(&o, &self.p.site.amphora_flavor, needed),
+            Err(e) => Row::unobservable(Layer::Headroom, &e),
+        };
+        self.record(&row);
+        if needed && row.state.is_blocking() {
+            let figures = row.evidence.join("; ");
+            let advice = row.next.clone().unwrap_or_default();
+            return Err(self.stop(
+                Layer::Headroom,
+                format!("{}: {figures}. {advice}", row.summary),
+            ));
+        }
+        self.progress.line(Layer::Headroom, &row.summary);
+        for line in &row.evidence {
+            self.progress.line(Layer::Headroom, &format!("  {line}"));
+        }
+        Ok(row)
+    }
+
+    /// Step 5c for one load balancer: sweep, headroom, failover, poll, check.
+    pub(crate) async fn failover(&self, lb: &LoadBalancer) -> Result<FailedOver, Stopped> {
+        let session = self.p.session;
+        let label = format!("`{}` ({})", lb.name, lb.id);
+        self.progress.line(
+            Layer::LoadBalancers,
+            &format!(
+                "{label}: provisioning {}, operating {}: failing over, after a sweep and a headroom check",
+                lb.provisioning_status, lb.operating_status
+            ),
+        );
+        self.sweep().await?;
+        self.headroom(true).await?;
+        self.confirm(&format!(
+            "fail over load balancer {label} (Octavia builds a replacement amphora, ~108 s; the VIP is kept)"
+        ))
+        .map_err(|r| {
+            self.stop(
+                Layer::LoadBalancers,
+                format!("{r}; `juju-capi-restore failover --yes` does it unattended"),
+            )
+        })?;
+        // The state may have moved during the sweep: act only on what is there now.
+        let before = octavia::show_load_balancer(session, Scope::Admin, &lb.id)
+            .await
+            .map_err(|e| self.stop(Layer::LoadBalancers, first_line(&e)))?;
+        if !matches!(before.provisioning_status.as_str(), "ERROR" | "ACTIVE") {
+            return Err(self.stop(
+                Layer::LoadBalancers,
+                format!(
+                    "{label} is now {}: Octavia accepts a failover only from ACTIVE or ERROR; it is working on it, so wait and look again",
+                    before.provisioning_status
+                ),
+            ));
+        }
+        let fips_before = self.floating_ips(&before).await;
+        if super::interrupt::requested().is_some() {
+            return Err(self.stop(
+                Layer::LoadBalancers,
+                "interrupted before the failover".into(),
+            ));
+        }
+        let request = json!({"request": "loadbalancer failover", "load_balancer": lb.id, "name": lb.name, "from": before.provisioning_status, "vip": before.vip_address, "scope": "admin"});
+        self.journal.record(
+            Event::Action,
+            Some("load-balancers"),
+            json!({"requested": request}),
+        );
+        let started = std::time::Instant::now();
+        let result = octavia::failover_load_balancer(session, &lb.id).await;
+        self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
+        if let Err(e) = result {
+            return Err(self.stop(
+                Layer::LoadBalancers,
+                format!("Octavia refused the failover of {label}: {}", first_line(&e)),
+            ));
+        }
+        self.changed();
+        let mut pending_since: Option<jiff::Timestamp> = None;
+        let wait = Wait {
+            what: format!("{label} out of PENDING_UPDATE"),
+            interval: self.p.site.poll.failover,
+            deadline: self.p.site.timeouts.failover,
+        };
+        let pending = std::sync::Mutex::new(&mut pending_since);
+        let waited = wait
+            .until(
+                || async {
+                    let now = octavia::show_load_balancer(session, Scope::Admin, &lb.id).await?;
+                    Ok::<_, ApiError>(match now.provisioning_status.as_str() {
+                        "ACTIVE" | "ERROR" => Check::Done(now),
+                        status => {
+                            let mut since = pending.lock().unwrap_or_else(|p| p.into_inner());
+                            if since.is_none() {
+                                **since = updated_at(&now);
+                            }
+                            Check::NotYet(format!(
+                                "provisioning {status}, operating {}",
+                                now.operating_status
+                            ))
+                        }
+                    })
+                },
+                self.attempt(Layer::LoadBalancers, "~108 s"),
+            )
+            .await
+            .map_err(|e| {
+                self.stop(
+                    Layer::LoadBalancers,
+                    format!("{e}; do not retry: read octavia-worker.log on the octavia units for where the flow is stuck"),
+                )
+            })?;
+        self.waited(Layer::LoadBalancers, &waited);
+        let after = waited.value;
+        // Octavia's own clock says how long the flow ran; ours includes polling.
+        let took = match (pending_since, updated_at(&after)) {
+            (Some(a), Some(b)) if b >= a => {
+                Duration::from_secs(b.duration_since(a).as_secs().max(0) as u64)
+            }
+            _ => started.elapsed(),
+        };
+        if after.provisioning_status == "ERROR" {
+            return Err(self.failed(&after, took).await);
+        }
+        let fips_after = self.floating_ips(&after).await;
+        let mut changed = Vec::new();
+        if after.vip_address != before.vip_address {
+            changed.push(format!(
+                "VIP {} → {}",
+                before.vip_address.as_deref().unwrap_or("-"),
+                after.vip_address.as_deref().unwrap_or("-")
+            ));
+        }
+        if after.vip_port_id != before.vip_port_id {
+            changed.push("VIP port replaced".into());
+        }
+        if let (Some(a), Some(b)) = (&fips_before, &fips_after)
+            && a != b
+        {
+            changed.push(format!(
+                "floating IP {} → {}",
+                a.join(","),
+                b.join(",")
+            ));
+        }
+        self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "outcome": "ACTIVE", "took_s": took.as_secs(), "vip": after.vip_address, "floating_ips": fips_after, "changed": changed}));
+        if !changed.is_empty() {
+            return Err(self.stop(
+                Layer::LoadBalancers,
+                format!(
+                    "{label} failed over in {}, but {}: the workload cluster's endpoint moved; check its kubeconfigs and CAPO's OpenStackCluster before anything else",
+                    secs(took),
+                    changed.join(", ")
+                ),
+            ));
+        }
+        let kept = match &fips_after {
+            Some(ips) if !ips.is_empty() => format!(
+                "VIP {} and floating IP {} kept",
+                after.vip_address.as_deref().unwrap_or("-"),
+                ips.join(", ")
+            ),
+            Some(_) => format!(
+                "VIP {} kept (no floating IP on it)",
+                after.vip_address.as_deref().unwrap_or("-")
+            ),
+            None => format!(
+                "VIP {} kept (floating IPs not checked: Neutron did not answer)",
+                after.vip_address.as_deref().unwrap_or("-")
+            ),
+        };
+        self.progress.line(
+            Layer::LoadBalancers,
+            &format!(
+                "{label}: failover succeeded in {} (runbook: ~108 s), operating {}; {kept}",
+                secs(took),
+                after.operating_status
+            ),
+        );
+        Ok(FailedOver {
+            load_balancer: lb.id.clone(),
+            took,
+        })
+    }
+
+    /// A failover that ended in ERROR: classified, evidence gathered, orphans
+    /// re-swept (a failed failover leaves one), and stopped. Never retried.
+    async fn failed(&self, lb: &LoadBalancer, took: Duration) -> Stopped {
+        let label = format!("`{}` ({})", lb.name, lb.id);
+        let class = if took <= FAST_FAIL {
+            format!(
+                "a fast fail after {}: an early-flow failure, usually NoValidHost (no compute host could take the replacement amphora)",
+                secs(took)
+            )
+        } else {
+            format!(
+                "failed after {}: a late-flow failure (amphora boot, network plumbing or the amphora agent)",
+                secs(took)
+            )
+        };
+        self.progress
+            .line(Layer::LoadBalancers, &format!("{label}: failover FAILED, {class}"));
+        let mut evidence = Vec::new();
+        match crate::juju::octavia_worker_evidence(self.p.site, &lb.id).await {
+            Ok(lines) => {
+                for line in &lines {
+                    self.progress
+                        .line(Layer::LoadBalancers, &format!("  octavia-worker.log: {line}"));
+                }
+                evidence.extend(lines);
+            }
+            Err(e) => self.progress.line(
+                Layer::LoadBalancers,
+                &format!("  octavia-worker.log not read: {e}"),
+            ),
+        }
+        self.journal.record(Event::Probe, Some("load-balancers"), json!({"failover": "ERROR", "load_balancer": lb.id, "took_s": took.as_secs(), "class": class, "worker_log": evidence}));
+        // A failed failover mints an orphan: sweep again (deleting only if confirmed).
+        let orphan_faults = match self.sweep().await {
+            Ok(swept) => swept
+                .orphans
+                .iter()
+                .filter_map(|o| o.fault.as_ref().map(|f| format!("`amphora-{}`: {f}", o.amphora_id)))
+                .collect::<Vec<_>>(),
+            Err(s) => vec![s.why],
+        };
+        let cause = orphan_faults
+            .first()
+            .map(|f| format!(" Nova says of the replacement {f}."))
+            .unwrap_or_default();
+        self.stop(
+            Layer::LoadBalancers,
+            format!(
+                "failover of {label} FAILED, {class}.{cause} Not retried: each attempt against NoValidHost mints another orphan. Free an amphora slot (`juju-capi-restore headroom`), read octavia-worker.log, then run `juju-capi-restore failover {}` once",
+                lb.id
+            ),
+        )
+    }
+
+    /// The floating IPs on a load balancer's VIP port, or None when Neutron cannot say.
+    async fn floating_ips(&self, lb: &LoadBalancer) -> Option<Vec<String>> {
+        let port = lb.vip_port_id.as_deref()?;
+        neutron::floating_ips_on_port(self.p.session, port).await.ok()
+    }
+
+    /// Fails over each load balancer in turn, never two at once; stops at the first
+    /// that does not come back.
+    pub(crate) async fn failover_each(&self, lbs: &[LoadBalancer]) -> Result<Vec<FailedOver>, Stopped> {
+        let mut done = Vec::new();
+        for lb in lbs {
+            if super::interrupt::requested().is_some() {
+                return Err(self.stop(Layer::LoadBalancers, "interrupted between failovers".into()));
+            }
+            done.push(self.failover(lb).await?);
+        }
+        Ok(done)
+    }
+
+    /// Records a row as a probe, without a decision.
+    fn record(&self, row: &Row) {
+        self.journal.record(Event::Probe, Some(row.layer.name()), json!({"state": row.state, "summary": row.summary, "evidence": row.evidence, "diagnosis": row.diagnosis}));
+    }
+
+    /// The load balancers' row, as `status` judges it, with the observation.
+    async fn load_balancers(&self) -> (Row, Option<layers::load_balancers::LoadBalancerObservation>) {
+        match layers::load_balancers::probe(self.p).await {
+            Ok(o) => (layers::load_balancers::assess(&o), Some(o)),
+            Err(e) => (Row::unobservable(Layer::LoadBalancers, &e), None),
+        }
+    }
+
+    /// The restore's Octavia branch (DESIGN §4.0): orphans reported; once the VM step
+    /// is over, PENDING load balancers waited out; every ACTIVE → nothing to do; any
+    /// in ERROR → sweep, headroom and failover, each in turn.
+    pub(crate) async fn octavia_branch(&self, mut vm_seen: watch::Receiver<bool>) -> Result<(), Stopped> {
+        let amphorae = match amphorae::probe(self.p).await {
+            Ok(o) => amphorae::assess(&o),
+            Err(e) => Row::unobservable(Layer::Amphorae, &e),
+        };
+        let (action, what) = self.decide(&amphorae);
+        match action {
+            Action::Nothing => self.progress.line(Layer::Amphorae, &amphorae.summary),
+            // Orphans alone block nothing: swept before a failover, else reported.
+            Action::Sweep => self.progress.line(Layer::Amphorae, &what),
+            _ => return Err(self.stop(Layer::Amphorae, what)),
+        }
+        // Headroom counts the VM's allocation: measure it once the VM step is over.
+        let _ = vm_seen.wait_for(|done| *done).await;
+        let (mut lbs, mut observed) = self.load_balancers().await;
+        if observed.as_ref().is_some_and(|o| o.pending()) {
+            self.progress.line(
+                Layer::LoadBalancers,
+                &format!("{}: waiting for Octavia to finish", lbs.summary),
+            );
+            let wait = Wait {
+                what: "load balancers out of PENDING_*".into(),
+                interval: self.p.site.poll.failover,
+                deadline: self.p.site.timeouts.failover,
+            };
+            let waited = wait
+                .until(
+                    || async {
+                        let (row, o) = self.load_balancers().await;
+                        Ok::<_, std::convert::Infallible>(
+                            if o.as_ref().is_some_and(|o| o.pending()) {
+                                Check::NotYet(row.summary)
+                            } else {
+                                Check::Done((row, o))
+                            },
+                        )
+                    },
+                    self.attempt(Layer::LoadBalancers, "~108 s for a failover"),
+                )
+                .await
+                .map_err(|e| self.stop(Layer::LoadBalancers, e.to_string()))?;
+            self.waited(Layer::LoadBalancers, &waited);
+            (lbs, observed) = waited.value;
+        }
+        let (action, what) = self.decide(&lbs);
+        match action {
+            Action::Nothing => {
+                self.progress.line(Layer::LoadBalancers, &lbs.summary);
+                // Reported for the record; no failover needs it.
+                self.headroom(false).await?;
+                if amphorae.state != Health::Green {
+                    self.progress.line(Layer::Amphorae, "orphans left in place: no failover needs their capacity; `juju-capi-restore sweep` deletes them");
+                }
+                Ok(())
+            }
+            Action::Failover => {
+                let errors: Vec<LoadBalancer> = observed
+                    .map(|o| o.all().filter(|lb| lb.provisioning_status == "ERROR").cloned().collect())
+                    .unwrap_or_default();
+                self.failover_each(&errors).await.map(|_| ())
+            }
+            _ => Err(self.stop(Layer::LoadBalancers, what)),
+        }
+    }
+}
+
+/// What became of one orphan.
+enum Deleted {
+    /// Deleted and gone.
+    Gone,
+    /// Not deleted: a row appeared, or the server changed.
+    Aborted,
+    /// Gone before we got to it.
+    AlreadyGone,
+}
+
+fn updated_at(lb: &LoadBalancer) -> Option<jiff::Timestamp> {
+    let text = lb.updated_at.as_deref()?;
+    // Octavia writes `2026-06-10T08:00:00` (no zone, UTC).
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .or_else(|| format!("{text}Z").parse().ok())
+}

@@ -1,0 +1,111 @@
+//! One run of changes (restore, sweep, failover): the site and session, the journal
+//! and progress it reports to, how many changes it made, and the confirmation policy
+//! for destructive steps. Every decision and stop goes through here, so the journal
+//! tells the same story whichever command ran.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::watch;
+
+use super::plan::{self, Action};
+use super::restore::Stopped;
+use super::wait::Attempt;
+use crate::journal::{Event, Journal};
+use crate::layers::{Layer, Probe, Row};
+use crate::ui::confirm::{Refused, confirm};
+use crate::ui::progress::Progress;
+
+pub(crate) struct Run<'a> {
+    pub(crate) p: Probe<'a>,
+    pub(crate) journal: &'a Journal,
+    pub(crate) progress: &'a Progress,
+    /// Stop once this layer is green.
+    pub(crate) until: Option<Layer>,
+    /// Destructive steps confirmed up front (`--yes`); else asked on a terminal.
+    pub(crate) yes: bool,
+    /// Changes made (counted only when the service accepted them).
+    pub(crate) actions: AtomicUsize,
+    /// Set once the VM step is over (started or not): headroom waits for it.
+    pub(crate) vm_done: watch::Sender<bool>,
+}
+
+impl<'a> Run<'a> {
+    /// A run with nothing done yet.
+    pub(crate) fn new(p: Probe<'a>, journal: &'a Journal, progress: &'a Progress, yes: bool) -> Run<'a> {
+        Run {
+            p,
+            journal,
+            progress,
+            until: None,
+            yes,
+            actions: AtomicUsize::new(0),
+            vm_done: watch::channel(true).0,
+        }
+    }
+
+    /// Counts one accepted change.
+    pub(crate) fn changed(&self) {
+        self.actions.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// How many changes were accepted.
+    pub(crate) fn changes(&self) -> usize {
+        self.actions.load(Ordering::SeqCst)
+    }
+
+    /// Asks for a destructive step (or takes `--yes`), with the live lines paused.
+    pub(crate) fn confirm(&self, question: &str) -> Result<(), Refused> {
+        self.progress
+            .suspend(|| confirm(question, self.yes, self.journal))
+    }
+
+    /// Records a layer's row and the decision for it; returns the action.
+    pub(crate) fn decide(&self, row: &Row) -> (Action, String) {
+        let step = plan::plan(std::slice::from_ref(row), self.p.site).remove(0);
+        self.journal.record(Event::Probe, Some(row.layer.name()), json!({"state": row.state, "summary": row.summary, "evidence": row.evidence, "diagnosis": row.diagnosis}));
+        self.journal.record(
+            Event::Decision,
+            Some(row.layer.name()),
+            json!({"action": step.action, "what": step.what}),
+        );
+        (step.action, step.what)
+    }
+
+    /// Whether to stop after `layer`: `--until` reached, or a signal asked to stop.
+    pub(crate) fn done_with(&self, layer: Layer) -> bool {
+        self.until.is_some_and(|u| u <= layer) || super::interrupt::requested().is_some()
+    }
+
+    pub(crate) fn stop(&self, layer: Layer, why: String) -> Stopped {
+        self.progress.line(layer, &format!("stopped: {why}"));
+        self.journal
+            .record(Event::Decision, Some(layer.name()), json!({"stopped": why}));
+        Stopped { layer, why }
+    }
+
+    /// Records a wait that reached its condition (the journal's gate timeline).
+    pub(crate) fn waited<T>(&self, layer: Layer, waited: &super::wait::Waited<T>) {
+        self.journal.record(Event::Wait, Some(layer.name()), json!({"done": true, "waited_s": waited.elapsed.as_secs(), "attempts": waited.attempts}));
+    }
+
+    /// Progress and journal for one attempt of a wait.
+    pub(crate) fn attempt(&self, layer: Layer, expected: &str) -> impl FnMut(&Attempt<'_>) + '_ {
+        let expected = expected.to_string();
+        move |a: &Attempt<'_>| {
+            self.progress.waiting(layer, a, &expected);
+            self.journal.record(Event::Wait, Some(layer.name()), json!({"attempt": a.number, "elapsed_s": a.elapsed.as_secs(), "evidence": a.evidence}));
+        }
+    }
+}
+
+/// The first line of an error, for one-line reports.
+pub(crate) fn first_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or_default().to_string()
+}
+
+/// A duration in whole seconds, as people read it (`1m 48s`).
+pub(crate) fn secs(d: Duration) -> String {
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}

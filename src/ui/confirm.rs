@@ -1,0 +1,53 @@
+//! Confirmation of destructive steps (server delete, failover, stop): `--yes`, or a
+//! question on the terminal; refused without either. Every answer is journaled.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use serde_json::json;
+
+use crate::journal::{Event, Journal};
+
+/// The operator's answer to a destructive step.
+#[derive(Debug, thiserror::Error)]
+#[error("refused: {0}")]
+pub struct Refused(pub String);
+
+/// Asks on the terminal, or takes `--yes`; refuses without either.
+pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), Refused> {
+    if yes {
+        journal.record(
+            Event::Confirmation,
+            None,
+            json!({"question": question, "answer": "yes (--yes)"}),
+        );
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        journal.record(
+            Event::Confirmation,
+            None,
+            json!({"question": question, "answer": "refused: no terminal and no --yes"}),
+        );
+        return Err(Refused(format!(
+            "{question}: no terminal to ask on; pass `--yes` to confirm in unattended runs"
+        )));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    // Ctrl-C at the prompt means no, whatever was typed after it.
+    let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        && crate::engine::interrupt::requested().is_none();
+    journal.record(
+        Event::Confirmation,
+        None,
+        json!({"question": question, "answer": if yes { "yes" } else { "no" }}),
+    );
+    if yes {
+        Ok(())
+    } else {
+        Err(Refused(format!("{question}: not confirmed")))
+    }
+}
+
