@@ -45,7 +45,11 @@ pub async fn run(
         &session,
         &site,
         settings,
-        Options::default(),
+        // The twin is simulated: its orphans and failovers are confirmed without asking.
+        Options {
+            yes: true,
+            ..Options::default()
+        },
         &dir.join("state"),
     )
     .await?;

@@ -19,6 +19,7 @@ fn runbook_figure(layer: &str) -> &'static str {
         "kubernetes" => "ready ~20-21 min from boot",
         "capi-controllers" => "Running soon after k8s ready",
         "load-balancers" => "failover ~108 s to ACTIVE",
+        "amphorae" => "orphan server gone: seconds",
         "capo" => "Available within ~10 min of a failover",
         _ => "-",
     }

@@ -232,7 +232,7 @@ impl Run<'_> {
                         }
                     }
                 },
-                self.attempt(Layer::Amphorae, "seconds"),
+                self.attempt(Layer::Amphorae, "a few seconds"),
             )
             .await
             .map_err(|e| self.stop(Layer::Amphorae, e.to_string()))?;
@@ -251,7 +251,7 @@ impl Run<'_> {
 
     /// Step 5b: free amphora slots from Placement. With `needed` (a failover is
     /// next) and no slot anywhere, stops with the figures.
-    pub(crate) async fn headroom(&self, needed: bool) -> Result<Row, Stopped> {
+    pub(crate) async fn headroom(&self, needed: bool, swept: Option<&Swept>) -> Result<Row, Stopped> {
         let row = match layers::headroom::probe(self.p).await {
             Ok(o) => layers::headroom::assess(&o, &self.p.site.amphora_flavor, needed),
             Err(e) => Row::unobservable(Layer::Headroom, &e),
@@ -259,11 +259,26 @@ impl Run<'_> {
         self.record(&row);
         if needed && row.state.is_blocking() {
             let figures = row.evidence.join("; ");
-            let advice = row.next.clone().unwrap_or_default();
-            return Err(self.stop(
-                Layer::Headroom,
-                format!("{}: {figures}. {advice}", row.summary),
-            ));
+            let why = if row.state == Health::Red {
+                // Orphans the operator did not let us delete hold slots: say so.
+                let holding = swept.map_or(0, |s| {
+                    s.orphans
+                        .iter()
+                        .filter(|o| o.host.is_some() && s.left.contains(&o.server_id))
+                        .count()
+                });
+                let hint = match holding {
+                    0 => String::new(),
+                    n => format!("; {n} orphan(s) left in place hold a slot each: `--yes` (or a yes on the terminal) deletes them"),
+                };
+                format!(
+                    "no amphora slot on any enabled compute host, so no failover is started ({figures}); {}{hint}",
+                    row.next.as_deref().unwrap_or_default()
+                )
+            } else {
+                format!("{}: {figures}; no failover is started without knowing there is a slot", row.summary)
+            };
+            return Err(self.stop(Layer::Headroom, why));
         }
         self.progress.line(Layer::Headroom, &row.summary);
         for line in &row.evidence {
@@ -283,8 +298,8 @@ impl Run<'_> {
                 lb.provisioning_status, lb.operating_status
             ),
         );
-        self.sweep().await?;
-        self.headroom(true).await?;
+        let swept = self.sweep().await?;
+        self.headroom(true, Some(&swept)).await?;
         self.confirm(&format!(
             "fail over load balancer {label} (Octavia builds a replacement amphora, ~108 s; the VIP is kept)"
         ))
@@ -397,7 +412,7 @@ impl Run<'_> {
                 b.join(",")
             ));
         }
-        self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "outcome": "ACTIVE", "took_s": took.as_secs(), "vip": after.vip_address, "floating_ips": fips_after, "changed": changed}));
+        self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("ACTIVE after {}", secs(took)), "took_s": took.as_secs(), "vip": after.vip_address, "floating_ips": fips_after, "changed": changed}));
         if !changed.is_empty() {
             return Err(self.stop(
                 Layer::LoadBalancers,
@@ -468,7 +483,7 @@ impl Run<'_> {
                 &format!("  octavia-worker.log not read: {e}"),
             ),
         }
-        self.journal.record(Event::Probe, Some("load-balancers"), json!({"failover": "ERROR", "load_balancer": lb.id, "took_s": took.as_secs(), "class": class, "worker_log": evidence}));
+        self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("ERROR after {}", secs(took)), "took_s": took.as_secs(), "class": class, "worker_log": evidence}));
         // A failed failover mints an orphan: sweep again (deleting only if confirmed).
         let orphan_faults = match self.sweep().await {
             Ok(swept) => swept
@@ -575,7 +590,7 @@ impl Run<'_> {
             Action::Nothing => {
                 self.progress.line(Layer::LoadBalancers, &lbs.summary);
                 // Reported for the record; no failover needs it.
-                self.headroom(false).await?;
+                self.headroom(false, None).await?;
                 if amphorae.state != Health::Green {
                     self.progress.line(Layer::Amphorae, "orphans left in place: no failover needs their capacity; `juju-capi-restore sweep` deletes them");
                 }

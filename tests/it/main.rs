@@ -8,6 +8,7 @@ mod contract;
 mod harness;
 mod host;
 mod keyring;
+mod octavia;
 mod openstack_cli;
 mod park;
 mod real_ssh;

@@ -16,7 +16,7 @@ fn parked_with_a_healthy_lb() -> TestTwin {
     })
 }
 
-fn journal(t: &TestTwin) -> Vec<serde_json::Value> {
+pub(crate) fn journal(t: &TestTwin) -> Vec<serde_json::Value> {
     let runs = t.home.path().join(".local/state/juju-capi-restore/runs");
     let mut files: Vec<_> = std::fs::read_dir(&runs)
         .unwrap()
@@ -29,7 +29,7 @@ fn journal(t: &TestTwin) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn actions(entries: &[serde_json::Value]) -> Vec<String> {
+pub(crate) fn actions(entries: &[serde_json::Value]) -> Vec<String> {
     entries
         .iter()
         // Each action is journaled twice: "requested" before it is sent, then the
@@ -129,29 +129,6 @@ fn a_second_run_is_refused_while_one_holds_the_lock() {
         err.contains("another run holds") && err.contains(&format!("pid {}", std::process::id())),
         "{err}"
     );
-}
-
-#[test]
-fn what_needs_an_operator_stops_its_branch_with_the_way_forward() {
-    let t = TestTwin::with(|s| {
-        s.time_scale = 600.0;
-        s.token_ttl = Duration::from_secs(86400 * 30);
-    });
-    let output = t.cmd().args(["restore", "-f", "json"]).output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(15),
-        "headroom: no slot while a failover is needed"
-    );
-    let err = stderr(&output);
-    assert!(
-        err.contains("headroom")
-            && err.contains("stopped: no amphora slot")
-            && err.contains("sweep"),
-        "{err}"
-    );
-    // The VM chain went on regardless: the branches are independent.
-    assert_eq!(layer(&json(&output), "capi-controllers")["state"], "green");
 }
 
 /// Starts `restore` in the background, lets it get into the Kubernetes wait, then

@@ -399,6 +399,8 @@ pub struct Cloud {
     pub failovers: Vec<FailoverRecord>,
     /// octavia-worker.log lines (failover flows), oldest first.
     pub worker_log: Vec<String>,
+    /// Failovers whose amphora the scheduler will refuse whatever Placement says.
+    pub scheduler_refusals: u32,
 }
 
 /// A stable UUID derived from a kind and a name, so scenario ids are the same each run.
@@ -646,6 +648,7 @@ impl Cloud {
             },
             failovers: Vec::new(),
             worker_log: Vec::new(),
+            scheduler_refusals: 0,
         }
     }
 
@@ -943,7 +946,7 @@ impl Cloud {
 
     /// Octavia failover: allowed from ACTIVE or ERROR, then PENDING_UPDATE until done.
     pub fn failover_load_balancer(&mut self, id: &str, now: Timestamp) -> Result<(), Refusal> {
-        let host = self.host_with_slot();
+        let mut host = self.host_with_slot();
         let timings = self.timings.clone();
         let lb = self
             .load_balancers
@@ -956,6 +959,15 @@ impl Cloud {
                 lb.provisioning_status, lb.id
             )));
         }
+        if self.scheduler_refusals > 0 {
+            self.scheduler_refusals -= 1;
+            host = None;
+        }
+        let lb = self
+            .load_balancers
+            .iter_mut()
+            .find(|lb| lb.id == id)
+            .expect("found above");
         let delay = if host.is_some() {
             timings.failover
         } else {

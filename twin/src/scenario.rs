@@ -396,6 +396,10 @@ pub enum FaultKind {
     /// amphora row appears for an orphan server's uuid (Octavia adopting it, as a
     /// failover in flight would), so the next amphora list shows it.
     AmphoraRowAppears,
+    /// The scheduler's filters refuse the next failover's amphora although Placement
+    /// has room (an availability zone, an aggregate, anti-affinity): the failover is
+    /// accepted and fails fast with NoValidHost.
+    NoValidHost,
 }
 
 impl Scenario {

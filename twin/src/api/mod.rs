@@ -112,6 +112,10 @@ async fn inject_faults(State(state): State<AppState>, request: Request, next: Ne
     });
     match fault {
         None => next.run(request).await,
+        Some(FaultKind::NoValidHost) => {
+            state.cloud().0.scheduler_refusals += 1;
+            next.run(request).await
+        }
         Some(FaultKind::AmphoraRowAppears) => {
             let response = next.run(request).await;
             let (mut cloud, now) = state.cloud();

@@ -1,0 +1,295 @@
+//! The Octavia repair end to end (runbook Step 5): `sweep`, `headroom`, `failover`
+//! and restore's Octavia branch against the twin, one scenario per runbook pattern.
+//! What was deleted and failed over is checked in the twin's own state and record
+//! of requests, not only in what the tool says.
+
+use std::time::Duration;
+
+use twin::scenario::{AmphoraSpec, FaultKind, FaultSpec, LoadBalancerSpec, Scenario};
+
+use crate::harness::{TestTwin, json, layer, stderr};
+use crate::restore::journal;
+
+const ZOMBIE: &str = "c81d4e2f-6a7b-4c8d-9e1f-2a3b4c5d6e7f";
+const ERROR_ORPHAN: &str = "e4f5a6b7-8c9d-4e0f-a1b2-c3d4e5f6a7b8";
+const LB: &str = "0f968008-2c4b-4d7e-b1a9-6e3f5c8d2a17";
+
+/// The runbook's situation at 600x: LB in ERROR, a zombie and an ERROR orphan, and no
+/// slot until the zombie goes.
+fn runbook(edit: impl FnOnce(&mut Scenario)) -> TestTwin {
+    TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = Duration::from_secs(86400 * 30);
+        edit(s);
+    })
+}
+
+fn amphora_servers(t: &TestTwin) -> Vec<String> {
+    t.steer(|c, _| {
+        c.servers
+            .iter()
+            .filter(|s| s.name.starts_with("amphora-"))
+            .map(|s| s.name.clone())
+            .collect()
+    })
+}
+
+fn failover_puts(t: &TestTwin) -> Vec<String> {
+    t.twin
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT" && r.path.ends_with("/failover"))
+        .map(|r| r.path)
+        .collect()
+}
+
+fn deletes(t: &TestTwin) -> Vec<String> {
+    t.twin
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path)
+        .collect()
+}
+
+#[test]
+fn the_zombie_and_the_error_orphan_are_swept_then_the_failover_succeeds() {
+    let t = runbook(|_| {});
+    let output = t.cmd().args(["failover", "--yes"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("ACTIVE zombie") && err.contains("ERROR orphan (failed spawn)"),
+        "both kinds named: {err}"
+    );
+    assert!(
+        err.contains("failover succeeded in 1m 48s")
+            && err.contains("VIP 192.0.2.100 and floating IP 203.0.113.40 kept"),
+        "{err}"
+    );
+    // In the twin: both orphans gone, one failover, ACTIVE, the old amphora reaped.
+    let left = amphora_servers(&t);
+    assert_eq!(left.len(), 1, "only the replacement amphora: {left:?}");
+    assert!(!left.iter().any(|n| n.contains(ZOMBIE) || n.contains(ERROR_ORPHAN)));
+    assert_eq!(deletes(&t).len(), 2, "deleted by server UUID, once each");
+    assert!(deletes(&t).iter().all(|p| p.contains("/servers/")));
+    let failovers = t.steer(|c, _| c.failovers.clone());
+    assert_eq!(failovers.len(), 1);
+    assert_eq!(failovers[0].outcome.as_deref(), Some("ACTIVE"));
+    // Journaled: each delete and the failover, requested before sent.
+    let entries = journal(&t);
+    let requested: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["detail"]["requested"]["request"].as_str())
+        .collect();
+    assert_eq!(requested, ["server delete", "server delete", "loadbalancer failover"]);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["event"] == "confirmation" && e["detail"]["answer"] == "yes (--yes)")
+    );
+}
+
+#[test]
+fn without_a_slot_the_failover_is_refused_then_a_sweep_frees_one_and_it_succeeds() {
+    let t = runbook(|_| {});
+    // Unattended and unconfirmed: the sweep only reports, so no slot, so no failover.
+    let output = t.cmd().arg("failover").output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(15), "headroom: {err}");
+    assert!(
+        err.contains("no amphora slot on any enabled compute host, so no failover is started")
+            && err.contains("compute-2.maas: 0 slot(s), limited by MEMORY_MB: free 500 of 86016")
+            && err.contains("1 orphan(s) left in place hold a slot each: `--yes`"),
+        "the refusal carries the figures and the way out: {err}"
+    );
+    assert!(failover_puts(&t).is_empty(), "never started");
+    assert!(deletes(&t).is_empty(), "nothing deleted unconfirmed");
+    assert_eq!(amphora_servers(&t).len(), 3);
+
+    // `headroom` says the same as a table, and exits 15.
+    let output = t.cmd().arg("headroom").output().unwrap();
+    assert_eq!(output.status.code(), Some(15));
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("compute-1") && table.contains("the runbook's formula"),
+        "{table}"
+    );
+
+    let output = t.cmd().args(["sweep", "--yes", "-f", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let swept = json(&output);
+    assert_eq!(swept["deleted"].as_array().unwrap().len(), 2, "{swept}");
+
+    let output = t.cmd().args(["headroom", "-f", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(json(&output)["total_slots"], 1);
+
+    let output = t.cmd().args(["failover", "--yes"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(failover_puts(&t).len(), 1);
+    assert_eq!(
+        t.steer(|c, _| c.load_balancers[0].provisioning_status.clone()),
+        "ACTIVE"
+    );
+}
+
+#[test]
+fn a_fast_fail_is_classified_re_swept_and_never_retried() {
+    // The zombie is gone so Placement has a slot, but the scheduler's filters refuse
+    // the amphora anyway: Octavia fails fast with NoValidHost.
+    let t = runbook(|s| {
+        s.orphan_amphorae.retain(|o| o.amphora_id == ERROR_ORPHAN);
+        s.hypervisors[1].other_usage.memory_mb -= 1024;
+        s.faults.push(FaultSpec {
+            service: "load-balancer".into(),
+            kind: FaultKind::NoValidHost,
+            count: 1,
+            path_contains: Some("/failover".into()),
+        });
+    });
+    let output = t.cmd().args(["failover", "--yes"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(16), "load-balancers: {err}");
+    assert!(
+        err.contains("failover FAILED, a fast fail after 15s")
+            && err.contains("usually NoValidHost")
+            && err.contains("Not retried"),
+        "{err}"
+    );
+    // Evidence from octavia-worker.log through the (fake) juju.
+    assert!(
+        err.contains("octavia-worker.log:") && err.contains("ComputeBuildException"),
+        "{err}"
+    );
+    // Nova's own word on the replacement, found by the re-sweep.
+    assert!(err.contains("Nova says of the replacement"), "{err}");
+    assert_eq!(failover_puts(&t).len(), 1, "exactly one attempt, never retried");
+    let failovers = t.steer(|c, _| c.failovers.clone());
+    assert_eq!(failovers.len(), 1);
+    assert_eq!(failovers[0].outcome.as_deref(), Some("ERROR"));
+    // The ERROR orphan from the scenario and the one the failed failover minted were
+    // both swept (confirmed by --yes): only the live amphora's server is left.
+    assert_eq!(deletes(&t).len(), 2, "{:?}", deletes(&t));
+    assert_eq!(amphora_servers(&t).len(), 1);
+}
+
+#[test]
+fn a_row_appearing_between_list_and_delete_aborts_that_delete() {
+    let t = runbook(|s| {
+        s.faults.push(FaultSpec {
+            service: "load-balancer".into(),
+            kind: FaultKind::AmphoraRowAppears,
+            count: 1,
+            path_contains: Some("/octavia/amphorae".into()),
+        });
+    });
+    let zombie_server = t.steer(|c, _| {
+        c.servers
+            .iter()
+            .find(|s| s.name == format!("amphora-{ZOMBIE}"))
+            .unwrap()
+            .id
+            .clone()
+    });
+    let output = t.cmd().args(["sweep", "--yes", "-f", "json"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    let swept = json(&output);
+    assert_eq!(swept["aborted"], serde_json::json!([zombie_server]), "{swept}");
+    assert_eq!(swept["deleted"].as_array().unwrap().len(), 1);
+    assert!(err.contains("NOT deleting") && err.contains("so it is in use"), "{err}");
+    // The adopted amphora's server is alive; only the ERROR orphan was deleted.
+    assert!(amphora_servers(&t).contains(&format!("amphora-{ZOMBIE}")));
+    assert!(!deletes(&t).iter().any(|p| p.contains(&zombie_server)));
+    let entries = journal(&t);
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["detail"]["aborted_delete"] == zombie_server.as_str())
+    );
+}
+
+#[test]
+fn two_load_balancers_in_error_fail_over_one_after_the_other() {
+    let t = runbook(|s| {
+        // No orphans, both amphorae on compute-2 with room for one more: one slot,
+        // re-freed by each failover when it reaps the old amphora.
+        s.orphan_amphorae.clear();
+        s.hypervisors[1].other_usage.memory_mb -= 1024;
+        let mut second = LoadBalancerSpec {
+            id: "4b1c2d3e-5f6a-4b7c-8d9e-0f1a2b3c4d5e".into(),
+            name: "k8s-clusterapi-cluster-second-kubeapi".into(),
+            vip_address: "192.0.2.101".into(),
+            floating_ip: None,
+            amphorae: vec![AmphoraSpec {
+                id: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a".into(),
+                status: "ALLOCATED".into(),
+                role: "STANDALONE".into(),
+                host: "compute-2".into(),
+                lb_network_ip: "fc00:4f::2b".into(),
+            }],
+            ..s.load_balancers[0].clone()
+        };
+        second.provisioning_status = "ERROR".into();
+        s.load_balancers.push(second);
+    });
+    let output = t.cmd().args(["failover", "--yes", "-f", "json"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert_eq!(json(&output).as_array().unwrap().len(), 2);
+    // From the twin's record: two failovers, the second accepted only after the first
+    // had finished.
+    let failovers = t.steer(|c, _| c.failovers.clone());
+    assert_eq!(failovers.len(), 2, "{failovers:?}");
+    assert!(failovers.iter().all(|f| f.outcome.as_deref() == Some("ACTIVE")));
+    assert!(
+        failovers[1].started >= failovers[0].finished.unwrap(),
+        "overlapping failovers: {failovers:?}"
+    );
+    let puts = failover_puts(&t);
+    assert_eq!(puts.len(), 2);
+    assert_ne!(puts[0], puts[1]);
+}
+
+#[test]
+fn restore_with_yes_repairs_octavia_while_kubernetes_converges() {
+    let t = runbook(|_| {});
+    let output = t.cmd().args(["restore", "--yes", "-f", "json"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    let report = json(&output);
+    for name in ["amphorae", "load-balancers", "capo"] {
+        assert_eq!(layer(&report, name)["state"], "green", "{name}: {err}");
+    }
+    // The failover finished before the management API came up, so CAPO met an ACTIVE
+    // load balancer: no back-off to wait out.
+    let (failover_end, api_up) = t.steer(|c, now| {
+        (
+            c.failovers[0].finished.unwrap(),
+            c.management_api_up_since(now).unwrap(),
+        )
+    });
+    assert!(failover_end < api_up, "{failover_end} vs {api_up}");
+    // Headroom was measured only after the VM start.
+    let entries = journal(&t);
+    let position = |pred: &dyn Fn(&serde_json::Value) -> bool| entries.iter().position(pred).unwrap();
+    let start = position(&|e| e["detail"]["request"] == "os-start");
+    let headroom = position(&|e| e["event"] == "probe" && e["layer"] == "headroom");
+    assert!(start < headroom);
+}
+
+#[test]
+fn unattended_restore_without_yes_deletes_and_fails_over_nothing() {
+    let t = runbook(|_| {});
+    let output = t.cmd().args(["restore", "-f", "json"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(15), "headroom: {err}");
+    assert!(
+        err.contains("left in place") && err.contains("no failover is started"),
+        "{err}"
+    );
+    assert!(deletes(&t).is_empty() && failover_puts(&t).is_empty());
+    // The VM chain went on regardless: the branches are independent.
+    assert_eq!(layer(&json(&output), "capi-controllers")["state"], "green");
+}
