@@ -26,6 +26,8 @@ pub enum Action {
     Sweep,
     /// Fail over load balancers in ERROR, one at a time (confirmed).
     Failover,
+    /// Measured again right before it matters (headroom, after the sweep).
+    Check,
     /// An operator must act; `restore` stops this branch and says how.
     Manual,
     /// Cannot proceed: the diagnosis says why.
@@ -41,6 +43,7 @@ impl Action {
             Action::Wait => "wait",
             Action::Sweep => "sweep",
             Action::Failover => "failover",
+            Action::Check => "check",
             Action::Manual => "manual",
             Action::Stop => "stop",
         }
@@ -104,7 +107,7 @@ pub fn plan(rows: &[Row], site: &Site) -> Vec<Step> {
                 (Layer::Amphorae, Health::Yellow) => (Action::Sweep, format!("{}: swept before any failover (re-verified against Octavia's list just before each delete, by server UUID, after confirmation); left alone when no failover is needed", row.summary)),
                 (Layer::Amphorae, _) => (Action::Stop, format!("stop: {}", advice(row))),
                 (Layer::Headroom, Health::Yellow) => (Action::Nothing, format!("no slot, but no failover is needed: {}", row.summary)),
-                (Layer::Headroom, Health::Red) => (Action::Manual, format!("no amphora slot now: the sweep runs first and may free one; if it does not, the failover is refused: {}", advice(row))),
+                (Layer::Headroom, Health::Red) => (Action::Check, format!("{}: measured again after the sweep, which may free one; without a slot the failover is refused, never attempted", row.summary)),
                 (Layer::Headroom, _) => (Action::Stop, format!("stop: {}", advice(row))),
                 (Layer::LoadBalancers, Health::Yellow) => (Action::Wait, format!("wait for the load balancers to leave PENDING_*: {}", row.summary)),
                 (Layer::LoadBalancers, Health::Red) if row.summary.contains("provisioning ERROR") => (
@@ -183,12 +186,16 @@ mod tests {
                 Action::StartServer,
                 Action::Wait,
                 Action::Wait,
-                Action::Manual
+                Action::Failover
             ]
         );
         assert!(steps[1].what.contains("127.0.0.1:22") && steps[1].what.contains("3.5 min"));
         assert!(steps[2].what.contains("never restart"));
-        assert_eq!(steps[3].what, "1 of 1 in provisioning ERROR: fail it over");
+        assert!(
+            steps[3].what.contains("one at a time") && steps[3].what.contains("never retried"),
+            "{}",
+            steps[3].what
+        );
     }
 
     #[test]
