@@ -1,6 +1,6 @@
 //! What both benchmarks share: a program run against the twin's client files.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use capi_restore::commands::twin::ClientFiles;
@@ -26,4 +26,16 @@ pub fn tool(files: &ClientFiles, home: &Path, args: &[&str]) -> Command {
     cmd.args(["--site", files.site.to_str().unwrap(), "--cloud", "twin"])
         .args(args);
     cmd
+}
+
+/// The real `openstack` CLI: `CAPI_RESTORE_OPENSTACK_CLI`, else the one `scripts/test`
+/// installs in target/contract-venv.
+#[allow(dead_code)] // not every benchmark compares with the CLI
+pub fn openstack_cli() -> Option<PathBuf> {
+    let path = std::env::var_os("CAPI_RESTORE_OPENSTACK_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/contract-venv/bin/openstack")
+        });
+    path.is_file().then_some(path)
 }

@@ -6,7 +6,7 @@
 //! `scripts/test`). Writes `bench/REPORT.md`. Figures are wall-clock on this machine;
 //! they are reported, never asserted.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ use twin::{Scenario, Twin};
 
 #[path = "common.rs"]
 mod common;
-use common::BIN;
+use common::{BIN, openstack_cli};
 
 /// Summary of repeated timings.
 struct Stats {
@@ -73,15 +73,6 @@ fn run_ok(cmd: &mut Command) {
         "{cmd:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn openstack_cli() -> Option<PathBuf> {
-    let path = std::env::var_os("CAPI_RESTORE_OPENSTACK_CLI")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/contract-venv/bin/openstack")
-        });
-    path.is_file().then_some(path)
 }
 
 fn main() {
