@@ -148,7 +148,13 @@ fn main() {
         ("`--strict-order`", true, false, SCALE, RUNS),
         ("concurrent, at 30x (one run)", false, false, SLOW_SCALE, 1),
         ("LB in ERROR: concurrent, `--yes`", false, true, SCALE, RUNS),
-        ("LB in ERROR: `--strict-order --yes`", true, true, SCALE, RUNS),
+        (
+            "LB in ERROR: `--strict-order --yes`",
+            true,
+            true,
+            SCALE,
+            RUNS,
+        ),
     ];
     for (name, strict, broken, scale, runs) in rows {
         let mut measured: Vec<(Measured, Duration)> = (0..runs)

@@ -9,6 +9,9 @@
 //! ```
 //!
 //! Wall time and peak resident memory (the largest process of each, from `wait4`).
+//! The twin runs as its own process (`juju-capi-restore twin`): Linux carries a
+//! parent's resident set into a child's `ru_maxrss` across fork and exec, so a twin
+//! holding 10,000 servers in this process would count against the tool.
 //! Run with `cargo bench --bench sweep`; writes `bench/SWEEP.md`. Targets (under 2 s,
 //! under 50 MB for the tool) are reported against, never asserted.
 
@@ -16,11 +19,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use capi_restore::commands::twin::write_client_files;
-use twin::Scenario;
-use twin::scenario::{
-    AmphoraSpec, FlavorSpec, LoadBalancerSpec, OrphanKind, OrphanSpec, ServerSpec, ServerStatus,
-};
+use std::fmt::Write as _;
+
+use capi_restore::commands::twin::ClientFiles;
 
 #[path = "common.rs"]
 mod common;
@@ -36,58 +37,86 @@ fn uuid(kind: u32, i: usize) -> String {
 }
 
 /// The runbook's scenario grown to 10,000 servers: 2,000 amphorae (one per load
-/// balancer, in another project than the management one), 20 orphans, and plain VMs.
-fn scenario() -> Scenario {
-    let mut s = Scenario::default_scenario();
-    s.time_scale = 1.0;
-    s.token_ttl = Duration::from_secs(30 * 86400);
-    let template = s.load_balancers[0].clone();
+/// balancer, in another project than the management one), 20 orphans, and plain VMs,
+/// as scenario YAML for `juju-capi-restore twin`.
+fn scenario_yaml() -> String {
+    let default = twin::scenario::DEFAULT_SCENARIO.replace("time_scale: 60", "time_scale: 1");
+    let base = twin::Scenario::default_scenario();
+    let mut lbs = String::new();
     for i in 1..AMPHORAE {
-        s.load_balancers.push(LoadBalancerSpec {
-            id: uuid(0x1b, i),
-            name: format!("lb-{i}"),
-            project: "admin".into(),
-            provisioning_status: "ACTIVE".into(),
-            floating_ip: None,
-            amphorae: vec![AmphoraSpec {
-                id: uuid(0xa0, i),
-                host: format!("compute-{}", 1 + i % 2),
-                ..template.amphorae[0].clone()
-            }],
-            ..template.clone()
-        });
+        let _ = write!(
+            lbs,
+            "  - {{ id: {}, name: lb-{i}, project: admin, provisioning_status: ACTIVE, operating_status: ONLINE, vip_address: 192.0.2.7, amphorae: [{{ id: {}, host: compute-{} }}] }}\n",
+            uuid(0x1b, i),
+            uuid(0xa0, i),
+            1 + i % 2
+        );
     }
-    for i in s.orphan_amphorae.len()..ORPHANS {
-        s.orphan_amphorae.push(OrphanSpec {
-            amphora_id: uuid(0x0f, i),
-            kind: if i % 2 == 0 {
-                OrphanKind::Zombie
-            } else {
-                OrphanKind::Error
-            },
-            host: (i % 2 == 0).then(|| "compute-2".to_string()),
-            age: Duration::from_secs(3600),
-        });
+    let mut orphans = String::new();
+    for i in base.orphan_amphorae.len()..ORPHANS {
+        let (kind, host) = if i % 2 == 0 {
+            ("zombie", ", host: compute-2")
+        } else {
+            ("error", "")
+        };
+        let _ = writeln!(
+            orphans,
+            "  - {{ amphora_id: {}, kind: {kind}{host}, age: 1h }}",
+            uuid(0x0f, i)
+        );
     }
-    let plain = SERVERS - AMPHORAE - ORPHANS - s.servers.len();
-    for i in 0..plain {
-        s.servers.push(ServerSpec {
-            id: Some(uuid(0x5e, i)),
-            name: format!("workload-{i}"),
-            project: "admin".into(),
-            status: ServerStatus::Active,
-            host: Some(format!("compute-{}", 1 + i % 2)),
-            flavor: FlavorSpec {
-                name: "m1.small".into(),
-                ram: 2048,
-                vcpus: 1,
-                disk: 20,
-            },
-            fixed_ip: None,
-            floating_ip: None,
-        });
+    let mut servers = String::new();
+    for i in 0..SERVERS - AMPHORAE - ORPHANS - base.servers.len() {
+        let _ = writeln!(
+            servers,
+            "  - {{ id: {}, name: workload-{i}, project: admin, status: ACTIVE, host: compute-{}, flavor: {{ name: m1.small, ram: 2048, vcpus: 1, disk: 20 }} }}",
+            uuid(0x5e, i),
+            1 + i % 2
+        );
     }
-    s
+    default
+        .replacen(
+            "\norphan_amphorae:\n",
+            &format!("\n{lbs}\norphan_amphorae:\n{orphans}"),
+            1,
+        )
+        .replacen(
+            "    floating_ip: 127.0.0.1\n",
+            &format!("    floating_ip: 127.0.0.1\n{servers}"),
+            1,
+        )
+}
+
+/// Starts `juju-capi-restore twin` on the scenario; its client files once written.
+fn start_twin(dir: &Path) -> (std::process::Child, ClientFiles) {
+    let scenario = dir.join("scenario.yaml");
+    std::fs::write(&scenario, scenario_yaml()).unwrap();
+    let files_dir = dir.join("twin");
+    let child = Command::new(BIN)
+        .args(["twin", "--scenario"])
+        .arg(&scenario)
+        .arg("--dir")
+        .arg(&files_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let files = ClientFiles {
+        clouds: files_dir.join("clouds.yaml"),
+        secure: files_dir.join("secure.yaml"),
+        openrc: files_dir.join("admin-openrc"),
+        site: files_dir.join("site.yaml"),
+    };
+    let started = Instant::now();
+    while !files.site.is_file() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the twin did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, files)
 }
 
 /// Runs `cmd` to the end; wall time and the peak RSS of its largest process.
@@ -126,17 +155,11 @@ fn mb(bytes: u64) -> String {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let scenario = scenario();
-    let twin = runtime
-        .block_on(twin::Twin::start(scenario, "127.0.0.1:0".parse().unwrap()))
-        .unwrap();
-    let (servers, amphorae) = twin.with_cloud(|c, _| (c.servers.len(), c.amphorae.len()));
     let dir = tempfile::tempdir().unwrap();
-    let files = write_client_files(&twin, dir.path(), Path::new(BIN)).unwrap();
+    let (mut twin, files) = start_twin(dir.path());
+    let (servers, amphorae) = (SERVERS, AMPHORAE);
 
     // The tool: plan the sweep (no --yes, no terminal: nothing is deleted).
-    let before = twin.requests().len();
     let mut tool_runs = Vec::new();
     for _ in 0..RUNS {
         let (wall, rss, status) = measure(&mut common::tool(
@@ -147,18 +170,19 @@ fn main() {
         assert!(status.success(), "sweep failed: {status:?}");
         tool_runs.push((wall, rss));
     }
-    let per_run = (twin.requests().len() - before) / RUNS;
-    let check = common::tool(&files, dir.path(), &["-q", "sweep", "-f", "json"])
+    // Once more with every request logged (-vv), to count them and the orphans.
+    let check = common::tool(&files, dir.path(), &["-vv", "sweep", "-f", "json"])
         .output()
         .unwrap();
     let swept: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
     let found = swept["orphans"].as_array().map_or(0, Vec::len);
-    let deleted = twin
-        .requests()
-        .iter()
-        .filter(|r| r.method == "DELETE")
-        .count();
-    assert_eq!(deleted, 0, "planning deletes nothing");
+    assert_eq!(
+        swept["deleted"].as_array().map_or(0, Vec::len),
+        0,
+        "planning deletes nothing"
+    );
+    let log = String::from_utf8_lossy(&check.stderr);
+    let per_run = log.lines().filter(|l| l.contains(" -> ")).count();
     let (tool_time, tool_rss) = median(tool_runs);
 
     let mut report = format!(
@@ -199,6 +223,8 @@ fn main() {
         }
         None => report.push_str("| the runbook's pipeline | not run: no `openstack` CLI (run `scripts/test` once to create target/contract-venv) | | |\n"),
     }
+    let _ = twin.kill();
+    let _ = twin.wait();
     print!("{report}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/SWEEP.md");
     std::fs::write(&out, &report).unwrap();

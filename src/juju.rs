@@ -13,10 +13,14 @@ pub enum JujuError {
     #[error("{0}; read octavia-worker.log on the octavia units yourself")]
     Missing(String),
     /// The login expired: juju wanted a password and stdin is /dev/null.
-    #[error("the Juju login has expired (`{0}`): run `juju login` (or re-run from a terminal), then read octavia-worker.log; not a controller outage if `juju status` works")]
+    #[error(
+        "the Juju login has expired (`{0}`): run `juju login` (or re-run from a terminal), then read octavia-worker.log; not a controller outage if `juju status` works"
+    )]
     LoginExpired(String),
     /// The controller did not answer.
-    #[error("the Juju controller is unreachable (`{0}`): read octavia-worker.log on the octavia units directly")]
+    #[error(
+        "the Juju controller is unreachable (`{0}`): read octavia-worker.log on the octavia units directly"
+    )]
     Unreachable(String),
     /// Anything else.
     #[error("`juju ssh` failed: {0}")]
@@ -27,14 +31,23 @@ pub enum JujuError {
 pub fn classify(stderr: &str) -> JujuError {
     let lower = stderr.to_ascii_lowercase();
     let last = crate::exec::tail(stderr, 1);
-    if ["please enter password for", "cannot get discharge", "interaction required"]
-        .iter()
-        .any(|m| lower.contains(m))
+    if [
+        "please enter password for",
+        "cannot get discharge",
+        "interaction required",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
     {
         JujuError::LoginExpired(last)
-    } else if ["unable to connect to api", "connection refused", "i/o timeout", "no route to host"]
-        .iter()
-        .any(|m| lower.contains(m))
+    } else if [
+        "unable to connect to api",
+        "connection refused",
+        "i/o timeout",
+        "no route to host",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
     {
         JujuError::Unreachable(last)
     } else {
@@ -108,7 +121,10 @@ mod tests {
             classify("ERROR unable to connect to API: dial tcp 10.0.0.5:17070: i/o timeout"),
             JujuError::Unreachable(_)
         ));
-        assert!(matches!(classify("ERROR unit not found"), JujuError::Failed(_)));
+        assert!(matches!(
+            classify("ERROR unit not found"),
+            JujuError::Failed(_)
+        ));
     }
 
     #[test]
@@ -116,7 +132,10 @@ mod tests {
         let log = "a INFO other lb 1111\nb INFO Performing failover for load balancer abcd\nc ERROR ... NoValidHost\nd INFO unrelated\n";
         assert_eq!(
             relevant(log, "abcd"),
-            ["b INFO Performing failover for load balancer abcd", "c ERROR ... NoValidHost"]
+            [
+                "b INFO Performing failover for load balancer abcd",
+                "c ERROR ... NoValidHost"
+            ]
         );
     }
 }

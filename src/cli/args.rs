@@ -101,13 +101,16 @@ pub enum Command {
     ///
     /// Resumable: it starts from whatever state it finds. One run at a time (a lock
     /// under the state directory); a JSON-lines journal of every probe, decision and
-    /// action. What needs an operator (orphan amphorae, a load-balancer failover)
-    /// stops its branch with the way forward.
+    /// action. Beside the VM chain, the Octavia branch: nothing when every load
+    /// balancer is ACTIVE; else the orphan sweep, a headroom check and a failover of
+    /// each load balancer in ERROR, one at a time. Deletes and failovers are
+    /// confirmed (`--yes`, or a question on a terminal); without either nothing in
+    /// Octavia is changed, and the run says what it left.
     Restore {
         /// Show the plan and change nothing
         #[arg(long)]
         dry_run: bool,
-        /// Confirm destructive steps without asking (unattended runs)
+        /// Confirm the destructive steps (orphan deletes, failovers) without asking
         #[arg(long)]
         yes: bool,
         /// Stop once this layer is green (vm, ssh, kubernetes, capi-controllers, ...)

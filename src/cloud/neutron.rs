@@ -16,7 +16,10 @@ struct FloatingIp {
 }
 
 /// `GET /v2.0/floatingips?port_id=` (admin scope): the addresses on a port, sorted.
-pub async fn floating_ips_on_port(session: &Session, port_id: &str) -> Result<Vec<String>, ApiError> {
+pub async fn floating_ips_on_port(
+    session: &Session,
+    port_id: &str,
+) -> Result<Vec<String>, ApiError> {
     let call = Call::get(Scope::Admin, Service::Network, "/floatingips").query("port_id", port_id);
     let body: FloatingIps = session.json(&call).await?;
     let mut ips: Vec<String> = body

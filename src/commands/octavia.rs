@@ -37,7 +37,12 @@ struct Frame {
 }
 
 impl Frame {
-    async fn open(settings: &Settings, env: &Env, command: &str, start: serde_json::Value) -> anyhow::Result<Frame> {
+    async fn open(
+        settings: &Settings,
+        env: &Env,
+        command: &str,
+        start: serde_json::Value,
+    ) -> anyhow::Result<Frame> {
         let (site, session) = super::connect(settings, env).await?;
         let state = journal::state_dir(env);
         let lock = RunLock::acquire(&state, command)?;
@@ -59,14 +64,22 @@ impl Frame {
     /// Ends the journal and turns the outcome into an exit code.
     fn end(&self, stopped: Option<&Stopped>, actions: usize) -> ExitCode {
         if let Some(signal) = crate::engine::interrupt::requested() {
-            self.journal.record(Event::End, None, json!({"interrupted_by_signal": signal, "actions": actions}));
+            self.journal.record(
+                Event::End,
+                None,
+                json!({"interrupted_by_signal": signal, "actions": actions}),
+            );
             return ExitCode::from(crate::engine::interrupt::exit_code(signal));
         }
         let stops: Vec<serde_json::Value> = stopped
             .map(|s| json!({"layer": s.layer.name(), "why": s.why}))
             .into_iter()
             .collect();
-        self.journal.record(Event::End, None, json!({"stopped": stops, "actions": actions, "nothing_changed": actions == 0}));
+        self.journal.record(
+            Event::End,
+            None,
+            json!({"stopped": stops, "actions": actions, "nothing_changed": actions == 0}),
+        );
         eprintln!("journal: {}", self.journal.path().display());
         exit::for_layer(stopped.map(|s| s.layer))
     }
@@ -86,7 +99,11 @@ pub async fn sweep(settings: &Settings, env: &Env, yes: bool) -> anyhow::Result<
     );
     let result = run.sweep().await;
     if let Ok(swept) = &result {
-        print(&render_swept(swept, &frame.site.amphora_flavor, settings.format));
+        print(&render_swept(
+            swept,
+            &frame.site.amphora_flavor,
+            settings.format,
+        ));
     }
     Ok(frame.end(result.as_ref().err(), run.changes()))
 }
@@ -101,7 +118,11 @@ pub async fn headroom(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode
     .await?;
     let hosts = headroom::compute(&providers, &site.amphora_flavor);
     let total: u64 = hosts.iter().map(|h| h.slots).sum();
-    print(&render_headroom(&hosts, &site.amphora_flavor, settings.format));
+    print(&render_headroom(
+        &hosts,
+        &site.amphora_flavor,
+        settings.format,
+    ));
     Ok(if total == 0 {
         exit::for_layer(Some(Layer::Headroom))
     } else {
@@ -110,7 +131,12 @@ pub async fn headroom(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode
 }
 
 /// `failover [LB...] [--yes]`.
-pub async fn failover(settings: &Settings, env: &Env, ids: &[String], yes: bool) -> anyhow::Result<ExitCode> {
+pub async fn failover(
+    settings: &Settings,
+    env: &Env,
+    ids: &[String],
+    yes: bool,
+) -> anyhow::Result<ExitCode> {
     for id in ids {
         crate::site::Uuid::parse(id).map_err(|e| {
             UsageError(format!(
@@ -118,7 +144,13 @@ pub async fn failover(settings: &Settings, env: &Env, ids: &[String], yes: bool)
             ))
         })?;
     }
-    let frame = Frame::open(settings, env, "failover", json!({"load_balancers": ids, "yes": yes})).await?;
+    let frame = Frame::open(
+        settings,
+        env,
+        "failover",
+        json!({"load_balancers": ids, "yes": yes}),
+    )
+    .await?;
     let p = Probe {
         session: &frame.session,
         site: &frame.site,
@@ -143,7 +175,13 @@ pub async fn failover(settings: &Settings, env: &Env, ids: &[String], yes: bool)
         print(&match settings.format {
             Format::Table => done
                 .iter()
-                .map(|f| format!("{}: failed over in {}\n", f.load_balancer, crate::engine::run::secs(f.took)))
+                .map(|f| {
+                    format!(
+                        "{}: failed over in {}\n",
+                        f.load_balancer,
+                        crate::engine::run::secs(f.took)
+                    )
+                })
                 .collect(),
             format => ui::structured(done, format),
         });
@@ -169,7 +207,9 @@ async fn choose(p: Probe<'_>, ids: &[String]) -> Result<Vec<LoadBalancer>, Strin
         let lb = octavia::show_load_balancer(p.session, Scope::Admin, id)
             .await
             .map_err(|e| match e.status() {
-                Some(404) => format!("load balancer {id} does not exist (admin scope looked in every project)"),
+                Some(404) => format!(
+                    "load balancer {id} does not exist (admin scope looked in every project)"
+                ),
                 _ => e.to_string(),
             })?;
         if !matches!(lb.provisioning_status.as_str(), "ERROR" | "ACTIVE") {
@@ -214,7 +254,9 @@ fn render_swept(swept: &Swept, flavor: &AmphoraFlavor, format: Format) -> String
         return "no orphan amphora servers\n".into();
     }
     let mut t = table();
-    t.set_header(["SERVER", "NAME", "KIND", "PROJECT", "HOST", "CREATED", "FREES", "RESULT"]);
+    t.set_header([
+        "SERVER", "NAME", "KIND", "PROJECT", "HOST", "CREATED", "FREES", "RESULT",
+    ]);
     for o in &swept.orphans {
         let result = if swept.deleted.contains(&o.server_id) {
             "deleted"
@@ -226,7 +268,10 @@ fn render_swept(swept: &Swept, flavor: &AmphoraFlavor, format: Format) -> String
             "gone already"
         };
         let frees = match &o.host {
-            Some(_) => format!("{} MB/{} vCPU/{} GB", flavor.memory_mb, flavor.vcpus, flavor.disk_gb),
+            Some(_) => format!(
+                "{} MB/{} vCPU/{} GB",
+                flavor.memory_mb, flavor.vcpus, flavor.disk_gb
+            ),
             None => "nothing".into(),
         };
         t.add_row([
@@ -273,11 +318,23 @@ fn render_headroom(hosts: &[HostHeadroom], flavor: &AmphoraFlavor, format: Forma
         c.map_or("-".to_string(), |c| format!("{}/{}", c.free, c.capacity))
     };
     let mut t = table();
-    t.set_header(["HOST", "SERVICE", "MEMORY_MB free/cap", "VCPU free/cap", "DISK_GB free/cap", "SLOTS", "RUNBOOK FORMULA"]);
+    t.set_header([
+        "HOST",
+        "SERVICE",
+        "MEMORY_MB free/cap",
+        "VCPU free/cap",
+        "DISK_GB free/cap",
+        "SLOTS",
+        "RUNBOOK FORMULA",
+    ]);
     for h in hosts {
         t.add_row([
             h.host.clone(),
-            if h.disabled { "disabled".into() } else { "enabled".to_string() },
+            if h.disabled {
+                "disabled".into()
+            } else {
+                "enabled".to_string()
+            },
             fig(h.memory),
             fig(h.vcpu),
             fig(h.disk),

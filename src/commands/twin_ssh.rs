@@ -88,7 +88,10 @@ pub async fn exec(twin: &str, argv: &[String]) -> anyhow::Result<ExitCode> {
 pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
     let mut iter = args.iter();
     if iter.next().map(String::as_str) != Some("ssh") {
-        eprintln!("twin-juju: this stand-in for juju models only `juju ssh UNIT -- COMMAND` (got `{}`)", args.join(" "));
+        eprintln!(
+            "twin-juju: this stand-in for juju models only `juju ssh UNIT -- COMMAND` (got `{}`)",
+            args.join(" ")
+        );
         return Ok(ExitCode::from(2));
     }
     let mut unit = None;
@@ -110,7 +113,12 @@ pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
         eprintln!("ERROR no unit, machine or leader given");
         return Ok(ExitCode::from(2));
     };
-    post_twin(twin, "/host/juju-ssh", serde_json::json!({"unit": unit, "argv": argv})).await
+    post_twin(
+        twin,
+        "/host/juju-ssh",
+        serde_json::json!({"unit": unit, "argv": argv}),
+    )
+    .await
 }
 
 /// Asks the twin's `/host/exec` and replays its answer as a process would.

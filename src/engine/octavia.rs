@@ -44,6 +44,8 @@ pub struct Swept {
     pub aborted: Vec<String>,
     /// Server ids left alone: not confirmed.
     pub left: Vec<String>,
+    /// Amphorae in ERROR or FAILOVER_STOPPED, with what that means.
+    pub attention: Vec<String>,
 }
 
 /// A failover that reached ACTIVE.
@@ -66,11 +68,18 @@ impl Run<'_> {
         self.record(&row);
         let orphans = amphorae::classify(&observation.amphorae, &observation.servers);
         // Rows in ERROR or FAILOVER_STOPPED explain why Octavia is not healing itself.
-        for line in row.evidence.iter().filter(|e| e.starts_with("amphora ")) {
+        let attention: Vec<String> = row
+            .evidence
+            .iter()
+            .filter(|e| e.starts_with("amphora "))
+            .cloned()
+            .collect();
+        for line in &attention {
             self.progress.line(Layer::Amphorae, line);
         }
         let mut swept = Swept {
             orphans: orphans.clone(),
+            attention,
             ..Swept::default()
         };
         if orphans.is_empty() {
@@ -151,7 +160,9 @@ impl Run<'_> {
                 ),
             )
         };
-        let rows = octavia::list_amphorae(session).await.map_err(cannot_verify)?;
+        let rows = octavia::list_amphorae(session)
+            .await
+            .map_err(cannot_verify)?;
         if let Some(row) = rows.iter().find(|a| {
             a.id.eq_ignore_ascii_case(&orphan.amphora_id)
                 || a.compute_id
@@ -196,8 +207,11 @@ impl Run<'_> {
             Ok(_) => {}
         }
         let request = json!({"request": "server delete", "server": orphan.server_id, "name": format!("amphora-{}", orphan.amphora_id), "kind": orphan.kind, "host": orphan.host, "scope": "admin"});
-        self.journal
-            .record(Event::Action, Some("amphorae"), json!({"requested": request}));
+        self.journal.record(
+            Event::Action,
+            Some("amphorae"),
+            json!({"requested": request}),
+        );
         let result = nova::delete_server(session, Scope::Admin, &orphan.server_id).await;
         self.journal.record(Event::Action, Some("amphorae"), json!({"request": "server delete", "server": orphan.server_id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
         match result {
@@ -251,7 +265,11 @@ impl Run<'_> {
 
     /// Step 5b: free amphora slots from Placement. With `needed` (a failover is
     /// next) and no slot anywhere, stops with the figures.
-    pub(crate) async fn headroom(&self, needed: bool, swept: Option<&Swept>) -> Result<Row, Stopped> {
+    pub(crate) async fn headroom(
+        &self,
+        needed: bool,
+        swept: Option<&Swept>,
+    ) -> Result<Row, Stopped> {
         let row = match layers::headroom::probe(self.p).await {
             Ok(o) => layers::headroom::assess(&o, &self.p.site.amphora_flavor, needed),
             Err(e) => Row::unobservable(Layer::Headroom, &e),
@@ -269,14 +287,19 @@ impl Run<'_> {
                 });
                 let hint = match holding {
                     0 => String::new(),
-                    n => format!("; {n} orphan(s) left in place hold a slot each: `--yes` (or a yes on the terminal) deletes them"),
+                    n => format!(
+                        "; {n} orphan(s) left in place hold a slot each: `--yes` (or a yes on the terminal) deletes them"
+                    ),
                 };
                 format!(
                     "no amphora slot on any enabled compute host, so no failover is started ({figures}); {}{hint}",
                     row.next.as_deref().unwrap_or_default()
                 )
             } else {
-                format!("{}: {figures}; no failover is started without knowing there is a slot", row.summary)
+                format!(
+                    "{}: {figures}; no failover is started without knowing there is a slot",
+                    row.summary
+                )
             };
             return Err(self.stop(Layer::Headroom, why));
         }
@@ -341,7 +364,10 @@ impl Run<'_> {
         if let Err(e) = result {
             return Err(self.stop(
                 Layer::LoadBalancers,
-                format!("Octavia refused the failover of {label}: {}", first_line(&e)),
+                format!(
+                    "Octavia refused the failover of {label}: {}",
+                    first_line(&e)
+                ),
             ));
         }
         self.changed();
@@ -374,10 +400,11 @@ impl Run<'_> {
             )
             .await
             .map_err(|e| {
-                self.stop(
-                    Layer::LoadBalancers,
-                    format!("{e}; do not retry: read octavia-worker.log on the octavia units for where the flow is stuck"),
-                )
+                let advice = match e {
+                    super::wait::WaitError::Interrupted { .. } => "the failover goes on inside Octavia; `juju-capi-restore restore` waits for it to leave PENDING_UPDATE and starts no other",
+                    _ => "do not retry: read octavia-worker.log on the octavia units for where the flow is stuck",
+                };
+                self.stop(Layer::LoadBalancers, format!("{e}; {advice}"))
             })?;
         self.waited(Layer::LoadBalancers, &waited);
         let after = waited.value;
@@ -406,11 +433,7 @@ impl Run<'_> {
         if let (Some(a), Some(b)) = (&fips_before, &fips_after)
             && a != b
         {
-            changed.push(format!(
-                "floating IP {} → {}",
-                a.join(","),
-                b.join(",")
-            ));
+            changed.push(format!("floating IP {} → {}", a.join(","), b.join(",")));
         }
         self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("ACTIVE after {}", secs(took)), "took_s": took.as_secs(), "vip": after.vip_address, "floating_ips": fips_after, "changed": changed}));
         if !changed.is_empty() {
@@ -467,14 +490,18 @@ impl Run<'_> {
                 secs(took)
             )
         };
-        self.progress
-            .line(Layer::LoadBalancers, &format!("{label}: failover FAILED, {class}"));
+        self.progress.line(
+            Layer::LoadBalancers,
+            &format!("{label}: failover FAILED, {class}"),
+        );
         let mut evidence = Vec::new();
         match crate::juju::octavia_worker_evidence(self.p.site, &lb.id).await {
             Ok(lines) => {
                 for line in &lines {
-                    self.progress
-                        .line(Layer::LoadBalancers, &format!("  octavia-worker.log: {line}"));
+                    self.progress.line(
+                        Layer::LoadBalancers,
+                        &format!("  octavia-worker.log: {line}"),
+                    );
                 }
                 evidence.extend(lines);
             }
@@ -489,7 +516,11 @@ impl Run<'_> {
             Ok(swept) => swept
                 .orphans
                 .iter()
-                .filter_map(|o| o.fault.as_ref().map(|f| format!("`amphora-{}`: {f}", o.amphora_id)))
+                .filter_map(|o| {
+                    o.fault
+                        .as_ref()
+                        .map(|f| format!("`amphora-{}`: {f}", o.amphora_id))
+                })
                 .collect::<Vec<_>>(),
             Err(s) => vec![s.why],
         };
@@ -509,12 +540,17 @@ impl Run<'_> {
     /// The floating IPs on a load balancer's VIP port, or None when Neutron cannot say.
     async fn floating_ips(&self, lb: &LoadBalancer) -> Option<Vec<String>> {
         let port = lb.vip_port_id.as_deref()?;
-        neutron::floating_ips_on_port(self.p.session, port).await.ok()
+        neutron::floating_ips_on_port(self.p.session, port)
+            .await
+            .ok()
     }
 
     /// Fails over each load balancer in turn, never two at once; stops at the first
     /// that does not come back.
-    pub(crate) async fn failover_each(&self, lbs: &[LoadBalancer]) -> Result<Vec<FailedOver>, Stopped> {
+    pub(crate) async fn failover_each(
+        &self,
+        lbs: &[LoadBalancer],
+    ) -> Result<Vec<FailedOver>, Stopped> {
         let mut done = Vec::new();
         for lb in lbs {
             if super::interrupt::requested().is_some() {
@@ -531,7 +567,9 @@ impl Run<'_> {
     }
 
     /// The load balancers' row, as `status` judges it, with the observation.
-    async fn load_balancers(&self) -> (Row, Option<layers::load_balancers::LoadBalancerObservation>) {
+    async fn load_balancers(
+        &self,
+    ) -> (Row, Option<layers::load_balancers::LoadBalancerObservation>) {
         match layers::load_balancers::probe(self.p).await {
             Ok(o) => (layers::load_balancers::assess(&o), Some(o)),
             Err(e) => (Row::unobservable(Layer::LoadBalancers, &e), None),
@@ -541,7 +579,10 @@ impl Run<'_> {
     /// The restore's Octavia branch (DESIGN §4.0): orphans reported; once the VM step
     /// is over, PENDING load balancers waited out; every ACTIVE → nothing to do; any
     /// in ERROR → sweep, headroom and failover, each in turn.
-    pub(crate) async fn octavia_branch(&self, mut vm_seen: watch::Receiver<bool>) -> Result<(), Stopped> {
+    pub(crate) async fn octavia_branch(
+        &self,
+        mut vm_seen: watch::Receiver<bool>,
+    ) -> Result<(), Stopped> {
         let amphorae = match amphorae::probe(self.p).await {
             Ok(o) => amphorae::assess(&o),
             Err(e) => Row::unobservable(Layer::Amphorae, &e),
@@ -555,6 +596,13 @@ impl Run<'_> {
         }
         // Headroom counts the VM's allocation: measure it once the VM step is over.
         let _ = vm_seen.wait_for(|done| *done).await;
+        // `--until amphorae` or `headroom`: report, change nothing in Octavia.
+        if self.until.is_some_and(|u| u < Layer::LoadBalancers) {
+            if self.until.is_some_and(|u| u >= Layer::Headroom) {
+                self.headroom(false, None).await?;
+            }
+            return Ok(());
+        }
         let (mut lbs, mut observed) = self.load_balancers().await;
         if observed.as_ref().is_some_and(|o| o.pending()) {
             self.progress.line(
@@ -598,7 +646,12 @@ impl Run<'_> {
             }
             Action::Failover => {
                 let errors: Vec<LoadBalancer> = observed
-                    .map(|o| o.all().filter(|lb| lb.provisioning_status == "ERROR").cloned().collect())
+                    .map(|o| {
+                        o.all()
+                            .filter(|lb| lb.provisioning_status == "ERROR")
+                            .cloned()
+                            .collect()
+                    })
                     .unwrap_or_default();
                 self.failover_each(&errors).await.map(|_| ())
             }

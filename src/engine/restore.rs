@@ -5,10 +5,12 @@
 //! only once the VM step is done, so the VM's allocation is in the figures.
 //!
 //! Each layer is observed, decided by [`super::plan::plan`] (the same decision
-//! `plan` shows) and acted on only when the layers it depends on are green. It
-//! changes one thing itself, starting the VM; everything else is waiting, and what
-//! needs an operator (orphans, a failover) stops its branch with the way forward.
-//! Re-running it on a healthy stack changes nothing and says so.
+//! `plan` shows) and acted on only when the layers it depends on are green. The VM
+//! chain changes one thing, starting the VM (and re-emits a missing kubeconfig);
+//! the rest is waiting. The Octavia branch ([`super::octavia`]) sweeps orphans and
+//! fails over load balancers in ERROR, confirmed. What cannot be made green stops
+//! its branch with the way forward. Re-running it on a healthy stack changes nothing
+//! and says so.
 
 use std::time::Duration;
 
@@ -416,6 +418,4 @@ impl Run<'_> {
                 .unwrap_or_else(|| Row::waiting(layer, Layer::Kubernetes)),
         }
     }
-
 }
-

@@ -33,7 +33,12 @@ pub(crate) struct Run<'a> {
 
 impl<'a> Run<'a> {
     /// A run with nothing done yet.
-    pub(crate) fn new(p: Probe<'a>, journal: &'a Journal, progress: &'a Progress, yes: bool) -> Run<'a> {
+    pub(crate) fn new(
+        p: Probe<'a>,
+        journal: &'a Journal,
+        progress: &'a Progress,
+        yes: bool,
+    ) -> Run<'a> {
         Run {
             p,
             journal,

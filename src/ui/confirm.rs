@@ -50,4 +50,3 @@ pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), Refus
         Err(Refused(format!("{question}: not confirmed")))
     }
 }
-

@@ -70,7 +70,11 @@ fn the_zombie_and_the_error_orphan_are_swept_then_the_failover_succeeds() {
     // In the twin: both orphans gone, one failover, ACTIVE, the old amphora reaped.
     let left = amphora_servers(&t);
     assert_eq!(left.len(), 1, "only the replacement amphora: {left:?}");
-    assert!(!left.iter().any(|n| n.contains(ZOMBIE) || n.contains(ERROR_ORPHAN)));
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.contains(ZOMBIE) || n.contains(ERROR_ORPHAN))
+    );
     assert_eq!(deletes(&t).len(), 2, "deleted by server UUID, once each");
     assert!(deletes(&t).iter().all(|p| p.contains("/servers/")));
     let failovers = t.steer(|c, _| c.failovers.clone());
@@ -82,7 +86,10 @@ fn the_zombie_and_the_error_orphan_are_swept_then_the_failover_succeeds() {
         .iter()
         .filter_map(|e| e["detail"]["requested"]["request"].as_str())
         .collect();
-    assert_eq!(requested, ["server delete", "server delete", "loadbalancer failover"]);
+    assert_eq!(
+        requested,
+        ["server delete", "server delete", "loadbalancer failover"]
+    );
     assert!(
         entries
             .iter()
@@ -116,7 +123,11 @@ fn without_a_slot_the_failover_is_refused_then_a_sweep_frees_one_and_it_succeeds
         "{table}"
     );
 
-    let output = t.cmd().args(["sweep", "--yes", "-f", "json"]).output().unwrap();
+    let output = t
+        .cmd()
+        .args(["sweep", "--yes", "-f", "json"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let swept = json(&output);
     assert_eq!(swept["deleted"].as_array().unwrap().len(), 2, "{swept}");
@@ -164,7 +175,11 @@ fn a_fast_fail_is_classified_re_swept_and_never_retried() {
     );
     // Nova's own word on the replacement, found by the re-sweep.
     assert!(err.contains("Nova says of the replacement"), "{err}");
-    assert_eq!(failover_puts(&t).len(), 1, "exactly one attempt, never retried");
+    assert_eq!(
+        failover_puts(&t).len(),
+        1,
+        "exactly one attempt, never retried"
+    );
     let failovers = t.steer(|c, _| c.failovers.clone());
     assert_eq!(failovers.len(), 1);
     assert_eq!(failovers[0].outcome.as_deref(), Some("ERROR"));
@@ -192,13 +207,24 @@ fn a_row_appearing_between_list_and_delete_aborts_that_delete() {
             .id
             .clone()
     });
-    let output = t.cmd().args(["sweep", "--yes", "-f", "json"]).output().unwrap();
+    let output = t
+        .cmd()
+        .args(["sweep", "--yes", "-f", "json"])
+        .output()
+        .unwrap();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(0), "{err}");
     let swept = json(&output);
-    assert_eq!(swept["aborted"], serde_json::json!([zombie_server]), "{swept}");
+    assert_eq!(
+        swept["aborted"],
+        serde_json::json!([zombie_server]),
+        "{swept}"
+    );
     assert_eq!(swept["deleted"].as_array().unwrap().len(), 1);
-    assert!(err.contains("NOT deleting") && err.contains("so it is in use"), "{err}");
+    assert!(
+        err.contains("NOT deleting") && err.contains("so it is in use"),
+        "{err}"
+    );
     // The adopted amphora's server is alive; only the ERROR orphan was deleted.
     assert!(amphora_servers(&t).contains(&format!("amphora-{ZOMBIE}")));
     assert!(!deletes(&t).iter().any(|p| p.contains(&zombie_server)));
@@ -234,7 +260,11 @@ fn two_load_balancers_in_error_fail_over_one_after_the_other() {
         second.provisioning_status = "ERROR".into();
         s.load_balancers.push(second);
     });
-    let output = t.cmd().args(["failover", "--yes", "-f", "json"]).output().unwrap();
+    let output = t
+        .cmd()
+        .args(["failover", "--yes", "-f", "json"])
+        .output()
+        .unwrap();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(0), "{err}");
     assert_eq!(json(&output).as_array().unwrap().len(), 2);
@@ -242,7 +272,11 @@ fn two_load_balancers_in_error_fail_over_one_after_the_other() {
     // had finished.
     let failovers = t.steer(|c, _| c.failovers.clone());
     assert_eq!(failovers.len(), 2, "{failovers:?}");
-    assert!(failovers.iter().all(|f| f.outcome.as_deref() == Some("ACTIVE")));
+    assert!(
+        failovers
+            .iter()
+            .all(|f| f.outcome.as_deref() == Some("ACTIVE"))
+    );
     assert!(
         failovers[1].started >= failovers[0].finished.unwrap(),
         "overlapping failovers: {failovers:?}"
@@ -255,7 +289,11 @@ fn two_load_balancers_in_error_fail_over_one_after_the_other() {
 #[test]
 fn restore_with_yes_repairs_octavia_while_kubernetes_converges() {
     let t = runbook(|_| {});
-    let output = t.cmd().args(["restore", "--yes", "-f", "json"]).output().unwrap();
+    let output = t
+        .cmd()
+        .args(["restore", "--yes", "-f", "json"])
+        .output()
+        .unwrap();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(0), "{err}");
     let report = json(&output);
@@ -273,7 +311,8 @@ fn restore_with_yes_repairs_octavia_while_kubernetes_converges() {
     assert!(failover_end < api_up, "{failover_end} vs {api_up}");
     // Headroom was measured only after the VM start.
     let entries = journal(&t);
-    let position = |pred: &dyn Fn(&serde_json::Value) -> bool| entries.iter().position(pred).unwrap();
+    let position =
+        |pred: &dyn Fn(&serde_json::Value) -> bool| entries.iter().position(pred).unwrap();
     let start = position(&|e| e["detail"]["request"] == "os-start");
     let headroom = position(&|e| e["event"] == "probe" && e["layer"] == "headroom");
     assert!(start < headroom);
@@ -292,4 +331,22 @@ fn unattended_restore_without_yes_deletes_and_fails_over_nothing() {
     assert!(deletes(&t).is_empty() && failover_puts(&t).is_empty());
     // The VM chain went on regardless: the branches are independent.
     assert_eq!(layer(&json(&output), "capi-controllers")["state"], "green");
+}
+
+#[test]
+fn amphorae_octavia_will_not_heal_are_explained() {
+    let t = runbook(|s| {
+        s.load_balancers[0].amphorae[0].status = "FAILOVER_STOPPED".into();
+        s.orphan_amphorae.clear();
+    });
+    let output = t.cmd().args(["sweep", "-f", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let swept = json(&output);
+    let attention = swept["attention"].as_array().unwrap();
+    assert_eq!(attention.len(), 1, "{swept}");
+    assert!(
+        attention[0].as_str().unwrap().contains("circuit breaker"),
+        "{swept}"
+    );
+    assert!(swept["orphans"].as_array().unwrap().is_empty());
 }

@@ -783,7 +783,10 @@ impl Cloud {
         let mut lines = Vec::new();
         for beat in (0..6).rev() {
             let at = before(now, std::time::Duration::from_secs(beat * 10));
-            for zombie in self.orphan_servers().filter(|s| s.vm_state == VmState::Active) {
+            for zombie in self
+                .orphan_servers()
+                .filter(|s| s.vm_state == VmState::Active)
+            {
                 let id = zombie.name.trim_start_matches("amphora-");
                 lines.push(format!(
                     "{} 4243 WARNING octavia.amphorae.drivers.health.heartbeat_udp [-] Amphora {id} health message was processed but the amphora is missing from the DB. An operator must manually delete it.",
@@ -988,7 +991,11 @@ impl Cloud {
             finished: None,
             outcome: None,
         });
-        self.log_worker(now, "INFO", &format!("Performing failover for load balancer {lb_id}"));
+        self.log_worker(
+            now,
+            "INFO",
+            &format!("Performing failover for load balancer {lb_id}"),
+        );
         // The replacement amphora is built first: its row and server (and so its
         // Placement allocation) exist for the whole failover.
         if let Some(host) = host {
@@ -1231,7 +1238,12 @@ mod tests {
     #[test]
     fn a_failover_builds_the_replacement_first_then_reaps_the_old_amphora() {
         let (mut c, now) = cloud();
-        let zombie = c.orphan_servers().find(|s| s.vm_state == VmState::Active).unwrap().id.clone();
+        let zombie = c
+            .orphan_servers()
+            .find(|s| s.vm_state == VmState::Active)
+            .unwrap()
+            .id
+            .clone();
         c.delete_server(&zombie, now).unwrap();
         let now = after(now, Duration::from_secs(10));
         c.settle(now);
@@ -1242,15 +1254,26 @@ mod tests {
         c.settle(during);
         assert_eq!(c.amphorae.len(), 2, "old and replacement side by side");
         assert!(c.amphorae.iter().any(|a| a.status == "BOOTING"));
-        assert_eq!(c.orphan_servers().count(), 1, "only the ERROR orphan: the replacement has its row");
-        assert_eq!(c.host_with_slot(), None, "the replacement holds the freed slot");
+        assert_eq!(
+            c.orphan_servers().count(),
+            1,
+            "only the ERROR orphan: the replacement has its row"
+        );
+        assert_eq!(
+            c.host_with_slot(),
+            None,
+            "the replacement holds the freed slot"
+        );
         let done = after(now, Duration::from_secs(108));
         c.settle(done);
         assert_eq!(c.load_balancers[0].provisioning_status, "ACTIVE");
         assert_eq!(c.amphorae.len(), 1);
         assert_ne!(c.amphorae[0].id, old.id);
         assert_eq!(c.amphorae[0].status, "ALLOCATED");
-        assert!(c.server(&old.compute_id).is_none(), "old amphora's server reaped");
+        assert!(
+            c.server(&old.compute_id).is_none(),
+            "old amphora's server reaped"
+        );
         assert_eq!(c.failovers.len(), 1);
         assert_eq!(c.failovers[0].outcome.as_deref(), Some("ACTIVE"));
     }
@@ -1281,7 +1304,10 @@ mod tests {
         let adopted = c.adopt_orphan(now).unwrap();
         assert_eq!(c.orphan_servers().count(), 1);
         assert!(c.amphorae.iter().any(|a| a.id == adopted));
-        assert!(!c.health_manager_log(now).is_empty() || c.orphan_servers().all(|s| s.vm_state != VmState::Active));
+        assert!(
+            !c.health_manager_log(now).is_empty()
+                || c.orphan_servers().all(|s| s.vm_state != VmState::Active)
+        );
     }
 
     #[test]

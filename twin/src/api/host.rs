@@ -31,27 +31,59 @@ struct JujuSsh {
 /// it, for the one thing the tool asks of it.
 async fn juju_ssh(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let Ok(request) = serde_json::from_slice::<JujuSsh>(&body) else {
-        return json_response(StatusCode::BAD_REQUEST, json!({"error": "expected {\"unit\": ..., \"argv\": [...]}"}));
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "expected {\"unit\": ..., \"argv\": [...]}"}),
+        );
     };
     let answer = |stdout: String, stderr: String, code: i32| {
-        json_response(StatusCode::OK, json!({"stdout": stdout, "stderr": stderr, "exit_code": code}))
+        json_response(
+            StatusCode::OK,
+            json!({"stdout": stdout, "stderr": stderr, "exit_code": code}),
+        )
     };
     if !request.unit.starts_with("octavia/") {
-        return answer(String::new(), format!("ERROR unit \"{}\" not found (the twin models only octavia units)\n", request.unit), 1);
+        return answer(
+            String::new(),
+            format!(
+                "ERROR unit \"{}\" not found (the twin models only octavia units)\n",
+                request.unit
+            ),
+            1,
+        );
     }
     let argv: Vec<&str> = request.argv.iter().map(String::as_str).collect();
     let (n, path) = match argv.as_slice() {
         ["sudo", "tail", "-n", n, path] => (n.parse::<usize>().unwrap_or(10), *path),
-        _ => return answer(String::new(), format!("twin: `{}` is not modelled on octavia units (only `sudo tail -n N LOG`)\n", request.argv.join(" ")), 127),
+        _ => {
+            return answer(
+                String::new(),
+                format!(
+                    "twin: `{}` is not modelled on octavia units (only `sudo tail -n N LOG`)\n",
+                    request.argv.join(" ")
+                ),
+                127,
+            );
+        }
     };
     let (cloud, now) = state.cloud();
     let lines = match path.rsplit('/').next() {
         Some("octavia-worker.log") => cloud.worker_log.clone(),
         Some("octavia-health-manager.log") => cloud.health_manager_log(now),
-        _ => return answer(String::new(), format!("tail: cannot open '{path}' for reading: No such file or directory\n"), 1),
+        _ => {
+            return answer(
+                String::new(),
+                format!("tail: cannot open '{path}' for reading: No such file or directory\n"),
+                1,
+            );
+        }
     };
     let tail = &lines[lines.len().saturating_sub(n)..];
-    answer(tail.iter().map(|l| format!("{l}\n")).collect(), String::new(), 0)
+    answer(
+        tail.iter().map(|l| format!("{l}\n")).collect(),
+        String::new(),
+        0,
+    )
 }
 
 #[derive(Deserialize)]
