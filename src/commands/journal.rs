@@ -11,6 +11,15 @@ use crate::cli::UsageError;
 use crate::cloud::credentials::Env;
 use crate::journal;
 
+/// What an action was aimed at, when it names a server or a load balancer.
+fn target(detail: &serde_json::Value) -> String {
+    ["server", "load_balancer"]
+        .iter()
+        .find_map(|k| detail[*k].as_str())
+        .map(|id| format!(" {id}"))
+        .unwrap_or_default()
+}
+
 /// What the runbook says each gate takes (AS-EXECUTED-VERIFIED 2026-06-10, gp.mid).
 fn runbook_figure(layer: &str) -> &'static str {
     match layer {
@@ -166,12 +175,14 @@ pub fn render(id: &str, entries: &[Value], markdown: bool) -> String {
             // Journaled before the request is sent, so a crash mid-request still
             // shows what may have happened.
             "action" if d["requested"].is_object() => format!(
-                "ACTION {}: requested",
-                d["requested"]["request"].as_str().unwrap_or("")
+                "ACTION {}{}: requested",
+                d["requested"]["request"].as_str().unwrap_or(""),
+                target(&d["requested"])
             ),
             "action" => format!(
-                "ACTION {}: {}",
+                "ACTION {}{}: {}",
                 d["request"].as_str().unwrap_or(""),
+                target(d),
                 d["result"].as_str().unwrap_or("")
             ),
             "wait" if d["done"] == true => format!(

@@ -50,6 +50,9 @@ impl Frame {
         let journal = Journal::create(&state, command)?;
         let mut start = start;
         start["command"] = json!(command);
+        start["cloud"] = json!(session.config().name);
+        start["server"] = json!(site.management.server);
+        start["project"] = json!(site.management.project_id.as_str());
         journal.record(Event::Start, None, start);
         let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress);
         Ok(Frame {

@@ -89,9 +89,15 @@ impl Run<'_> {
         let now = jiff::Timestamp::now();
         let flavor = &self.p.site.amphora_flavor;
         for o in &orphans {
+            // Whole minutes: an orphan's age is hours, seconds are noise.
             let age = o
                 .age(now)
-                .map(|a| format!(", {} old", secs(a)))
+                .map(|a| {
+                    format!(
+                        ", {} old",
+                        secs(Duration::from_secs(a.as_secs().max(60) / 60 * 60))
+                    )
+                })
                 .unwrap_or_default();
             let frees = match &o.host {
                 Some(h) => format!(

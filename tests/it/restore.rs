@@ -220,7 +220,7 @@ fn the_journal_lists_runs_and_renders_one_for_the_runbooks() {
         "{md}"
     );
     assert!(
-        md.contains("ACTION os-start: accepted")
+        md.contains("ACTION os-start 5d0c3e8a-7b1f-4c2a-9e6d-2f8b4a1c7e90: accepted")
             && md.contains("| kubernetes |")
             && md.contains("ready ~20-21 min from boot"),
         "{md}"
