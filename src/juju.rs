@@ -10,7 +10,7 @@ use crate::site::Site;
 #[derive(Debug, thiserror::Error)]
 pub enum JujuError {
     /// Juju is not installed (or not on PATH).
-    #[error("{0}; read octavia-worker.log on the octavia units yourself")]
+    #[error("{0}; read Octavia's logs on the octavia units yourself")]
     Missing(String),
     /// The login expired: juju wanted a password and stdin is /dev/null.
     #[error(
@@ -58,6 +58,23 @@ pub fn classify(stderr: &str) -> JujuError {
 /// The worker log lines about this load balancer's failover and any NoValidHost,
 /// last few only.
 pub async fn octavia_worker_evidence(site: &Site, lb_id: &str) -> Result<Vec<String>, JujuError> {
+    let log = tail_octavia_log(site, &site.juju.worker_log).await?;
+    Ok(relevant(&log, lb_id))
+}
+
+/// The health manager's `missing from the DB` lines: its own word that a heartbeating
+/// amphora has no row (what the runbook calls a zombie).
+pub async fn zombie_heartbeats(site: &Site) -> Result<Vec<String>, JujuError> {
+    let log = tail_octavia_log(site, &site.juju.health_manager_log).await?;
+    Ok(log
+        .lines()
+        .filter(|l| l.contains("missing from the DB"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// The last 2,000 lines of a log on the octavia unit, through `juju ssh`.
+async fn tail_octavia_log(site: &Site, path: &std::path::Path) -> Result<String, JujuError> {
     let mut argv = site.juju.command.clone();
     argv.extend(
         [
@@ -72,7 +89,7 @@ pub async fn octavia_worker_evidence(site: &Site, lb_id: &str) -> Result<Vec<Str
         ]
         .map(String::from),
     );
-    argv.push(site.juju.worker_log.display().to_string());
+    argv.push(path.display().to_string());
     let finished = Invocation::new(argv, site.juju.timeout)
         .run()
         .await
@@ -83,7 +100,7 @@ pub async fn octavia_worker_evidence(site: &Site, lb_id: &str) -> Result<Vec<Str
     if finished.code() != Some(0) {
         return Err(classify(&finished.stderr));
     }
-    Ok(relevant(&finished.stdout, lb_id))
+    Ok(finished.stdout)
 }
 
 /// The lines that name the load balancer or a scheduling failure, the last five.

@@ -140,8 +140,10 @@ pub struct Juju {
     pub command: Vec<String>,
     /// The unit whose logs are read (`<application>/leader` works on Juju 3).
     pub octavia_unit: String,
-    /// The worker log on that unit.
+    /// The worker log on that unit (why a failover failed).
     pub worker_log: PathBuf,
+    /// The health manager's log on that unit (zombies' heartbeats).
+    pub health_manager_log: PathBuf,
     /// How long one `juju ssh` may take.
     #[serde(with = "human_nonzero")]
     pub timeout: Duration,
@@ -153,6 +155,7 @@ impl Default for Juju {
             command: vec!["juju".into()],
             octavia_unit: "octavia/leader".into(),
             worker_log: "/var/log/octavia/octavia-worker.log".into(),
+            health_manager_log: "/var/log/octavia/octavia-health-manager.log".into(),
             timeout: Duration::from_secs(60),
         }
     }

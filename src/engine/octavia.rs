@@ -122,6 +122,7 @@ impl Run<'_> {
                 ),
             );
         }
+        self.zombie_evidence(&orphans).await;
         let ids: Vec<&str> = orphans.iter().map(|o| o.server_id.as_str()).collect();
         let question = format!(
             "delete {} orphan amphora server(s) by UUID ({}), each re-verified against Octavia's amphora list just before",
@@ -150,6 +151,40 @@ impl Run<'_> {
             }
         }
         Ok(swept)
+    }
+
+    /// The health manager's word on the zombies, when Juju can show it: evidence for
+    /// the operator, never a condition for deleting.
+    async fn zombie_evidence(&self, orphans: &[Orphan]) {
+        let zombies: Vec<&Orphan> = orphans
+            .iter()
+            .filter(|o| o.kind == amphorae::OrphanKind::Zombie)
+            .collect();
+        if zombies.is_empty() {
+            return;
+        }
+        match crate::juju::zombie_heartbeats(self.p.site).await {
+            Ok(lines) => {
+                for z in zombies {
+                    match lines.iter().rev().find(|l| l.contains(&z.amphora_id)) {
+                        Some(line) => self
+                            .progress
+                            .line(Layer::Amphorae, &format!("  health-manager.log: {line}")),
+                        None => self.progress.line(
+                            Layer::Amphorae,
+                            &format!(
+                                "  health-manager.log: nothing about amphora {} lately",
+                                z.amphora_id
+                            ),
+                        ),
+                    }
+                }
+            }
+            Err(e) => self.progress.line(
+                Layer::Amphorae,
+                &format!("  health-manager.log not read: {e}"),
+            ),
+        }
     }
 
     /// Re-verifies one orphan against a fresh amphora list and Nova, deletes it by

@@ -62,6 +62,12 @@ fn the_zombie_and_the_error_orphan_are_swept_then_the_failover_succeeds() {
         err.contains("ACTIVE zombie") && err.contains("ERROR orphan (failed spawn)"),
         "both kinds named: {err}"
     );
+    // The health manager's own word on the zombie, through the (fake) juju.
+    assert!(
+        err.contains("health-manager.log: ")
+            && err.contains(&format!("Amphora {ZOMBIE} health message")),
+        "{err}"
+    );
     assert!(
         err.contains("failover succeeded in 1m 48s")
             && err.contains("VIP 192.0.2.100 and floating IP 203.0.113.40 kept"),
