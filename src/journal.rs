@@ -93,6 +93,42 @@ impl Journal {
         &self.run
     }
 
+    /// The last failover of load balancer `lb` recorded by an earlier run, as
+    /// `(run, outcome)`: `ACTIVE after ...`, `ERROR after ...`, a refusal, or `no
+    /// outcome recorded` when the run ended (or was killed) before it knew.
+    pub fn last_failover(&self, lb: &str) -> Option<(String, String)> {
+        let dir = self.path.parent()?;
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p != &self.path && p.extension().is_some_and(|x| x == "jsonl"))
+            .collect();
+        // Run ids start with their UTC start time: name order is time order.
+        files.sort();
+        let mut last = None;
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            for line in text.lines().filter(|l| l.contains("loadbalancer failover")) {
+                let Ok(entry) = serde_json::from_str::<Value>(line) else {
+                    continue;
+                };
+                let d = &entry["detail"];
+                let run = entry["run"].as_str().unwrap_or_default().to_string();
+                if d["requested"]["load_balancer"] == lb {
+                    last = Some((run, "no outcome recorded".to_string()));
+                } else if d["load_balancer"] == lb
+                    && let Some(result) = d["result"].as_str()
+                    && result != "accepted"
+                {
+                    last = Some((run, result.to_string()));
+                }
+            }
+        }
+        last
+    }
+
     /// Appends one entry; a journal that cannot be written is reported once on
     /// stderr and never stops the run.
     pub fn record(&self, event: Event, layer: Option<&str>, detail: Value) {

@@ -74,6 +74,10 @@ impl Frame {
             );
             return ExitCode::from(crate::engine::interrupt::exit_code(signal));
         }
+        // Said even with -q: cron mail must carry why a run stopped.
+        if let Some(s) = stopped {
+            eprintln!("stopped at {}: {}", s.layer.name(), s.why);
+        }
         let stops: Vec<serde_json::Value> = stopped
             .map(|s| json!({"layer": s.layer.name(), "why": s.why}))
             .into_iter()
@@ -169,11 +173,11 @@ pub async fn failover(
     if chosen.is_empty() {
         frame.progress.line(
             Layer::LoadBalancers,
-            "nothing to fail over: no load balancer of the site is in provisioning ERROR",
+            "nothing to fail over: no load balancer of the site is in provisioning ERROR (`juju-capi-restore status` shows any still PENDING)",
         );
         return Ok(frame.end(None, 0));
     }
-    let result = run.failover_each(&chosen).await;
+    let result = run.failover_each(&chosen, !ids.is_empty()).await;
     if let Ok(done) = &result {
         print(&match settings.format {
             Format::Table => done

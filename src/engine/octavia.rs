@@ -129,7 +129,7 @@ impl Run<'_> {
             orphans.len(),
             ids.join(", ")
         );
-        if let Err(refused) = self.confirm(&question) {
+        if let Err(refused) = self.confirm(&question).await {
             self.progress.line(
                 Layer::Amphorae,
                 &format!("left in place ({refused}); `juju-capi-restore sweep --yes` deletes them"),
@@ -351,10 +351,31 @@ impl Run<'_> {
         Ok(row)
     }
 
-    /// Step 5c for one load balancer: sweep, headroom, failover, poll, check.
-    pub(crate) async fn failover(&self, lb: &LoadBalancer) -> Result<FailedOver, Stopped> {
+    /// Step 5c for one load balancer: sweep, headroom, failover, poll, check. `named`:
+    /// the operator named it (ACTIVE allowed, as Octavia allows, and an earlier failed
+    /// failover is no bar); else only provisioning ERROR, and never after a failover
+    /// of it that did not end ACTIVE. `None`: nothing to do after all.
+    pub(crate) async fn failover(
+        &self,
+        lb: &LoadBalancer,
+        named: bool,
+    ) -> Result<Option<FailedOver>, Stopped> {
         let session = self.p.session;
         let label = format!("`{}` ({})", lb.name, lb.id);
+        // Never retry a failed failover automatically: each attempt against
+        // NoValidHost mints another orphan. The journal remembers across runs.
+        if !named
+            && let Some((run, outcome)) = self.journal.last_failover(&lb.id)
+            && !outcome.starts_with("ACTIVE")
+        {
+            return Err(self.stop(
+                Layer::LoadBalancers,
+                format!(
+                    "the last failover of {label} (run {run}) ended: {outcome}. A failed failover is never retried automatically: read octavia-worker.log, fix the cause (`juju-capi-restore headroom`, the sweep), then run `juju-capi-restore failover {}` once",
+                    lb.id
+                ),
+            ));
+        }
         self.progress.line(
             Layer::LoadBalancers,
             &format!(
@@ -365,8 +386,10 @@ impl Run<'_> {
         let swept = self.sweep().await?;
         self.headroom(true, Some(&swept)).await?;
         self.confirm(&format!(
-            "fail over load balancer {label} (Octavia builds a replacement amphora, ~108 s; the VIP is kept)"
+            "fail over load balancer {label}, now provisioning {} (Octavia builds a replacement amphora, ~108 s, then reaps the old one; the VIP is kept; with a STANDALONE amphora the kube-api endpoint blips mid-failover, nodes and pods are unaffected)",
+            lb.provisioning_status
         ))
+        .await
         .map_err(|r| {
             self.stop(
                 Layer::LoadBalancers,
@@ -377,16 +400,49 @@ impl Run<'_> {
         let before = octavia::show_load_balancer(session, Scope::Admin, &lb.id)
             .await
             .map_err(|e| self.stop(Layer::LoadBalancers, first_line(&e)))?;
-        if !matches!(before.provisioning_status.as_str(), "ERROR" | "ACTIVE") {
+        match before.provisioning_status.as_str() {
+            "ERROR" => {}
+            "ACTIVE" if named => {}
+            "ACTIVE" => {
+                self.progress.line(
+                    Layer::LoadBalancers,
+                    &format!("{label} is ACTIVE now: nothing to fail over"),
+                );
+                return Ok(None);
+            }
+            status => {
+                return Err(self.stop(
+                    Layer::LoadBalancers,
+                    format!(
+                        "{label} is now {status}: Octavia accepts a failover only from ACTIVE or ERROR; it is working on it, so wait (`juju-capi-restore restore` waits for it) and look again"
+                    ),
+                ));
+            }
+        }
+        // One at a time: no failover while Octavia is busy with another of the site's.
+        let busy: Vec<String> = match layers::load_balancers::probe(self.p).await {
+            Ok(o) => o
+                .all()
+                .filter(|other| {
+                    other.id != lb.id && other.provisioning_status.starts_with("PENDING_")
+                })
+                .map(|other| format!("{} ({})", other.id, other.provisioning_status))
+                .collect(),
+            Err(e) => vec![format!(
+                "cannot list the load balancers: {}",
+                first_line(&e)
+            )],
+        };
+        if !busy.is_empty() {
             return Err(self.stop(
                 Layer::LoadBalancers,
                 format!(
-                    "{label} is now {}: Octavia accepts a failover only from ACTIVE or ERROR; it is working on it, so wait and look again",
-                    before.provisioning_status
+                    "not failing over {label}: Octavia is busy with {}; failovers run one at a time (one slot of headroom is one failover): wait for it (`juju-capi-restore restore` waits) and run again",
+                    busy.join(", ")
                 ),
             ));
         }
-        let fips_before = self.floating_ips(&before).await;
+        let (fips_before, fips_error) = self.floating_ips(&before).await;
         if super::interrupt::requested().is_some() {
             return Err(self.stop(
                 Layer::LoadBalancers,
@@ -402,16 +458,41 @@ impl Run<'_> {
         let started = std::time::Instant::now();
         let result = octavia::failover_load_balancer(session, &lb.id).await;
         self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
-        if let Err(e) = result {
-            return Err(self.stop(
-                Layer::LoadBalancers,
-                format!(
-                    "Octavia refused the failover of {label}: {}",
-                    first_line(&e)
-                ),
-            ));
+        match result {
+            Ok(()) => self.changed(),
+            Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
+                return Err(self.stop(
+                    Layer::LoadBalancers,
+                    format!(
+                        "Octavia refused the failover of {label}: {}",
+                        first_line(&e)
+                    ),
+                ));
+            }
+            // A 5xx or a lost connection: Octavia may have started it. Look, never re-send.
+            Err(e) => {
+                let now = octavia::show_load_balancer(session, Scope::Admin, &lb.id).await;
+                match now {
+                    Ok(now) if now.provisioning_status.starts_with("PENDING_") => {
+                        self.changed();
+                        self.progress.line(
+                            Layer::LoadBalancers,
+                            &format!("the failover request failed ({}), but {label} is {}: Octavia started it; following it", first_line(&e), now.provisioning_status),
+                        );
+                    }
+                    _ => {
+                        return Err(self.stop(
+                            Layer::LoadBalancers,
+                            format!(
+                                "the failover request for {label} failed ({}) and Octavia shows no failover in progress: it was probably not started. Not re-sent automatically; run `juju-capi-restore failover {}` once the API answers",
+                                first_line(&e),
+                                lb.id
+                            ),
+                        ));
+                    }
+                }
+            }
         }
-        self.changed();
         let mut pending_since: Option<jiff::Timestamp> = None;
         let wait = Wait {
             what: format!("{label} out of PENDING_UPDATE"),
@@ -443,7 +524,7 @@ impl Run<'_> {
             .map_err(|e| {
                 let advice = match e {
                     super::wait::WaitError::Interrupted { .. } => "the failover goes on inside Octavia; `juju-capi-restore restore` waits for it to leave PENDING_UPDATE and starts no other",
-                    _ => "do not retry: read octavia-worker.log on the octavia units for where the flow is stuck",
+                    _ => "it may still be running inside Octavia: `juju-capi-restore restore` waits for it to leave PENDING_UPDATE and starts no other; if it stays PENDING, read octavia-worker.log on the octavia units",
                 };
                 self.stop(Layer::LoadBalancers, format!("{e}; {advice}"))
             })?;
@@ -457,25 +538,32 @@ impl Run<'_> {
             _ => started.elapsed(),
         };
         if after.provisioning_status == "ERROR" {
-            return Err(self.failed(&after, took).await);
+            return Err(self.failed(&after, took, &swept).await);
         }
-        let fips_after = self.floating_ips(&after).await;
+        let (fips_after, fips_error_after) = self.floating_ips(&after).await;
+        let vip = after.vip_address.as_deref().unwrap_or("-");
         let mut changed = Vec::new();
         if after.vip_address != before.vip_address {
             changed.push(format!(
-                "VIP {} → {}",
-                before.vip_address.as_deref().unwrap_or("-"),
-                after.vip_address.as_deref().unwrap_or("-")
+                "VIP {} → {vip}",
+                before.vip_address.as_deref().unwrap_or("-")
             ));
         }
         if after.vip_port_id != before.vip_port_id {
             changed.push("VIP port replaced".into());
         }
-        if let (Some(a), Some(b)) = (&fips_before, &fips_after)
-            && a != b
-        {
-            changed.push(format!("floating IP {} → {}", a.join(","), b.join(",")));
-        }
+        let kept = match (&fips_before, &fips_after) {
+            (Some(a), Some(b)) if a != b => {
+                changed.push(format!("floating IP {} → {}", a.join(","), b.join(",")));
+                String::new()
+            }
+            (Some(a), Some(_)) if a.is_empty() => format!("VIP {vip} kept (no floating IP on it)"),
+            (Some(a), Some(_)) => format!("VIP {vip} and floating IP {} kept", a.join(", ")),
+            _ => format!(
+                "VIP {vip} kept; floating IPs not compared: {}",
+                fips_error.or(fips_error_after).unwrap_or_default()
+            ),
+        };
         self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("ACTIVE after {}", secs(took)), "took_s": took.as_secs(), "vip": after.vip_address, "floating_ips": fips_after, "changed": changed}));
         if !changed.is_empty() {
             return Err(self.stop(
@@ -487,21 +575,6 @@ impl Run<'_> {
                 ),
             ));
         }
-        let kept = match &fips_after {
-            Some(ips) if !ips.is_empty() => format!(
-                "VIP {} and floating IP {} kept",
-                after.vip_address.as_deref().unwrap_or("-"),
-                ips.join(", ")
-            ),
-            Some(_) => format!(
-                "VIP {} kept (no floating IP on it)",
-                after.vip_address.as_deref().unwrap_or("-")
-            ),
-            None => format!(
-                "VIP {} kept (floating IPs not checked: Neutron did not answer)",
-                after.vip_address.as_deref().unwrap_or("-")
-            ),
-        };
         self.progress.line(
             Layer::LoadBalancers,
             &format!(
@@ -510,19 +583,20 @@ impl Run<'_> {
                 after.operating_status
             ),
         );
-        Ok(FailedOver {
+        Ok(Some(FailedOver {
             load_balancer: lb.id.clone(),
             took,
-        })
+        }))
     }
 
     /// A failover that ended in ERROR: classified, evidence gathered, orphans
     /// re-swept (a failed failover leaves one), and stopped. Never retried.
-    async fn failed(&self, lb: &LoadBalancer, took: Duration) -> Stopped {
+    async fn failed(&self, lb: &LoadBalancer, took: Duration, before: &Swept) -> Stopped {
         let label = format!("`{}` ({})", lb.name, lb.id);
-        let class = if took <= FAST_FAIL {
+        let fast = took <= FAST_FAIL;
+        let class = if fast {
             format!(
-                "a fast fail after {}: an early-flow failure, usually NoValidHost (no compute host could take the replacement amphora)",
+                "a fast fail after {}: an early-flow failure, usually NoValidHost (the scheduler placed no replacement amphora)",
                 secs(took)
             )
         } else {
@@ -552,38 +626,47 @@ impl Run<'_> {
             ),
         }
         self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("ERROR after {}", secs(took)), "took_s": took.as_secs(), "class": class, "worker_log": evidence}));
-        // A failed failover mints an orphan: sweep again (deleting only if confirmed).
-        let orphan_faults = match self.sweep().await {
+        // A failed failover mints an orphan: sweep again (deleting only if confirmed),
+        // and quote Nova on the servers that were not there before it.
+        let cause = match self.sweep().await {
             Ok(swept) => swept
                 .orphans
                 .iter()
-                .filter_map(|o| {
-                    o.fault
-                        .as_ref()
-                        .map(|f| format!("`amphora-{}`: {f}", o.amphora_id))
+                .filter(|o| !before.orphans.iter().any(|b| b.server_id == o.server_id))
+                .find_map(|o| {
+                    o.fault.as_ref().map(|f| {
+                        format!(
+                            " Nova says of the replacement `amphora-{}`: {f}.",
+                            o.amphora_id
+                        )
+                    })
                 })
-                .collect::<Vec<_>>(),
-            Err(s) => vec![s.why],
+                .unwrap_or_default(),
+            Err(s) => format!(" (The re-sweep stopped: {}.)", s.why),
         };
-        let cause = orphan_faults
-            .first()
-            .map(|f| format!(" Nova says of the replacement {f}."))
-            .unwrap_or_default();
+        let advice = if fast {
+            "Placement showed a slot, so the scheduler's filters refused it: check the amphora flavor and image properties, availability zones, aggregates and anti-affinity against the compute hosts, and octavia-worker.log"
+        } else {
+            "read octavia-worker.log on the octavia units for the step that failed"
+        };
         self.stop(
             Layer::LoadBalancers,
             format!(
-                "failover of {label} FAILED, {class}.{cause} Not retried: each attempt against NoValidHost mints another orphan. Free an amphora slot (`juju-capi-restore headroom`), read octavia-worker.log, then run `juju-capi-restore failover {}` once",
+                "failover of {label} FAILED, {class}.{cause} Not retried: each attempt against NoValidHost mints another orphan. {advice}; then run `juju-capi-restore failover {}` once",
                 lb.id
             ),
         )
     }
 
-    /// The floating IPs on a load balancer's VIP port, or None when Neutron cannot say.
-    async fn floating_ips(&self, lb: &LoadBalancer) -> Option<Vec<String>> {
-        let port = lb.vip_port_id.as_deref()?;
-        neutron::floating_ips_on_port(self.p.session, port)
-            .await
-            .ok()
+    /// The floating IPs on a load balancer's VIP port, or why Neutron could not say.
+    async fn floating_ips(&self, lb: &LoadBalancer) -> (Option<Vec<String>>, Option<String>) {
+        let Some(port) = lb.vip_port_id.as_deref() else {
+            return (None, Some("Octavia names no VIP port".into()));
+        };
+        match neutron::floating_ips_on_port(self.p.session, port).await {
+            Ok(ips) => (Some(ips), None),
+            Err(e) => (None, Some(format!("Neutron: {}", first_line(&e)))),
+        }
     }
 
     /// Fails over each load balancer in turn, never two at once; stops at the first
@@ -591,13 +674,14 @@ impl Run<'_> {
     pub(crate) async fn failover_each(
         &self,
         lbs: &[LoadBalancer],
+        named: bool,
     ) -> Result<Vec<FailedOver>, Stopped> {
         let mut done = Vec::new();
         for lb in lbs {
             if super::interrupt::requested().is_some() {
                 return Err(self.stop(Layer::LoadBalancers, "interrupted between failovers".into()));
             }
-            done.push(self.failover(lb).await?);
+            done.extend(self.failover(lb, named).await?);
         }
         Ok(done)
     }
@@ -628,8 +712,8 @@ impl Run<'_> {
             Ok(o) => amphorae::assess(&o),
             Err(e) => Row::unobservable(Layer::Amphorae, &e),
         };
-        let (action, what) = self.decide(&amphorae);
-        match action {
+        let (action_amphorae, what) = self.decide(&amphorae);
+        match action_amphorae {
             Action::Nothing => self.progress.line(Layer::Amphorae, &amphorae.summary),
             // Orphans alone block nothing: swept before a failover, else reported.
             Action::Sweep => self.progress.line(Layer::Amphorae, &what),
@@ -638,10 +722,14 @@ impl Run<'_> {
         // Headroom counts the VM's allocation: measure it once the VM step is over.
         let _ = vm_seen.wait_for(|done| *done).await;
         // `--until amphorae` or `headroom`: report, change nothing in Octavia.
-        if self.until.is_some_and(|u| u < Layer::LoadBalancers) {
-            if self.until.is_some_and(|u| u >= Layer::Headroom) {
+        if let Some(until) = self.until.filter(|u| *u < Layer::LoadBalancers) {
+            if until >= Layer::Headroom {
                 self.headroom(false, None).await?;
             }
+            self.progress.line(
+                until,
+                &format!("--until {}: Octavia left unchanged", until.name()),
+            );
             return Ok(());
         }
         let (mut lbs, mut observed) = self.load_balancers().await;
@@ -680,7 +768,7 @@ impl Run<'_> {
                 self.progress.line(Layer::LoadBalancers, &lbs.summary);
                 // Reported for the record; no failover needs it.
                 self.headroom(false, None).await?;
-                if amphorae.state != Health::Green {
+                if action_amphorae == Action::Sweep {
                     self.progress.line(Layer::Amphorae, "orphans left in place: no failover needs their capacity; `juju-capi-restore sweep` deletes them");
                 }
                 Ok(())
@@ -694,7 +782,7 @@ impl Run<'_> {
                             .collect()
                     })
                     .unwrap_or_default();
-                self.failover_each(&errors).await.map(|_| ())
+                self.failover_each(&errors, false).await.map(|_| ())
             }
             _ => Err(self.stop(Layer::LoadBalancers, what)),
         }

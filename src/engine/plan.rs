@@ -104,6 +104,7 @@ pub fn plan(rows: &[Row], site: &Site) -> Vec<Step> {
                     Action::Wait,
                     format!("re-emit the kubeconfig if `{}` is missing, then wait for nodes Ready and controllers Running", site.management.kubeconfig.display()),
                 ),
+                (Layer::Amphorae, Health::Yellow) if !row.summary.contains("orphan amphora server") => (Action::Nothing, format!("nothing to sweep: {}; {}", row.summary, row.evidence.last().cloned().unwrap_or_default())),
                 (Layer::Amphorae, Health::Yellow) => (Action::Sweep, format!("{}: swept before any failover (re-verified against Octavia's list just before each delete, by server UUID, after confirmation); left alone when no failover is needed", row.summary)),
                 (Layer::Amphorae, _) => (Action::Stop, format!("stop: {}", advice(row))),
                 (Layer::Headroom, Health::Yellow) => (Action::Nothing, format!("no slot, but no failover is needed: {}", row.summary)),

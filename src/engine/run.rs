@@ -14,7 +14,7 @@ use super::restore::Stopped;
 use super::wait::Attempt;
 use crate::journal::{Event, Journal};
 use crate::layers::{Layer, Probe, Row};
-use crate::ui::confirm::{Refused, confirm};
+use crate::ui::confirm::{self, Refused};
 use crate::ui::progress::Progress;
 
 pub(crate) struct Run<'a> {
@@ -61,9 +61,12 @@ impl<'a> Run<'a> {
     }
 
     /// Asks for a destructive step (or takes `--yes`), with the live lines paused.
-    pub(crate) fn confirm(&self, question: &str) -> Result<(), Refused> {
-        self.progress
-            .suspend(|| confirm(question, self.yes, self.journal))
+    pub(crate) async fn confirm(&self, question: &str) -> Result<(), Refused> {
+        if self.yes || !confirm::can_ask() {
+            return confirm::decided(question, self.yes, self.journal);
+        }
+        let answer = self.progress.ask(question).await;
+        confirm::answered(question, &answer, self.journal)
     }
 
     /// Records a layer's row and the decision for it; returns the action.

@@ -14,6 +14,20 @@ pub struct Refused(pub String);
 
 /// Asks on the terminal, or takes `--yes`; refuses without either.
 pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), Refused> {
+    if yes || !can_ask() {
+        return decided(question, yes, journal);
+    }
+    let answer = ask(question);
+    answered(question, &answer, journal)
+}
+
+/// Whether there is a terminal to ask on (stdin and stderr).
+pub fn can_ask() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// The answer without asking: yes with `--yes`, refused without a terminal.
+pub fn decided(question: &str, yes: bool, journal: &Journal) -> Result<(), Refused> {
     if yes {
         journal.record(
             Event::Confirmation,
@@ -22,20 +36,27 @@ pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), Refus
         );
         return Ok(());
     }
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        journal.record(
-            Event::Confirmation,
-            None,
-            json!({"question": question, "answer": "refused: no terminal and no --yes"}),
-        );
-        return Err(Refused(format!(
-            "{question}: no terminal to ask on; pass `--yes` to confirm in unattended runs"
-        )));
-    }
+    journal.record(
+        Event::Confirmation,
+        None,
+        json!({"question": question, "answer": "refused: no terminal and no --yes"}),
+    );
+    Err(Refused(format!(
+        "{question}: no terminal to ask on; pass `--yes` to confirm in unattended runs"
+    )))
+}
+
+/// Asks on the terminal and reads one line (blocking).
+pub fn ask(question: &str) -> String {
     eprint!("{question} [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
+    answer
+}
+
+/// Journals the operator's answer and decides.
+pub fn answered(question: &str, answer: &str, journal: &Journal) -> Result<(), Refused> {
     // Ctrl-C at the prompt means no, whatever was typed after it.
     let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
         && crate::engine::interrupt::requested().is_none();

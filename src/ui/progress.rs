@@ -76,12 +76,17 @@ impl Progress {
         }
     }
 
-    /// Runs `f` (a question on the terminal) with the live lines out of its way.
-    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
-        match &self.live {
-            Some(multi) => multi.suspend(f),
-            None => f(),
-        }
+    /// Asks `question` on the terminal with the live lines out of its way, on a
+    /// blocking thread so the other lane and the signal handler keep running.
+    pub async fn ask(&self, question: &str) -> String {
+        let live = self.live.clone();
+        let question = question.to_string();
+        tokio::task::spawn_blocking(move || match live {
+            Some(multi) => multi.suspend(|| crate::ui::confirm::ask(&question)),
+            None => crate::ui::confirm::ask(&question),
+        })
+        .await
+        .unwrap_or_default()
     }
 
     /// Reports a wait's attempt: updates the live line, or prints a plain line when

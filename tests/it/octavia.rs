@@ -193,6 +193,40 @@ fn a_fast_fail_is_classified_re_swept_and_never_retried() {
     // both swept (confirmed by --yes): only the live amphora's server is left.
     assert_eq!(deletes(&t).len(), 2, "{:?}", deletes(&t));
     assert_eq!(amphora_servers(&t).len(), 1);
+
+    // The next unattended run does not try again: the journal remembers.
+    let output = t.cmd().args(["restore", "--yes"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(16), "{err}");
+    assert!(err.contains("never retried automatically"), "{err}");
+    assert_eq!(failover_puts(&t).len(), 1, "still one attempt");
+    // Named by the operator, it runs once more (the scheduler takes it this time).
+    let output = t.cmd().args(["failover", LB, "--yes"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(failover_puts(&t).len(), 2);
+}
+
+#[test]
+fn no_failover_starts_while_octavia_is_busy_with_another() {
+    let t = runbook(|s| {
+        s.orphan_amphorae.clear();
+        s.hypervisors[1].other_usage.memory_mb -= 1024;
+        let mut busy = s.load_balancers[0].clone();
+        busy.id = "4b1c2d3e-5f6a-4b7c-8d9e-0f1a2b3c4d5e".into();
+        busy.name = "busy".into();
+        busy.provisioning_status = "PENDING_UPDATE".into();
+        busy.floating_ip = None;
+        busy.amphorae.clear();
+        s.load_balancers.push(busy);
+    });
+    let output = t.cmd().args(["failover", LB, "--yes"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(16), "{err}");
+    assert!(
+        err.contains("Octavia is busy with 4b1c2d3e-5f6a-4b7c-8d9e-0f1a2b3c4d5e (PENDING_UPDATE)"),
+        "{err}"
+    );
+    assert!(failover_puts(&t).is_empty());
 }
 
 #[test]
