@@ -96,6 +96,18 @@ fn the_zombie_and_the_error_orphan_are_swept_then_the_failover_succeeds() {
         requested,
         ["server delete", "server delete", "loadbalancer failover"]
     );
+    // Each "requested" comes before its result: a crash in between leaves a journal
+    // that says the change may have happened.
+    for (i, e) in entries.iter().enumerate() {
+        if let Some(what) = e["detail"]["requested"]["request"].as_str() {
+            assert!(
+                entries[i + 1..]
+                    .iter()
+                    .any(|r| r["detail"]["request"] == what && r["detail"]["result"].is_string()),
+                "no result after the request at {i}"
+            );
+        }
+    }
     assert!(
         entries
             .iter()
