@@ -27,8 +27,16 @@ pub struct ClassFit {
     pub used: u64,
     /// Free.
     pub free: u64,
-    /// How many of the amount fit.
+    /// How many of the amount fit (null: the flavor does not use this class).
+    #[serde(serialize_with = "unlimited_as_null")]
     pub slots: u64,
+}
+
+fn unlimited_as_null<S: serde::Serializer>(slots: &u64, s: S) -> Result<S::Ok, S::Error> {
+    match *slots {
+        u64::MAX => s.serialize_none(),
+        n => s.serialize_u64(n),
+    }
 }
 
 /// One host's room for amphorae.

@@ -402,3 +402,54 @@ fn amphorae_octavia_will_not_heal_are_explained() {
     );
     assert!(swept["orphans"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn an_expired_juju_login_is_named_and_blocks_nothing() {
+    let t = runbook(|s| {
+        s.juju_login_expired = true;
+        s.orphan_amphorae.retain(|o| o.amphora_id == ZOMBIE);
+    });
+    let output = t.cmd().args(["sweep", "--yes"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("health-manager.log not read: the Juju login has expired")
+            && err.contains("juju login"),
+        "{err}"
+    );
+    assert_eq!(
+        deletes(&t).len(),
+        1,
+        "the evidence is optional: the sweep went on"
+    );
+}
+
+#[test]
+fn a_late_failure_is_told_from_a_fast_fail_and_its_zombie_swept() {
+    let t = runbook(|s| {
+        s.orphan_amphorae.retain(|o| o.amphora_id == ZOMBIE);
+        s.faults.push(FaultSpec {
+            service: "load-balancer".into(),
+            kind: FaultKind::AmphoraBootTimeout,
+            count: 1,
+            path_contains: Some("/failover".into()),
+        });
+    });
+    let output = t.cmd().args(["failover", "--yes"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(16), "{err}");
+    assert!(
+        err.contains("failed after 1m 48s: a late-flow failure")
+            && err.contains("TimeOutException")
+            && !err.contains("fast fail"),
+        "{err}"
+    );
+    assert_eq!(failover_puts(&t).len(), 1, "never retried");
+    // The scenario's zombie, then the one the failed failover left, both swept.
+    assert_eq!(deletes(&t).len(), 2, "{:?}", deletes(&t));
+    assert_eq!(
+        amphora_servers(&t).len(),
+        1,
+        "only the live amphora's server"
+    );
+}

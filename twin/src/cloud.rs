@@ -277,6 +277,8 @@ pub struct Failover {
     pub host: Option<String>,
     /// The replacement amphora's id.
     pub new_amphora_id: String,
+    /// Its agent never answers: the flow fails at the end, leaving a zombie.
+    pub boot_timeout: bool,
 }
 
 /// An Octavia amphora row.
@@ -401,6 +403,10 @@ pub struct Cloud {
     pub worker_log: Vec<String>,
     /// Failovers whose amphora the scheduler will refuse whatever Placement says.
     pub scheduler_refusals: u32,
+    /// Failovers whose replacement amphora will never answer (late-flow failure).
+    pub boot_timeouts: u32,
+    /// `juju ssh` fails as with a stale macaroon.
+    pub juju_login_expired: bool,
 }
 
 /// A stable UUID derived from a kind and a name, so scenario ids are the same each run.
@@ -649,6 +655,8 @@ impl Cloud {
             failovers: Vec::new(),
             worker_log: Vec::new(),
             scheduler_refusals: 0,
+            boot_timeouts: 0,
+            juju_login_expired: scenario.juju_login_expired,
         }
     }
 
@@ -711,6 +719,14 @@ impl Cloud {
         let lb_id = lb.id.clone();
         let new_id = failover.new_amphora_id.clone();
         let outcome = match failover.host {
+            Some(_) if failover.boot_timeout => {
+                // Late-flow failure: the revert drops the new amphora's row (DELETED,
+                // hidden) but the server it booted stays, heartbeating: a zombie.
+                lb.provisioning_status = "ERROR".into();
+                self.amphorae.retain(|a| a.id != new_id);
+                self.log_worker(at, "ERROR", &format!("Failover of load balancer {lb_id} failed: octavia.amphorae.driver_exceptions.exceptions.TimeOutException: contacting the amphora {new_id} timed out"));
+                "ERROR"
+            }
             Some(_) => {
                 lb.provisioning_status = "ACTIVE".into();
                 lb.active_since = Some(at);
@@ -966,6 +982,10 @@ impl Cloud {
             self.scheduler_refusals -= 1;
             host = None;
         }
+        let boot_timeout = host.is_some() && self.boot_timeouts > 0;
+        if boot_timeout {
+            self.boot_timeouts -= 1;
+        }
         let lb = self
             .load_balancers
             .iter_mut()
@@ -984,6 +1004,7 @@ impl Cloud {
             due: after(now, delay),
             host: host.clone(),
             new_amphora_id: new_amphora_id.clone(),
+            boot_timeout,
         });
         self.failovers.push(FailoverRecord {
             load_balancer_id: lb_id.clone(),

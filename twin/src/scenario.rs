@@ -56,6 +56,10 @@ pub struct Scenario {
     /// Faults to inject into API answers.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// Fault: the operator's Juju login has expired (a stale macaroon), so `juju ssh`
+    /// to the octavia units fails with `cannot get discharge ... EOF`.
+    #[serde(default)]
+    pub juju_login_expired: bool,
 }
 
 /// A Keystone project.
@@ -400,6 +404,10 @@ pub enum FaultKind {
     /// has room (an availability zone, an aggregate, anti-affinity): the failover is
     /// accepted and fails fast with NoValidHost.
     NoValidHost,
+    /// The next failover's replacement amphora boots but its agent never answers:
+    /// after the full failover time the load balancer goes to ERROR, Octavia drops the
+    /// new amphora's row, and its server stays ACTIVE: a heartbeating zombie.
+    AmphoraBootTimeout,
 }
 
 impl Scenario {

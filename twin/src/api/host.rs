@@ -52,6 +52,11 @@ async fn juju_ssh(State(state): State<AppState>, body: axum::body::Bytes) -> Res
             1,
         );
     }
+    if state.cloud().0.juju_login_expired {
+        // What juju prints when its macaroon is stale and stdin (here /dev/null) cannot
+        // take the password prompt.
+        return answer(String::new(), "ERROR cannot get discharge from https://127.0.0.1:17070/auth: third party refused discharge: cannot start interactive session: EOF\n".into(), 1);
+    }
     let argv: Vec<&str> = request.argv.iter().map(String::as_str).collect();
     let (n, path) = match argv.as_slice() {
         ["sudo", "tail", "-n", n, path] => (n.parse::<usize>().unwrap_or(10), *path),

@@ -116,6 +116,10 @@ async fn inject_faults(State(state): State<AppState>, request: Request, next: Ne
             state.cloud().0.scheduler_refusals += 1;
             next.run(request).await
         }
+        Some(FaultKind::AmphoraBootTimeout) => {
+            state.cloud().0.boot_timeouts += 1;
+            next.run(request).await
+        }
         Some(FaultKind::AmphoraRowAppears) => {
             let response = next.run(request).await;
             let (mut cloud, now) = state.cloud();
