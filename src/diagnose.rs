@@ -213,6 +213,7 @@ pub fn juju_controller_unreachable(stderr: &str) -> bool {
     s.contains("unable to connect to api")
         || s.contains("connection refused")
         || s.contains("i/o timeout")
+        || s.contains("no route to host")
 }
 
 fn short(message: &str) -> String {

@@ -27,28 +27,13 @@ pub enum JujuError {
     Failed(String),
 }
 
-/// What a juju failure on stderr means.
+/// What a juju failure on stderr means (the observation table's rule, in
+/// [`crate::diagnose::juju_stderr`]).
 pub fn classify(stderr: &str) -> JujuError {
-    let lower = stderr.to_ascii_lowercase();
     let last = crate::exec::tail(stderr, 1);
-    if [
-        "please enter password for",
-        "cannot get discharge",
-        "interaction required",
-    ]
-    .iter()
-    .any(|m| lower.contains(m))
-    {
+    if crate::diagnose::juju_stderr(stderr).is_some() {
         JujuError::LoginExpired(last)
-    } else if [
-        "unable to connect to api",
-        "connection refused",
-        "i/o timeout",
-        "no route to host",
-    ]
-    .iter()
-    .any(|m| lower.contains(m))
-    {
+    } else if crate::diagnose::juju_controller_unreachable(stderr) {
         JujuError::Unreachable(last)
     } else {
         JujuError::Failed(last)
@@ -127,7 +112,7 @@ mod tests {
     #[test]
     fn stderr_tells_an_expired_login_from_an_outage() {
         assert!(matches!(
-            classify("ERROR cannot get discharge from https://10.0.0.5:17070/auth: EOF"),
+            classify("ERROR cannot get discharge from https://192.0.2.5:17070/auth: EOF"),
             JujuError::LoginExpired(_)
         ));
         assert!(matches!(
@@ -135,7 +120,7 @@ mod tests {
             JujuError::LoginExpired(_)
         ));
         assert!(matches!(
-            classify("ERROR unable to connect to API: dial tcp 10.0.0.5:17070: i/o timeout"),
+            classify("ERROR unable to connect to API: dial tcp 192.0.2.5:17070: i/o timeout"),
             JujuError::Unreachable(_)
         ));
         assert!(matches!(
