@@ -93,6 +93,34 @@ impl Journal {
         &self.run
     }
 
+    /// A change, journaled as requested before it is sent and with its result after
+    /// (`accepted`, or the error's first line): a kill between the two leaves a
+    /// journal that says the change may have happened. `request` names it
+    /// (`"request"`) and its target (`"server"` or `"load_balancer"`).
+    pub async fn change<T, E: std::fmt::Display>(
+        &self,
+        layer: &str,
+        request: Value,
+        call: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        self.record(Event::Action, Some(layer), json!({"requested": request}));
+        let result = call.await;
+        let mut outcome = json!({
+            "request": request["request"],
+            "result": match &result {
+                Ok(_) => "accepted".to_string(),
+                Err(e) => e.to_string().lines().next().unwrap_or_default().to_string(),
+            },
+        });
+        for key in ["server", "load_balancer"] {
+            if !request[key].is_null() {
+                outcome[key] = request[key].clone();
+            }
+        }
+        self.record(Event::Action, Some(layer), outcome);
+        result
+    }
+
     /// The last failover of load balancer `lb` recorded by an earlier run, as
     /// `(run, outcome)`: `ACTIVE after ...`, `ERROR after ...`, a refusal, or `no
     /// outcome recorded` when the run ended (or was killed) before it knew.

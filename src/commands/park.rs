@@ -182,10 +182,10 @@ async fn park_with(
     if let Some(signal) = crate::engine::interrupt::requested() {
         return Ok(unchanged_by_signal(journal, signal, "before the stop"));
     }
-    journal.record(Event::Action, Some("vm"), json!({"requested": {"request": "os-stop", "server": server.id, "scope": format!("{scope}")}}));
-    let result = nova::stop_server(session, scope, &server.id).await;
-    journal.record(Event::Action, Some("vm"), json!({"request": "os-stop", "server": server.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| e.to_string())}));
-    result?;
+    let request = json!({"request": "os-stop", "server": server.id, "scope": format!("{scope}")});
+    journal
+        .change("vm", request, nova::stop_server(session, scope, &server.id))
+        .await?;
     let id = server.id.clone();
     let wait = Wait {
         what: format!("`{}` SHUTOFF", server.name),

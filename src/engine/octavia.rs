@@ -68,12 +68,7 @@ impl Run<'_> {
         self.record(&row);
         let orphans = amphorae::classify(&observation.amphorae, &observation.servers);
         // Rows in ERROR or FAILOVER_STOPPED explain why Octavia is not healing itself.
-        let attention: Vec<String> = row
-            .evidence
-            .iter()
-            .filter(|e| e.starts_with("amphora "))
-            .cloned()
-            .collect();
+        let attention = amphorae::stuck(&observation.amphorae);
         for line in &attention {
             self.progress.line(Layer::Amphorae, line);
         }
@@ -187,6 +182,17 @@ impl Run<'_> {
         }
     }
 
+    /// An aborted delete: said and journaled.
+    fn not_deleting(&self, server_id: &str, why: String) -> Deleted {
+        self.progress.line(Layer::Amphorae, &why);
+        self.journal.record(
+            Event::Decision,
+            Some("amphorae"),
+            json!({"aborted_delete": server_id, "why": why}),
+        );
+        Deleted::Aborted
+    }
+
     /// Re-verifies one orphan against a fresh amphora list and Nova, deletes it by
     /// UUID, and waits until Nova no longer has it.
     async fn delete_orphan(&self, orphan: &Orphan) -> Result<Deleted, Stopped> {
@@ -210,17 +216,13 @@ impl Run<'_> {
                     .as_deref()
                     .is_some_and(|c| c.eq_ignore_ascii_case(&orphan.server_id))
         }) {
-            let why = format!(
-                "NOT deleting {} `amphora-{}`: Octavia now has amphora row {} ({}) for it, so it is in use",
-                orphan.server_id, orphan.amphora_id, row.id, row.status
-            );
-            self.progress.line(Layer::Amphorae, &why);
-            self.journal.record(
-                Event::Decision,
-                Some("amphorae"),
-                json!({"aborted_delete": orphan.server_id, "why": why}),
-            );
-            return Ok(Deleted::Aborted);
+            return Ok(self.not_deleting(
+                &orphan.server_id,
+                format!(
+                    "NOT deleting {} `amphora-{}`: Octavia now has amphora row {} ({}) for it, so it is in use",
+                    orphan.server_id, orphan.amphora_id, row.id, row.status
+                ),
+            ));
         }
         // The server itself, again: still the same `amphora-<uuid>`?
         match nova::show_server(session, Scope::Admin, &orphan.server_id).await {
@@ -233,28 +235,25 @@ impl Run<'_> {
             }
             Err(e) => return Err(cannot_verify(e)),
             Ok(s) if amphorae::amphora_uuid(&s.name) != Some(orphan.amphora_id.as_str()) => {
-                let why = format!(
-                    "NOT deleting {}: it is now named `{}`, not `amphora-{}`",
-                    s.id, s.name, orphan.amphora_id
-                );
-                self.progress.line(Layer::Amphorae, &why);
-                self.journal.record(
-                    Event::Decision,
-                    Some("amphorae"),
-                    json!({"aborted_delete": s.id, "why": why}),
-                );
-                return Ok(Deleted::Aborted);
+                return Ok(self.not_deleting(
+                    &s.id,
+                    format!(
+                        "NOT deleting {}: it is now named `{}`, not `amphora-{}`",
+                        s.id, s.name, orphan.amphora_id
+                    ),
+                ));
             }
             Ok(_) => {}
         }
         let request = json!({"request": "server delete", "server": orphan.server_id, "name": format!("amphora-{}", orphan.amphora_id), "kind": orphan.kind, "host": orphan.host, "scope": "admin"});
-        self.journal.record(
-            Event::Action,
-            Some("amphorae"),
-            json!({"requested": request}),
-        );
-        let result = nova::delete_server(session, Scope::Admin, &orphan.server_id).await;
-        self.journal.record(Event::Action, Some("amphorae"), json!({"request": "server delete", "server": orphan.server_id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
+        let result = self
+            .journal
+            .change(
+                "amphorae",
+                request,
+                nova::delete_server(session, Scope::Admin, &orphan.server_id),
+            )
+            .await;
         match result {
             Ok(()) => self.changed(),
             Err(e) if e.status() == Some(404) => return Ok(Deleted::AlreadyGone),
@@ -450,14 +449,15 @@ impl Run<'_> {
             ));
         }
         let request = json!({"request": "loadbalancer failover", "load_balancer": lb.id, "name": lb.name, "from": before.provisioning_status, "vip": before.vip_address, "scope": "admin"});
-        self.journal.record(
-            Event::Action,
-            Some("load-balancers"),
-            json!({"requested": request}),
-        );
         let started = std::time::Instant::now();
-        let result = octavia::failover_load_balancer(session, &lb.id).await;
-        self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
+        let result = self
+            .journal
+            .change(
+                "load-balancers",
+                request,
+                octavia::failover_load_balancer(session, &lb.id),
+            )
+            .await;
         match result {
             Ok(()) => self.changed(),
             Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {

@@ -270,13 +270,17 @@ impl Run<'_> {
                     return Err(self.stop(Layer::Vm, "interrupted before starting the VM".into()));
                 }
                 let request = json!({"request": "os-start", "server": server.id, "scope": format!("{scope}")});
-                self.journal
-                    .record(Event::Action, Some("vm"), json!({"requested": request}));
-                let result = nova::start_server(self.p.session, scope, &server.id).await;
+                let result = self
+                    .journal
+                    .change(
+                        "vm",
+                        request,
+                        nova::start_server(self.p.session, scope, &server.id),
+                    )
+                    .await;
                 if result.is_ok() {
                     self.changed();
                 }
-                self.journal.record(Event::Action, Some("vm"), json!({"request": "os-start", "server": server.id, "result": result.as_ref().map(|_| "accepted".to_string()).unwrap_or_else(|e| first_line(e))}));
                 // A 409 means someone else started it meanwhile: waiting is right.
                 if let Err(e) = result
                     && e.status() != Some(409)

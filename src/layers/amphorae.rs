@@ -119,6 +119,22 @@ pub fn classify(amphorae: &[Amphora], servers: &[Server]) -> Vec<Orphan> {
         .collect()
 }
 
+/// Amphorae in ERROR or FAILOVER_STOPPED, each with what it means: why Octavia is
+/// not healing itself.
+pub fn stuck(amphorae: &[Amphora]) -> Vec<String> {
+    amphorae
+        .iter()
+        .filter_map(|a| {
+            let meaning = match a.status.as_str() {
+                "FAILOVER_STOPPED" => "Octavia's failover circuit breaker stopped automatic failovers for it: it will not heal itself",
+                "ERROR" => "in ERROR: Octavia's health manager cannot repair it",
+                _ => return None,
+            };
+            Some(format!("amphora {} ({}) {meaning}", a.id, a.status))
+        })
+        .collect()
+}
+
 /// Reads both inventories in admin scope.
 pub async fn probe(p: Probe<'_>) -> Result<AmphoraObservation, ApiError> {
     let query = ServerQuery {
@@ -180,18 +196,9 @@ pub fn assess(o: &AmphoraObservation) -> Row {
             orphan.server_id, orphan.amphora_id, orphan.created
         ));
     }
-    for a in o
-        .amphorae
-        .iter()
-        .filter(|a| matches!(a.status.as_str(), "ERROR" | "FAILOVER_STOPPED"))
-    {
-        let meaning = if a.status == "FAILOVER_STOPPED" {
-            "Octavia's failover circuit breaker stopped automatic failovers for it: it will not heal itself"
-        } else {
-            "in ERROR: Octavia's health manager cannot repair it"
-        };
+    for line in stuck(&o.amphorae) {
         row.state = row.state.max(Health::Yellow);
-        row = row.evidence(format!("amphora {} ({}) {meaning}", a.id, a.status));
+        row = row.evidence(line);
     }
     if !orphans.is_empty() {
         row = row.next(

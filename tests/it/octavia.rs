@@ -24,6 +24,16 @@ fn runbook(edit: impl FnOnce(&mut Scenario)) -> TestTwin {
     })
 }
 
+/// One Octavia request matching `path` meets `kind`.
+fn octavia_fault(kind: FaultKind, path: &str) -> FaultSpec {
+    FaultSpec {
+        service: "load-balancer".into(),
+        kind,
+        count: 1,
+        path_contains: Some(path.into()),
+    }
+}
+
 fn amphora_servers(t: &TestTwin) -> Vec<String> {
     t.steer(|c, _| {
         c.servers
@@ -170,12 +180,8 @@ fn a_fast_fail_is_classified_re_swept_and_never_retried() {
     let t = runbook(|s| {
         s.orphan_amphorae.retain(|o| o.amphora_id == ERROR_ORPHAN);
         s.hypervisors[1].other_usage.memory_mb -= 1024;
-        s.faults.push(FaultSpec {
-            service: "load-balancer".into(),
-            kind: FaultKind::NoValidHost,
-            count: 1,
-            path_contains: Some("/failover".into()),
-        });
+        s.faults
+            .push(octavia_fault(FaultKind::NoValidHost, "/failover"));
     });
     let output = t.cmd().args(["failover", "--yes"]).output().unwrap();
     let err = stderr(&output);
@@ -244,12 +250,10 @@ fn no_failover_starts_while_octavia_is_busy_with_another() {
 #[test]
 fn a_row_appearing_between_list_and_delete_aborts_that_delete() {
     let t = runbook(|s| {
-        s.faults.push(FaultSpec {
-            service: "load-balancer".into(),
-            kind: FaultKind::AmphoraRowAppears,
-            count: 1,
-            path_contains: Some("/octavia/amphorae".into()),
-        });
+        s.faults.push(octavia_fault(
+            FaultKind::AmphoraRowAppears,
+            "/octavia/amphorae",
+        ));
     });
     let zombie_server = t.steer(|c, _| {
         c.servers
@@ -428,12 +432,8 @@ fn an_expired_juju_login_is_named_and_blocks_nothing() {
 fn a_late_failure_is_told_from_a_fast_fail_and_its_zombie_swept() {
     let t = runbook(|s| {
         s.orphan_amphorae.retain(|o| o.amphora_id == ZOMBIE);
-        s.faults.push(FaultSpec {
-            service: "load-balancer".into(),
-            kind: FaultKind::AmphoraBootTimeout,
-            count: 1,
-            path_contains: Some("/failover".into()),
-        });
+        s.faults
+            .push(octavia_fault(FaultKind::AmphoraBootTimeout, "/failover"));
     });
     let output = t.cmd().args(["failover", "--yes"]).output().unwrap();
     let err = stderr(&output);

@@ -178,7 +178,8 @@ fn listing(
     )
 }
 
-fn visible(token: &Token, lb: &LoadBalancer) -> bool {
+/// Octavia's policy: admin sees every load balancer, a project its own.
+pub(crate) fn visible(token: &Token, lb: &LoadBalancer) -> bool {
     token.is_admin() || lb.project_id == token.project_id
 }
 

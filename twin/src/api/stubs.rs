@@ -74,7 +74,7 @@ async fn floating_ips(
     let ips: Vec<serde_json::Value> = cloud
         .load_balancers
         .iter()
-        .filter(|lb| token.is_admin() || lb.project_id == token.project_id)
+        .filter(|lb| super::octavia::visible(&token, lb))
         .filter_map(|lb| lb.floating_ip.as_ref().map(|ip| (lb, ip)))
         .filter(|(lb, _)| query.get("port_id").is_none_or(|p| *p == lb.vip_port_id))
         .filter(|(_, ip)| query.get("floating_ip_address").is_none_or(|a| a == *ip))
