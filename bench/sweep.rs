@@ -186,7 +186,7 @@ fn main() {
     let (tool_time, tool_rss) = median(tool_runs);
 
     let mut report = format!(
-        "# Benchmark: sweep planning at 10,000 servers\n\nThe twin holds {servers} servers ({amphorae} amphorae with rows, {ORPHANS} orphans) and {amphorae} amphora rows; Nova and Octavia page at 1,000. Wall time is the median of {RUNS} runs, memory the peak resident set of the largest process over the runs (`wait4`).\n\n| what | wall (median) | peak RSS | notes |\n|---|---|---|---|\n| `juju-capi-restore sweep` (plan only) | {:.3} s | {} | {per_run} API requests per run (2 logins, then Nova filtered by `name=^amphora-` and Octavia's amphora list, 3 pages each), {found} orphans found; target under 2 s and 50 MB |\n",
+        "# Benchmark: sweep planning at 10,000 servers\n\nThe twin holds {servers} servers ({amphorae} amphorae with rows, {ORPHANS} orphans) and {amphorae} amphora rows; Nova and Octavia page at 1,000. Wall time is the median of {RUNS} runs, memory the peak resident set of the largest process over the runs (`wait4`).\n\n| what | wall (median) | peak RSS | notes |\n|---|---|---|---|\n| `juju-capi-restore sweep` (plan only) | {:.3} s | {} | {per_run} API requests per run (2 logins, then Nova filtered by `name=^amphora-` and Octavia's amphora list, 3 pages each), {found} orphans found, and the health manager's log read once through the twin's stand-in for `juju ssh` (a second process) for the zombies' heartbeats; target under 2 s and 50 MB |\n",
         tool_time.as_secs_f64(),
         mb(tool_rss)
     );
