@@ -26,6 +26,9 @@ pub fn state_dir(env: &Env) -> PathBuf {
         .join("juju-capi-restore")
 }
 
+/// How a failover request that changed nothing is recorded (Octavia refused it).
+pub const NOT_STARTED: &str = "not started";
+
 /// One run's journal.
 #[derive(Debug)]
 pub struct Journal {
@@ -122,8 +125,9 @@ impl Journal {
     }
 
     /// The last failover of load balancer `lb` recorded by an earlier run, as
-    /// `(run, outcome)`: `ACTIVE after ...`, `ERROR after ...`, a refusal, or `no
-    /// outcome recorded` when the run ended (or was killed) before it knew.
+    /// `(run, outcome)`: `ACTIVE ...`, `ERROR ...`, a request error whose effect is
+    /// unknown, or `no outcome recorded` when the run ended (or was killed) before it
+    /// knew. A request recorded as `not started` does not count: nothing happened.
     pub fn last_failover(&self, lb: &str) -> Option<(String, String)> {
         let dir = self.path.parent()?;
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -134,6 +138,7 @@ impl Journal {
         // Run ids start with their UTC start time: name order is time order.
         files.sort();
         let mut last = None;
+        let mut prior = None;
         for file in files {
             let Ok(text) = std::fs::read_to_string(&file) else {
                 continue;
@@ -145,12 +150,17 @@ impl Journal {
                 let d = &entry["detail"];
                 let run = entry["run"].as_str().unwrap_or_default().to_string();
                 if d["requested"]["load_balancer"] == lb {
+                    prior = last.clone();
                     last = Some((run, "no outcome recorded".to_string()));
                 } else if d["load_balancer"] == lb
                     && let Some(result) = d["result"].as_str()
                     && result != "accepted"
                 {
-                    last = Some((run, result.to_string()));
+                    last = if result.starts_with(NOT_STARTED) {
+                        prior.clone()
+                    } else {
+                        Some((run, result.to_string()))
+                    };
                 }
             }
         }
@@ -181,6 +191,50 @@ impl Journal {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_last_failover_is_read_across_runs_and_a_refusal_does_not_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let lb = "0f968008-2c4b-4d7e-b1a9-6e3f5c8d2a17";
+        let current = Journal::create(dir.path(), "restore").unwrap();
+        let runs = current.path().parent().unwrap().to_path_buf();
+        // Earlier runs, written as Journal writes them; their names sort by time.
+        let mut n = 0;
+        let mut failover = |result: Option<&str>| {
+            n += 1;
+            let run = format!("20260101T0000{n:02}Z-failover-1");
+            let entry = |detail: Value| {
+                format!(
+                    "{}\n",
+                    json!({"run": run, "event": "action", "layer": "load-balancers", "detail": detail})
+                )
+            };
+            let mut text = entry(
+                json!({"requested": {"request": "loadbalancer failover", "load_balancer": lb}}),
+            );
+            text += &entry(
+                json!({"request": "loadbalancer failover", "load_balancer": lb, "result": "accepted"}),
+            );
+            if let Some(r) = result {
+                text += &entry(
+                    json!({"request": "loadbalancer failover", "load_balancer": lb, "result": r}),
+                );
+            }
+            std::fs::write(runs.join(format!("{run}.jsonl")), text).unwrap();
+        };
+        assert_eq!(current.last_failover(lb), None);
+        failover(Some("ERROR after 15s"));
+        assert_eq!(current.last_failover(lb).unwrap().1, "ERROR after 15s");
+        // Refused by Octavia: nothing happened, the ERROR before it still stands.
+        failover(Some("not started: 409 Conflict"));
+        assert_eq!(current.last_failover(lb).unwrap().1, "ERROR after 15s");
+        // Killed before the outcome: unknown, which is not a success.
+        failover(None);
+        assert_eq!(current.last_failover(lb).unwrap().1, "no outcome recorded");
+        failover(Some("ACTIVE after 1m 48s"));
+        assert!(current.last_failover(lb).unwrap().1.starts_with("ACTIVE"));
+        assert_eq!(current.last_failover("another"), None);
+    }
 
     #[test]
     fn entries_are_json_lines_in_a_private_file() {

@@ -78,7 +78,11 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
-    match runtime.block_on(dispatch(command, &settings, &env)) {
+    let result = runtime.block_on(dispatch(command, &settings, &env));
+    // A question interrupted by Ctrl-C leaves its blocking read behind: do not wait
+    // for it (the default drop would, until Enter).
+    runtime.shutdown_background();
+    match result {
         Ok(code) => code,
         Err(e) => {
             report_error(&e);

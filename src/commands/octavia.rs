@@ -209,8 +209,12 @@ async fn choose(p: Probe<'_>, ids: &[String]) -> Result<Vec<LoadBalancer>, Strin
             .cloned()
             .collect());
     }
-    let mut chosen = Vec::new();
+    let mut chosen: Vec<LoadBalancer> = Vec::new();
     for id in ids {
+        // Named twice is one failover.
+        if chosen.iter().any(|lb| lb.id.eq_ignore_ascii_case(id)) {
+            continue;
+        }
         let lb = octavia::show_load_balancer(p.session, Scope::Admin, id)
             .await
             .map_err(|e| match e.status() {

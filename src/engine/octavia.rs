@@ -125,6 +125,12 @@ impl Run<'_> {
             ids.join(", ")
         );
         if let Err(refused) = self.confirm(&question).await {
+            if super::interrupt::requested().is_some() {
+                return Err(self.stop(
+                    Layer::Amphorae,
+                    "interrupted at the question: nothing deleted".into(),
+                ));
+            }
             self.progress.line(
                 Layer::Amphorae,
                 &format!("left in place ({refused}); `juju-capi-restore sweep --yes` deletes them"),
@@ -233,7 +239,16 @@ impl Run<'_> {
                 );
                 return Ok(Deleted::AlreadyGone);
             }
-            Err(e) => return Err(cannot_verify(e)),
+            Err(e) => {
+                return Err(self.stop(
+                    Layer::Amphorae,
+                    format!(
+                        "cannot show server {} again before deleting it: {}; nothing deleted without that check",
+                        orphan.server_id,
+                        first_line(&e)
+                    ),
+                ));
+            }
             Ok(s) if amphorae::amphora_uuid(&s.name) != Some(orphan.amphora_id.as_str()) => {
                 return Ok(self.not_deleting(
                     &s.id,
@@ -370,8 +385,8 @@ impl Run<'_> {
             return Err(self.stop(
                 Layer::LoadBalancers,
                 format!(
-                    "the last failover of {label} (run {run}) ended: {outcome}. A failed failover is never retried automatically: read octavia-worker.log, fix the cause (`juju-capi-restore headroom`, the sweep), then run `juju-capi-restore failover {}` once",
-                    lb.id
+                    "{label} is in provisioning {} and its last failover (run {run}) ended: {outcome}. A failed failover is never retried automatically: read octavia-worker.log, fix the cause (`juju-capi-restore headroom`, the sweep), then run `juju-capi-restore failover {}` once",
+                    lb.provisioning_status, lb.id
                 ),
             ));
         }
@@ -390,10 +405,14 @@ impl Run<'_> {
         ))
         .await
         .map_err(|r| {
-            self.stop(
-                Layer::LoadBalancers,
-                format!("{r}; `juju-capi-restore failover --yes` does it unattended"),
-            )
+            let why = match super::interrupt::requested() {
+                Some(_) => "interrupted at the question: no failover started".to_string(),
+                None => format!(
+                    "{r}; `juju-capi-restore failover {} --yes` does it unattended",
+                    lb.id
+                ),
+            };
+            self.stop(Layer::LoadBalancers, why)
         })?;
         // The state may have moved during the sweep: act only on what is there now.
         let before = octavia::show_load_balancer(session, Scope::Admin, &lb.id)
@@ -427,10 +446,15 @@ impl Run<'_> {
                 })
                 .map(|other| format!("{} ({})", other.id, other.provisioning_status))
                 .collect(),
-            Err(e) => vec![format!(
-                "cannot list the load balancers: {}",
-                first_line(&e)
-            )],
+            Err(e) => {
+                return Err(self.stop(
+                    Layer::LoadBalancers,
+                    format!(
+                        "not failing over {label}: cannot list the site's load balancers to make sure no other failover is in flight ({})",
+                        first_line(&e)
+                    ),
+                ));
+            }
         };
         if !busy.is_empty() {
             return Err(self.stop(
@@ -461,37 +485,56 @@ impl Run<'_> {
         match result {
             Ok(()) => self.changed(),
             Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
+                self.not_started(lb, &first_line(&e));
                 return Err(self.stop(
                     Layer::LoadBalancers,
                     format!(
-                        "Octavia refused the failover of {label}: {}",
+                        "Octavia refused the failover of {label}: {}; `juju-capi-restore status` shows its state now",
                         first_line(&e)
                     ),
                 ));
             }
-            // A 5xx or a lost connection: Octavia may have started it. Look, never re-send.
-            Err(e) => {
-                let now = octavia::show_load_balancer(session, Scope::Admin, &lb.id).await;
-                match now {
-                    Ok(now) if now.provisioning_status.starts_with("PENDING_") => {
-                        self.changed();
-                        self.progress.line(
-                            Layer::LoadBalancers,
-                            &format!("the failover request failed ({}), but {label} is {}: Octavia started it; following it", first_line(&e), now.provisioning_status),
-                        );
-                    }
-                    _ => {
-                        return Err(self.stop(
-                            Layer::LoadBalancers,
-                            format!(
-                                "the failover request for {label} failed ({}) and Octavia shows no failover in progress: it was probably not started. Not re-sent automatically; run `juju-capi-restore failover {}` once the API answers",
-                                first_line(&e),
-                                lb.id
-                            ),
-                        ));
-                    }
+            // A 5xx or a lost connection: Octavia may have started it, and a fast fail
+            // may even be over. Look (has it moved since?), never re-send.
+            Err(e) => match octavia::show_load_balancer(session, Scope::Admin, &lb.id).await {
+                Ok(now)
+                    if now.provisioning_status.starts_with("PENDING_")
+                        || now.updated_at != before.updated_at =>
+                {
+                    self.changed();
+                    self.progress.line(
+                        Layer::LoadBalancers,
+                        &format!(
+                            "the failover request failed ({}), but {label} has moved since (now {}): Octavia started it; following it",
+                            first_line(&e),
+                            now.provisioning_status
+                        ),
+                    );
                 }
-            }
+                Ok(now) => {
+                    self.not_started(lb, &first_line(&e));
+                    return Err(self.stop(
+                        Layer::LoadBalancers,
+                        format!(
+                            "the failover request for {label} failed ({}), and Octavia shows it unchanged since ({}, updated {}): it was not started. Not re-sent automatically; run `juju-capi-restore failover {}` once the API answers",
+                            first_line(&e),
+                            now.provisioning_status,
+                            now.updated_at.as_deref().unwrap_or("-"),
+                            lb.id
+                        ),
+                    ));
+                }
+                Err(e2) => {
+                    return Err(self.stop(
+                        Layer::LoadBalancers,
+                        format!(
+                            "the failover request for {label} failed ({}), and its state cannot be read ({}): the failover may have started. Do not re-send it: `juju-capi-restore restore` waits out any PENDING and starts no other; `juju-capi-restore status` shows where it is",
+                            first_line(&e),
+                            first_line(&e2)
+                        ),
+                    ));
+                }
+            },
         }
         let mut pending_since: Option<jiff::Timestamp> = None;
         let wait = Wait {
@@ -589,6 +632,32 @@ impl Run<'_> {
         }))
     }
 
+    /// Journals that a failover request changed nothing, so it does not count as a
+    /// failed failover later.
+    fn not_started(&self, lb: &LoadBalancer, why: &str) {
+        self.journal.record(
+            Event::Action,
+            Some("load-balancers"),
+            json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("{}: {why}", crate::journal::NOT_STARTED)}),
+        );
+    }
+
+    /// Records how failovers whose run ended before knowing (killed, interrupted, a
+    /// lost answer) turned out, now that Octavia shows it: so a success is not later
+    /// taken for a failure, and a failure is never retried.
+    fn settle_unknown_failovers(&self, lbs: &[LoadBalancer]) {
+        for lb in lbs {
+            let Some((run, outcome)) = self.journal.last_failover(&lb.id) else {
+                continue;
+            };
+            let known = outcome.starts_with("ACTIVE") || outcome.starts_with("ERROR");
+            if known || !matches!(lb.provisioning_status.as_str(), "ACTIVE" | "ERROR") {
+                continue;
+            }
+            self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("{} (seen afterwards; run {run} did not know)", lb.provisioning_status)}));
+        }
+    }
+
     /// A failover that ended in ERROR: classified, evidence gathered, orphans
     /// re-swept (a failed failover leaves one), and stopped. Never retried.
     async fn failed(&self, lb: &LoadBalancer, took: Duration, before: &Swept) -> Stopped {
@@ -676,6 +745,7 @@ impl Run<'_> {
         lbs: &[LoadBalancer],
         named: bool,
     ) -> Result<Vec<FailedOver>, Stopped> {
+        self.settle_unknown_failovers(lbs);
         let mut done = Vec::new();
         for lb in lbs {
             if super::interrupt::requested().is_some() {
@@ -761,6 +831,9 @@ impl Run<'_> {
                 .map_err(|e| self.stop(Layer::LoadBalancers, e.to_string()))?;
             self.waited(Layer::LoadBalancers, &waited);
             (lbs, observed) = waited.value;
+        }
+        if let Some(o) = &observed {
+            self.settle_unknown_failovers(&o.all().cloned().collect::<Vec<_>>());
         }
         let (action, what) = self.decide(&lbs);
         match action {

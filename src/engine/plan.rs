@@ -110,6 +110,7 @@ pub fn plan(rows: &[Row], site: &Site) -> Vec<Step> {
                 (Layer::Headroom, Health::Yellow) => (Action::Nothing, format!("no slot, but no failover is needed: {}", row.summary)),
                 (Layer::Headroom, Health::Red) => (Action::Check, format!("{}: measured again after the sweep, which may free one; without a slot the failover is refused, never attempted", row.summary)),
                 (Layer::Headroom, _) => (Action::Stop, format!("stop: {}", advice(row))),
+                (Layer::LoadBalancers, Health::Yellow) if row.summary.starts_with("no load balancers") => (Action::Manual, format!("{}: {}", row.summary, advice(row))),
                 (Layer::LoadBalancers, Health::Yellow) => (Action::Wait, format!("wait for the load balancers to leave PENDING_*: {}", row.summary)),
                 (Layer::LoadBalancers, Health::Red) if row.summary.contains("provisioning ERROR") => (
                     Action::Failover,

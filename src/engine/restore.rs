@@ -110,7 +110,7 @@ pub async fn restore(
     if actions == 0 && stopped.is_empty() && super::interrupt::requested().is_none() {
         progress.line(
             Layer::Magnum,
-            "nothing changed: every layer reached was already green or came green by itself",
+            "nothing changed: no layer reached needed a change",
         );
         journal.record(Event::Decision, None, json!({"nothing_changed": true}));
     }

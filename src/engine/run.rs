@@ -65,7 +65,8 @@ impl<'a> Run<'a> {
         if self.yes || !confirm::can_ask() {
             return confirm::decided(question, self.yes, self.journal);
         }
-        let answer = self.progress.ask(question).await;
+        // Ctrl-C at the question is a no (and the run stops: callers check).
+        let answer = self.progress.ask(question).await.unwrap_or_default();
         confirm::answered(question, &answer, self.journal)
     }
 
@@ -87,6 +88,11 @@ impl<'a> Run<'a> {
     }
 
     pub(crate) fn stop(&self, layer: Layer, why: String) -> Stopped {
+        // A plan step that already says "stop: ..." reads once as "stopped: ...".
+        let why = why
+            .strip_prefix("stop: ")
+            .map(str::to_string)
+            .unwrap_or(why);
         self.progress.line(layer, &format!("stopped: {why}"));
         self.journal
             .record(Event::Decision, Some(layer.name()), json!({"stopped": why}));

@@ -32,6 +32,8 @@ struct State {
     bars: HashMap<Layer, ProgressBar>,
     /// Per layer: the 1-minute loads seen.
     loads: HashMap<Layer, Vec<f64>>,
+    /// While a question is on the terminal: lines held back, printed after it.
+    held: Option<Vec<(Layer, String)>>,
 }
 
 impl Progress {
@@ -64,6 +66,14 @@ impl Progress {
         }
         let line = format!("{} {:<16} {text}", self.stamp(), layer.name());
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(held) = &mut state.held {
+            held.push((layer, line));
+            return;
+        }
+        self.print(&mut state, layer, line);
+    }
+
+    fn print(&self, state: &mut State, layer: Layer, line: String) {
         match &self.live {
             Some(multi) => {
                 if let Some(bar) = state.bars.remove(&layer) {
@@ -76,17 +86,40 @@ impl Progress {
         }
     }
 
-    /// Asks `question` on the terminal with the live lines out of its way, on a
-    /// blocking thread so the other lane and the signal handler keep running.
-    pub async fn ask(&self, question: &str) -> String {
-        let live = self.live.clone();
+    /// Asks `question` on the terminal and returns the answer, or None when Ctrl-C
+    /// or SIGTERM came first. The live lines are hidden and other lines held back
+    /// meanwhile, and the read runs on a blocking thread, so the other lane keeps
+    /// working (its lines follow the answer) and the signal handler keeps running.
+    pub async fn ask(&self, question: &str) -> Option<String> {
+        {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.held = Some(Vec::new());
+            if let Some(multi) = &self.live {
+                let _ = multi.clear();
+                multi.set_draw_target(ProgressDrawTarget::hidden());
+            }
+        }
         let question = question.to_string();
-        tokio::task::spawn_blocking(move || match live {
-            Some(multi) => multi.suspend(|| crate::ui::confirm::ask(&question)),
-            None => crate::ui::confirm::ask(&question),
-        })
-        .await
-        .unwrap_or_default()
+        let mut read = tokio::task::spawn_blocking(move || crate::ui::confirm::ask(&question));
+        let answer = loop {
+            tokio::select! {
+                answer = &mut read => break answer.ok(),
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                    if crate::engine::interrupt::requested().is_some() {
+                        eprintln!();
+                        break None;
+                    }
+                }
+            }
+        };
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(multi) = &self.live {
+            multi.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        for (layer, line) in state.held.take().unwrap_or_default() {
+            self.print(&mut state, layer, line);
+        }
+        answer
     }
 
     /// Reports a wait's attempt: updates the live line, or prints a plain line when
@@ -96,6 +129,10 @@ impl Progress {
             return;
         }
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        // A question is on the terminal: the next attempt will say the same, later.
+        if state.held.is_some() {
+            return;
+        }
         if let Some(load) = one_minute_load(attempt.evidence) {
             state.loads.entry(layer).or_default().push(load);
         }
