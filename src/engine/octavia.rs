@@ -285,27 +285,23 @@ impl Run<'_> {
             interval: self.p.site.poll.server,
             deadline: self.p.site.timeouts.server_deleted,
         };
-        let waited = wait
-            .until(
-                || {
-                    let id = id.clone();
-                    async move {
-                        match nova::show_server(session, Scope::Admin, &id).await {
-                            Err(e) if e.status() == Some(404) => Ok(Check::Done(())),
-                            Err(e) => Err(e),
-                            Ok(s) => Ok(Check::NotYet(format!(
-                                "{}{}",
-                                s.status,
-                                s.task_state.map(|t| format!(", {t}")).unwrap_or_default()
-                            ))),
-                        }
+        let waited = self
+            .gate(Layer::Amphorae, "a few seconds", wait, || {
+                let id = id.clone();
+                async move {
+                    match nova::show_server(session, Scope::Admin, &id).await {
+                        Err(e) if e.status() == Some(404) => Ok(Check::Done(())),
+                        Err(e) => Err(e),
+                        Ok(s) => Ok(Check::NotYet(format!(
+                            "{}{}",
+                            s.status,
+                            s.task_state.map(|t| format!(", {t}")).unwrap_or_default()
+                        ))),
                     }
-                },
-                self.attempt(Layer::Amphorae, "a few seconds"),
-            )
+                }
+            })
             .await
             .map_err(|e| self.stop(Layer::Amphorae, e.to_string()))?;
-        self.waited(Layer::Amphorae, &waited);
         self.progress.line(
             Layer::Amphorae,
             &format!(
@@ -543,8 +539,8 @@ impl Run<'_> {
             deadline: self.p.site.timeouts.failover,
         };
         let pending = std::sync::Mutex::new(&mut pending_since);
-        let waited = wait
-            .until(
+        let waited = self
+            .gate(Layer::LoadBalancers, "~108 s", wait, 
                 || async {
                     let now = octavia::show_load_balancer(session, Scope::Admin, &lb.id).await?;
                     Ok::<_, ApiError>(match now.provisioning_status.as_str() {
@@ -561,7 +557,6 @@ impl Run<'_> {
                         }
                     })
                 },
-                self.attempt(Layer::LoadBalancers, "~108 s"),
             )
             .await
             .map_err(|e| {
@@ -571,7 +566,6 @@ impl Run<'_> {
                 };
                 self.stop(Layer::LoadBalancers, format!("{e}; {advice}"))
             })?;
-        self.waited(Layer::LoadBalancers, &waited);
         let after = waited.value;
         // Octavia's own clock says how long the flow ran; ours includes polling.
         let took = match (pending_since, updated_at(&after)) {
@@ -813,8 +807,11 @@ impl Run<'_> {
                 interval: self.p.site.poll.failover,
                 deadline: self.p.site.timeouts.failover,
             };
-            let waited = wait
-                .until(
+            let waited = self
+                .gate(
+                    Layer::LoadBalancers,
+                    "~108 s for a failover",
+                    wait,
                     || async {
                         let (row, o) = self.load_balancers().await;
                         Ok::<_, std::convert::Infallible>(
@@ -825,11 +822,9 @@ impl Run<'_> {
                             },
                         )
                     },
-                    self.attempt(Layer::LoadBalancers, "~108 s for a failover"),
                 )
                 .await
                 .map_err(|e| self.stop(Layer::LoadBalancers, e.to_string()))?;
-            self.waited(Layer::LoadBalancers, &waited);
             (lbs, observed) = waited.value;
         }
         if let Some(o) = &observed {

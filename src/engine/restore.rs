@@ -297,6 +297,7 @@ impl Run<'_> {
             interval: self.p.site.poll.server,
             deadline: self.p.site.timeouts.server_active,
         };
+        // Not `gate`: a VM that went to ERROR ends the wait but passes no gate.
         let waited = wait
             .until(
                 || {
@@ -380,26 +381,22 @@ impl Run<'_> {
             interval: self.p.site.poll.k8s,
             deadline,
         };
-        let waited = wait
-            .until(
-                || async move {
-                    let row = observe().await;
-                    Ok::<_, std::convert::Infallible>(if passes(&row) {
-                        Check::Done(row)
-                    } else {
-                        Check::NotYet(
-                            std::iter::once(row.summary)
-                                .chain(row.evidence)
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        )
-                    })
-                },
-                self.attempt(layer, ""),
-            )
+        let waited = self
+            .gate(layer, "", wait, || async move {
+                let row = observe().await;
+                Ok::<_, std::convert::Infallible>(if passes(&row) {
+                    Check::Done(row)
+                } else {
+                    Check::NotYet(
+                        std::iter::once(row.summary)
+                            .chain(row.evidence)
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    )
+                })
+            })
             .await
             .map_err(|e| self.stop(layer, e.to_string()))?;
-        self.waited(layer, &waited);
         self.progress.line(
             layer,
             &format!("{} after {}", waited.value.summary, secs(waited.elapsed)),

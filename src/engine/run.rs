@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::plan::{self, Action};
 use super::restore::Stopped;
-use super::wait::Attempt;
+use super::wait::{Attempt, Check, Wait, WaitError, Waited};
 use crate::journal::{Event, Journal};
 use crate::layers::{Layer, Probe, Row};
 use crate::ui::confirm::{self, Refused};
@@ -102,6 +102,26 @@ impl<'a> Run<'a> {
     /// Records a wait that reached its condition (the journal's gate timeline).
     pub(crate) fn waited<T>(&self, layer: Layer, waited: &super::wait::Waited<T>) {
         self.journal.record(Event::Wait, Some(layer.name()), json!({"done": true, "waited_s": waited.elapsed.as_secs(), "attempts": waited.attempts}));
+    }
+
+    /// Waits on `check` with progress and a journal entry per attempt (`expected`:
+    /// the runbook's figure, shown beside the time waited), and records the gate once
+    /// it is passed.
+    pub(crate) async fn gate<T, E, F, Fut>(
+        &self,
+        layer: Layer,
+        expected: &str,
+        wait: Wait,
+        check: F,
+    ) -> Result<Waited<T>, WaitError<E>>
+    where
+        E: std::error::Error,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Check<T>, E>>,
+    {
+        let waited = wait.until(check, self.attempt(layer, expected)).await?;
+        self.waited(layer, &waited);
+        Ok(waited)
     }
 
     /// Progress and journal for one attempt of a wait.
