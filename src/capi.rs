@@ -278,6 +278,14 @@ impl Kubectl {
     }
 }
 
+/// Whether a load balancer's name is CAPO's for a workload cluster's API server
+/// (`k8s-clusterapi-cluster-<namespace>-<cluster>-kubeapi`): how `site discover`
+/// proposes the site's load balancers. A proposal only: what is acted on is what the
+/// site file lists.
+pub fn is_capo_api_load_balancer(name: &str) -> bool {
+    name.starts_with("k8s-clusterapi-cluster-") && name.ends_with("-kubeapi")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,3 +22,4 @@ pub mod layers;
 pub mod report;
 pub mod site;
 pub mod ui;
+pub mod words;

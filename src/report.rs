@@ -28,11 +28,33 @@ pub struct Target {
 }
 
 impl Report {
-    /// The lowest layer that is red or could not be observed.
+    /// The lowest red layer. A layer that could not be observed (or was not probed
+    /// because one below it is down) is unknown, not red: it is shown as such and
+    /// does not set the exit code.
     pub fn lowest_red(&self) -> Option<Layer> {
         self.layers
             .iter()
-            .filter(|r| r.state.is_blocking())
+            .filter(|r| r.state == crate::layers::Health::Red)
+            .map(|r| r.layer)
+            .min()
+    }
+}
+
+impl Report {
+    /// Every red layer, bottom-up.
+    pub fn red(&self) -> Vec<Layer> {
+        self.layers
+            .iter()
+            .filter(|r| r.state == crate::layers::Health::Red)
+            .map(|r| r.layer)
+            .collect()
+    }
+
+    /// The lowest layer that could not be observed because a call failed.
+    pub fn lowest_unobserved(&self) -> Option<Layer> {
+        self.layers
+            .iter()
+            .filter(|r| r.unobserved)
             .map(|r| r.layer)
             .min()
     }
@@ -54,7 +76,7 @@ pub async fn observe(p: Probe<'_>) -> Report {
     magnum.vm_up = rows[0].state == Health::Green;
     rows.extend([
         match &amphorae {
-            Ok(o) => layers::amphorae::assess(o),
+            Ok(o) => layers::amphorae::assess(o, &p.site.octavia),
             Err(e) => Row::unobservable(Layer::Amphorae, e),
         },
         match &headroom {

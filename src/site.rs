@@ -36,6 +36,10 @@ pub struct Site {
     /// Amphora flavor: what one failover needs free on some compute host.
     #[serde(default)]
     pub amphora_flavor: AmphoraFlavor,
+    /// How Octavia builds its amphorae: what the sweep requires of a server, besides
+    /// its name, before it may delete it.
+    #[serde(default)]
+    pub octavia: Octavia,
     /// Deadlines.
     #[serde(default)]
     pub timeouts: Timeouts,
@@ -186,6 +190,38 @@ pub enum HostKeyPolicy {
     Strict,
 }
 
+/// What Octavia's amphora servers are built with (octavia.conf), so that the sweep
+/// deletes only servers that are provably Octavia's. Unset values are learned from
+/// the servers behind Octavia's live amphora rows.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Octavia {
+    /// The project that owns the amphora servers (octavia.conf `[service_auth]`;
+    /// charm-octavia: Keystone's service project, `services`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amphora_project_id: Option<ProjectId>,
+    /// The amphora image's Glance tag (`amp_image_tag`; charm-octavia's
+    /// `amp-image-tag`, default `octavia-amphora`).
+    pub image_tag: String,
+    /// The amphora image's owner (`amp_image_owner_id`), when octavia.conf sets one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_owner_id: Option<ProjectId>,
+    /// Names of the Nova flavors amphorae are built with (`amp_flavor_id`;
+    /// charm-octavia: `charm-octavia`).
+    pub flavors: Vec<String>,
+}
+
+impl Default for Octavia {
+    fn default() -> Self {
+        Octavia {
+            amphora_project_id: None,
+            image_tag: "octavia-amphora".into(),
+            image_owner_id: None,
+            flavors: vec!["charm-octavia".into()],
+        }
+    }
+}
+
 /// The amphora flavor (charm-octavia default: 1024 MB, 1 vCPU, 8 GB).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -242,6 +278,11 @@ pub struct Timeouts {
     /// A failover's provisioning status back to ACTIVE (runbook: ~108 s).
     #[serde(with = "human_nonzero")]
     pub failover: Duration,
+    /// How long the cloud's own evidence of a failed failover (the load balancer's
+    /// last change, an orphan minted by that flow) bars an automatic failover of it,
+    /// whoever's journal recorded it: never retry a failed failover blindly.
+    #[serde(with = "human_nonzero")]
+    pub failed_failover_window: Duration,
     /// CAPO resync after a failover (runbook: ~10 min).
     #[serde(with = "human_nonzero")]
     pub capo_resync: Duration,
@@ -259,6 +300,7 @@ impl Default for Timeouts {
             k8s_expected: Duration::from_secs(21 * 60),
             server_deleted: Duration::from_secs(2 * 60),
             failover: Duration::from_secs(10 * 60),
+            failed_failover_window: Duration::from_secs(3 * 3600),
             capo_resync: Duration::from_secs(10 * 60),
             kubectl: Duration::from_secs(30),
         }
@@ -495,6 +537,7 @@ impl Site {
             load_balancers: Vec::new(),
             magnum_clusters: Vec::new(),
             amphora_flavor: AmphoraFlavor::default(),
+            octavia: Octavia::default(),
             timeouts: Timeouts::default(),
             poll: PollIntervals::default(),
             http: Http::default(),

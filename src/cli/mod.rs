@@ -29,15 +29,9 @@ pub struct UsageError(pub String);
 /// Runs the program with the process arguments.
 pub fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let invoked_as = argv
-        .first()
-        .and_then(|a| std::path::Path::new(a).file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match invoked_as.as_str() {
-        // Per-action names dispatch here once the charm actions land.
-        _ => run_cli(argv),
-    }
+    // Per-action names (dispatch on the program's own name) join here once the
+    // charm actions land.
+    run_cli(argv)
 }
 
 fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {

@@ -167,7 +167,7 @@ fn status_hint(status: u16) -> &'static str {
         401 => {
             "\nthe service refused a token Keystone had just issued: its keystonemiddleware may trust another Keystone, or the clocks disagree; check the service's `[keystone_authtoken]`"
         }
-        503 | 502 | 504 => {
+        502..=504 => {
             "\nthe service or the proxy in front of it is down or restarting: check its units (`juju status`) and retry"
         }
         _ => "",

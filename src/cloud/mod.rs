@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod error;
+pub mod glance;
 pub mod keyring;
 pub mod magnum;
 pub mod neutron;

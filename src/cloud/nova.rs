@@ -47,6 +47,30 @@ pub struct Server {
     /// The flavor as embedded from microversion 2.47.
     #[serde(default)]
     pub flavor: Option<Flavor>,
+    /// The image it was built from; None when booted from a volume (Nova says `""`).
+    #[serde(default, deserialize_with = "image_ref")]
+    pub image: Option<ImageRef>,
+}
+
+/// A server's image as Nova embeds it (`{"id": ..., "links": [...]}`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ImageRef {
+    /// The Glance image id.
+    pub id: String,
+}
+
+/// Nova writes `"image": ""` for a server booted from a volume, an object otherwise.
+fn image_ref<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<ImageRef>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Image {
+        Embedded(ImageRef),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Option::<Image>::deserialize(d)? {
+        Some(Image::Embedded(image)) => Some(image),
+        _ => None,
+    })
 }
 
 /// An embedded flavor (2.47+).
@@ -209,6 +233,16 @@ pub async fn delete_server(session: &Session, scope: Scope, id: &str) -> Result<
 }
 
 impl Server {
+    /// The flavor's name (`original_name`), when Nova embeds it.
+    pub fn flavor_name(&self) -> Option<&str> {
+        self.flavor.as_ref()?.original_name.as_deref()
+    }
+
+    /// The image id, None when booted from a volume.
+    pub fn image_id(&self) -> Option<&str> {
+        self.image.as_ref().map(|i| i.id.as_str())
+    }
+
     /// The floating address, if it has one.
     pub fn floating_ip(&self) -> Option<&str> {
         self.addresses

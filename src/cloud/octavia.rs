@@ -31,6 +31,17 @@ pub struct LoadBalancer {
     pub updated_at: Option<String>,
 }
 
+impl LoadBalancer {
+    /// When it last changed (`updated_at`), read as UTC: Octavia writes
+    /// `2026-06-10T08:00:00` with no zone.
+    pub fn updated(&self) -> Option<jiff::Timestamp> {
+        let text = self.updated_at.as_deref()?;
+        text.parse::<jiff::Timestamp>()
+            .ok()
+            .or_else(|| format!("{text}Z").parse().ok())
+    }
+}
+
 /// An amphora row.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Amphora {
@@ -50,6 +61,9 @@ pub struct Amphora {
     /// lb-mgmt-net address.
     #[serde(default)]
     pub lb_network_ip: Option<String>,
+    /// The Glance image its server was built from.
+    #[serde(default)]
+    pub image_id: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -56,6 +56,8 @@ pub enum Service {
     ContainerInfra,
     /// Neutron (floating IPs on load-balancer VIP ports).
     Network,
+    /// Glance (whether a server's image is the amphora image).
+    Image,
 }
 
 impl Service {
@@ -67,6 +69,7 @@ impl Service {
             Service::LoadBalancer => "load-balancer",
             Service::ContainerInfra => "container-infra",
             Service::Network => "network",
+            Service::Image => "image",
         }
     }
 
@@ -78,6 +81,7 @@ impl Service {
             Service::LoadBalancer => "octavia",
             Service::ContainerInfra => "magnum",
             Service::Network => "neutron",
+            Service::Image => "glance",
         }
     }
 
@@ -93,6 +97,7 @@ impl Service {
                 let root = url.trim_end_matches("/v2.0").trim_end_matches("/v2");
                 format!("{root}/v2")
             }
+            Service::Image => format!("{}/v2", url.trim_end_matches("/v2")),
             _ => url.to_string(),
         }
     }
@@ -106,7 +111,7 @@ impl Service {
             Service::Placement => Some("placement 1.14"),
             // Magnum negotiates: it answers with the version it used.
             Service::ContainerInfra => Some("container-infra latest"),
-            Service::LoadBalancer | Service::Network => None,
+            Service::LoadBalancer | Service::Network | Service::Image => None,
         }
     }
 }
@@ -319,6 +324,8 @@ pub struct Session {
     policy: Http,
     tokens: BTreeMap<Scope, Mutex<Option<Arc<ScopedToken>>>>,
     stats: CallStats,
+    /// The cloud's clock as its last answer gave it (`Date`), and when that was here.
+    cloud_clock: std::sync::Mutex<Option<(Timestamp, Instant)>>,
 }
 
 impl fmt::Debug for Session {
@@ -391,6 +398,7 @@ impl Session {
             policy,
             tokens,
             stats: CallStats::default(),
+            cloud_clock: std::sync::Mutex::new(None),
         })
     }
 
@@ -701,6 +709,30 @@ impl Session {
         }
     }
 
+    /// The cloud's time now: its last answer's `Date` plus the time since here, or
+    /// this machine's clock before any answer. Ages and "recent" windows of what the
+    /// cloud reports are measured on this clock, so a skewed jumphost (or the twin's
+    /// simulated clock) does not make a fresh event look old.
+    pub fn cloud_now(&self) -> Timestamp {
+        let seen = *self.cloud_clock.lock().unwrap_or_else(|p| p.into_inner());
+        match seen {
+            Some((date, at)) => date.saturating_add(at.elapsed()).unwrap_or(date),
+            None => Timestamp::now(),
+        }
+    }
+
+    fn read_cloud_clock(&self, headers: &reqwest::header::HeaderMap) {
+        let Some(date) = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| jiff::fmt::rfc2822::parse(v).ok())
+        else {
+            return;
+        };
+        *self.cloud_clock.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((date.timestamp(), Instant::now()));
+    }
+
     /// Sends a call: token for its scope, endpoint from that token's catalog, one
     /// renewal on 401, retries with backoff on transient failures of reads.
     pub async fn send(&self, call: &Call) -> Result<Answer, ApiError> {
@@ -761,6 +793,7 @@ impl Session {
             let status = response.status();
             let final_url = response.url().to_string();
             let headers = response.headers().clone();
+            self.read_cloud_clock(&headers);
             let request_id = ["x-openstack-request-id", "x-compute-request-id"]
                 .iter()
                 .find_map(|h| {

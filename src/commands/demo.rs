@@ -40,8 +40,7 @@ pub async fn run(
         site.http.clone(),
     )?;
     super::authenticate(&session).await?;
-    // The demo succeeded if it showed the restore: what stays red is the point of it.
-    let (_code, journal) = super::restore::restore_with(
+    let (restored, journal) = super::restore::restore_with(
         &session,
         &site,
         settings,
@@ -72,6 +71,36 @@ pub async fn run(
             super::journal::render(&id, &entries, false)
         );
     }
+    // Done is what the runbook calls done: its final verify says SUCCESS.
+    let code = if restored == ExitCode::SUCCESS {
+        eprintln!("demo: the runbook's final verify, as `juju-capi-restore verify` runs it");
+        let state = dir.join("state");
+        let verify_journal = crate::journal::Journal::create(&state, "verify")?;
+        let progress = crate::ui::progress::Progress::with(
+            settings.verbosity == crate::cli::settings::Verbosity::Quiet,
+            !settings.progress,
+        );
+        let p = crate::layers::Probe {
+            session: &session,
+            site: &site,
+        };
+        let stopped = crate::engine::restore::verify(p, &verify_journal, &progress).await;
+        let (ending, closing) = super::verify::verdict(&stopped);
+        // stdout carries one document for programs; the verdict goes beside it.
+        if settings.format == crate::ui::Format::Table {
+            println!("{closing}");
+        } else {
+            eprintln!("{closing}");
+        }
+        verify_journal.record(
+            crate::journal::Event::End,
+            None,
+            serde_json::json!({"success": ending == crate::exit::Ending::Green, "ending": ending, "exit_code": ending.code(), "stopped": stopped}),
+        );
+        ending.exit_code()
+    } else {
+        restored
+    };
     twin.stop().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

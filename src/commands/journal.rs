@@ -108,6 +108,28 @@ fn outcome(entries: &[Value]) -> String {
         .unwrap_or(0.0);
     let result = match end {
         None => "did not finish (killed?)".to_string(),
+        // Newer runs record their ending as a value: read it as one.
+        Some(e) if e["detail"]["ending"]["result"].is_string() => {
+            let d = &e["detail"];
+            match d["ending"]["result"].as_str().unwrap_or_default() {
+                "green" => "ended green".to_string(),
+                "not-confirmed" => "not confirmed (needs `--yes`)".to_string(),
+                _ => match d["stopped"].as_array().filter(|s| !s.is_empty()) {
+                    Some(stops) => format!(
+                        "stopped at {}",
+                        stops
+                            .iter()
+                            .filter_map(|s| s["layer"].as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None => format!(
+                        "ended with `{}` red",
+                        d["ending"]["layer"].as_str().unwrap_or("?")
+                    ),
+                },
+            }
+        }
         Some(e) if e["detail"]["interrupted_by_signal"].is_number() => "interrupted".to_string(),
         Some(e) if e["detail"]["success"] == true => "SUCCESS".to_string(),
         Some(e) if e["detail"]["refused"].is_string() => {

@@ -20,6 +20,7 @@ use crate::cli::settings::Settings;
 use crate::cloud::credentials::{Env, resolve};
 use crate::cloud::keyring::Keyring;
 use crate::cloud::{Scope, Session};
+use crate::exit;
 use crate::report::Report;
 use crate::site::Site;
 
@@ -48,23 +49,27 @@ pub async fn authenticate(session: &Session) -> anyhow::Result<()> {
 use crate::ui::{self, Format};
 
 /// Prints a status report to stdout in the chosen format.
-pub fn print_report(report: &Report, format: Format) {
+pub fn print_report(report: &Report, format: Format, ending: &exit::Ending, closing: &str) {
     let text = match format {
-        Format::Table => ui::table::status(report),
+        Format::Table => format!("{}\n{closing}\n", ui::table::status(report)),
         _ => {
             #[derive(serde::Serialize)]
             struct Out<'a> {
                 #[serde(flatten)]
                 report: &'a Report,
                 lowest_red: Option<&'static str>,
+                /// How the command ended, as a value: the same as its exit code.
+                ending: &'a exit::Ending,
+                closing: &'a str,
                 exit_code: u8,
             }
-            let lowest = report.lowest_red();
             ui::structured(
                 &Out {
                     report,
-                    lowest_red: lowest.map(|l| l.name()),
-                    exit_code: lowest.map_or(0, |l| l.exit_code()),
+                    lowest_red: report.lowest_red().map(|l| l.name()),
+                    ending,
+                    closing,
+                    exit_code: ending.code(),
                 },
                 format,
             )

@@ -64,8 +64,9 @@ impl Frame {
         })
     }
 
-    /// Ends the journal and turns the outcome into an exit code.
-    fn end(&self, stopped: Option<&Stopped>, actions: usize) -> ExitCode {
+    /// Ends the journal and turns the outcome into an exit code: one [`exit::Ending`]
+    /// for the closing line, the journal and the code.
+    fn end(&self, stops: &[Stopped], actions: usize) -> ExitCode {
         if let Some(signal) = crate::engine::interrupt::requested() {
             self.journal.record(
                 Event::End,
@@ -74,21 +75,18 @@ impl Frame {
             );
             return ExitCode::from(crate::engine::interrupt::exit_code(signal));
         }
-        // Said even with -q: cron mail must carry why a run stopped.
-        if let Some(s) = stopped {
-            eprintln!("stopped at {}: {}", s.layer.name(), s.why);
-        }
-        let stops: Vec<serde_json::Value> = stopped
-            .map(|s| json!({"layer": s.layer.name(), "why": s.why}))
-            .into_iter()
-            .collect();
+        let ending = exit::Ending::of(stops, None);
         self.journal.record(
             Event::End,
             None,
-            json!({"stopped": stops, "actions": actions, "nothing_changed": actions == 0}),
+            json!({"ending": ending, "exit_code": ending.code(), "stopped": stops, "actions": actions, "nothing_changed": actions == 0}),
         );
+        // Said even with -q: cron mail must carry why a run stopped.
+        if ending != exit::Ending::Green {
+            eprintln!("{}", ending.line(stops));
+        }
         eprintln!("journal: {}", self.journal.path().display());
-        exit::for_layer(stopped.map(|s| s.layer))
+        ending.exit_code()
     }
 }
 
@@ -105,14 +103,28 @@ pub async fn sweep(settings: &Settings, env: &Env, yes: bool) -> anyhow::Result<
         yes,
     );
     let result = run.sweep().await;
+    let mut stops: Vec<Stopped> = result.as_ref().err().cloned().into_iter().collect();
     if let Ok(swept) = &result {
         print(&render_swept(
             swept,
             &frame.site.amphora_flavor,
             settings.format,
         ));
+        if !swept.left.is_empty() {
+            stops.push(run.not_confirmed(
+                Layer::Amphorae,
+                format!(
+                    "{} left in place; `juju-capi-restore sweep --yes` deletes them",
+                    crate::words::count(
+                        swept.left.len(),
+                        "orphan amphora server",
+                        "orphan amphora servers"
+                    )
+                ),
+            ));
+        }
     }
-    Ok(frame.end(result.as_ref().err(), run.changes()))
+    Ok(frame.end(&stops, run.changes()))
 }
 
 /// `headroom`: read-only.
@@ -163,11 +175,17 @@ pub async fn failover(
         site: &frame.site,
     };
     let run = Run::new(p, &frame.journal, &frame.progress, yes);
-    let chosen = match choose(p, ids).await {
+    let chosen = match choose(p, &run, ids).await {
         Ok(lbs) => lbs,
-        Err(why) => {
+        Err(Unchosen::BadInput(why)) => {
+            frame
+                .journal
+                .record(Event::End, None, json!({"bad_input": why, "actions": 0}));
+            return Err(UsageError(why).into());
+        }
+        Err(Unchosen::Stop(why)) => {
             let stopped = run.stop(Layer::LoadBalancers, why);
-            return Ok(frame.end(Some(&stopped), 0));
+            return Ok(frame.end(&[stopped], 0));
         }
     };
     if chosen.is_empty() {
@@ -175,7 +193,7 @@ pub async fn failover(
             Layer::LoadBalancers,
             "nothing to fail over: no load balancer of the site is in provisioning ERROR (`juju-capi-restore status` shows any still PENDING)",
         );
-        return Ok(frame.end(None, 0));
+        return Ok(frame.end(&[], 0));
     }
     let result = run.failover_each(&chosen, !ids.is_empty()).await;
     if let Ok(done) = &result {
@@ -193,16 +211,30 @@ pub async fn failover(
             format => ui::structured(done, format),
         });
     }
-    Ok(frame.end(result.as_ref().err(), run.changes()))
+    let stops: Vec<Stopped> = result.as_ref().err().cloned().into_iter().collect();
+    Ok(frame.end(&stops, run.changes()))
+}
+
+/// Why no load balancer was chosen.
+enum Unchosen {
+    /// The operator named something that cannot be failed over: exit 2.
+    BadInput(String),
+    /// The cloud could not say, or a named one is busy.
+    Stop(String),
 }
 
 /// The load balancers to fail over: the named ones (ACTIVE or ERROR, as Octavia
-/// allows), else the site's in provisioning ERROR.
-async fn choose(p: Probe<'_>, ids: &[String]) -> Result<Vec<LoadBalancer>, String> {
+/// allows; only the site's), else the site's in provisioning ERROR.
+async fn choose(
+    p: Probe<'_>,
+    run: &Run<'_>,
+    ids: &[String],
+) -> Result<Vec<LoadBalancer>, Unchosen> {
     if ids.is_empty() {
         let o = crate::layers::load_balancers::probe(p)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Unchosen::Stop(e.to_string()))?;
+        run.left_alone(&o);
         return Ok(o
             .all()
             .filter(|lb| lb.provisioning_status == "ERROR")
@@ -215,19 +247,30 @@ async fn choose(p: Probe<'_>, ids: &[String]) -> Result<Vec<LoadBalancer>, Strin
         if chosen.iter().any(|lb| lb.id.eq_ignore_ascii_case(id)) {
             continue;
         }
+        // A name on the command line is not an identity either: only the site's.
+        if !p
+            .site
+            .load_balancers
+            .iter()
+            .any(|l| l.as_str().eq_ignore_ascii_case(id))
+        {
+            return Err(Unchosen::BadInput(format!(
+                "load balancer {id} is not in the site file's `load_balancers`, so it is not this site's and is left alone: if it is a kube-api load balancer of this site, add it there (`juju-capi-restore site discover` finds CAPO's) and run again"
+            )));
+        }
         let lb = octavia::show_load_balancer(p.session, Scope::Admin, id)
             .await
             .map_err(|e| match e.status() {
-                Some(404) => format!(
-                    "load balancer {id} does not exist (admin scope looked in every project)"
-                ),
-                _ => e.to_string(),
+                Some(404) => Unchosen::BadInput(format!(
+                    "load balancer {id} does not exist (admin scope looked in every project): correct it in the site file's `load_balancers` or on the command line"
+                )),
+                _ => Unchosen::Stop(e.to_string()),
             })?;
         if !matches!(lb.provisioning_status.as_str(), "ERROR" | "ACTIVE") {
-            return Err(format!(
+            return Err(Unchosen::Stop(format!(
                 "load balancer {id} is {}: Octavia accepts a failover only from ACTIVE or ERROR; wait for it to settle",
                 lb.provisioning_status
-            ));
+            )));
         }
         chosen.push(lb);
     }
@@ -261,8 +304,13 @@ fn render_swept(swept: &Swept, flavor: &AmphoraFlavor, format: Format) -> String
     if format != Format::Table {
         return ui::structured(swept, format);
     }
+    let mut out = String::new();
+    for l in &swept.lookalikes {
+        out.push_str(&format!("{}\n", l.describe()));
+    }
     if swept.orphans.is_empty() {
-        return "no orphan amphora servers\n".into();
+        out.push_str("no orphan amphora servers\n");
+        return out;
     }
     let mut t = table();
     t.set_header([
@@ -296,7 +344,8 @@ fn render_swept(swept: &Swept, flavor: &AmphoraFlavor, format: Format) -> String
             result.into(),
         ]);
     }
-    trimmed(&t)
+    out.push_str(&trimmed(&t));
+    out
 }
 
 /// Headroom as a table, JSON or YAML.

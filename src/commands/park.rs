@@ -35,6 +35,11 @@ const EXPECT_WHILE_PARKED: &str = "expect while parked: Magnum UNHEALTHY with an
 
 pub use crate::ui::confirm::{Refused, confirm};
 
+/// A pre-check said no (a CAPI operation in flight, or no way to check): exit 3.
+#[derive(Debug, thiserror::Error)]
+#[error("refused: {0}")]
+pub struct ParkRefused(pub String);
+
 /// Runs `park`.
 pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::Result<ExitCode> {
     let (site, session) = super::connect(settings, env).await?;
@@ -50,13 +55,22 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
     let result = park_with(&site, &session, &journal, park).await;
     // Every way out leaves an End in the journal: a refusal or an error says which.
     if let Err(e) = &result {
-        let kind = if e.is::<Refused>() {
-            "refused"
-        } else {
-            "error"
-        };
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
-        journal.record(Event::End, None, json!({ kind: first }));
+        if e.is::<Refused>() {
+            let ending = crate::exit::Ending::NotConfirmed;
+            journal.record(
+                Event::End,
+                None,
+                json!({"ending": ending, "exit_code": ending.code(), "why": first}),
+            );
+        } else {
+            let kind = if e.is::<ParkRefused>() {
+                "refused"
+            } else {
+                "error"
+            };
+            journal.record(Event::End, None, json!({ kind: first }));
+        }
     }
     result
 }
@@ -127,7 +141,7 @@ async fn park_with(
                     json!({"machines_in_flight": busy}),
                 );
                 if !busy.is_empty() && !park.force {
-                    return Err(Refused(format!(
+                    return Err(ParkRefused(format!(
                         "a CAPI operation is in flight: {}; wait for it, or pass `--force`",
                         busy.join(", ")
                     ))
@@ -136,7 +150,7 @@ async fn park_with(
             }
             // Not knowing is not a yes: refuse unless the operator says so.
             Err(e) if !park.force => {
-                return Err(Refused(format!(
+                return Err(ParkRefused(format!(
                     "cannot check for CAPI operations in flight ({}); fix the kubeconfig (`juju-capi-restore kubeconfig`), or pass `--force`",
                     e.to_string().lines().next().unwrap_or_default()
                 ))
@@ -148,7 +162,7 @@ async fn park_with(
             ),
         }
     } else if !park.force {
-        return Err(Refused(format!(
+        return Err(ParkRefused(format!(
             "no kubeconfig at `{}`: cannot check for CAPI operations in flight; emit it (`juju-capi-restore kubeconfig`), or pass `--force`",
             kubeconfig.display()
         ))

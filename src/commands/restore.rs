@@ -68,7 +68,7 @@ pub async fn restore_with(
         outcome
             .stopped
             .iter()
-            .map(|s| json!({"layer": s.layer.name(), "why": s.why}))
+            .map(|s| json!({"layer": s.layer.name(), "why": s.why, "cause": s.cause}))
             .collect::<Vec<_>>()
     };
     if let Some(signal) = crate::engine::interrupt::requested() {
@@ -84,22 +84,30 @@ pub async fn restore_with(
         ));
     }
     let report = report::observe(probe).await;
-    super::print_report(&report, settings.format);
     // Only what --until asked for counts: above it, red is expected.
     let in_scope = |l: &crate::layers::Layer| options.until.is_none_or(|u| *l <= u);
+    let ending = exit::Ending::observed(
+        &outcome.stopped,
+        &report
+            .red()
+            .into_iter()
+            .filter(in_scope)
+            .collect::<Vec<_>>(),
+        report.lowest_unobserved().filter(in_scope),
+    );
+    let closing = match (&ending, options.until) {
+        (exit::Ending::Green, Some(until)) => format!(
+            "restore: reached `--until {}`, every layer up to it green (exit code 0)",
+            until.name()
+        ),
+        _ => format!("restore: {}", ending.line(&outcome.stopped)),
+    };
+    super::print_report(&report, settings.format, &ending, &closing);
     journal.record(
         Event::End,
         None,
-        json!({"stopped": stops(), "actions": outcome.actions, "lowest_red": report.lowest_red().filter(in_scope).map(|l| l.name()), "api_requests": session.stats().requests()}),
+        json!({"ending": ending, "exit_code": ending.code(), "stopped": stops(), "actions": outcome.actions, "lowest_red": report.lowest_red().filter(in_scope).map(|l| l.name()), "api_requests": session.stats().requests()}),
     );
     eprintln!("journal: {}", journal.path().display());
-    // The lowest of where a branch stopped and what is still red (within --until).
-    let lowest = outcome
-        .stopped
-        .iter()
-        .map(|s| s.layer)
-        .chain(report.lowest_red())
-        .filter(in_scope)
-        .min();
-    Ok((exit::for_layer(lowest), journal.path().to_path_buf()))
+    Ok((ending.exit_code(), journal.path().to_path_buf()))
 }

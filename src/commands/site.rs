@@ -80,9 +80,7 @@ pub async fn discover(config: credentials::CloudConfig, server: &str) -> anyhow:
         octavia::list_load_balancers(&admin, Scope::Admin, Some(project_id.as_str()))
             .await?
             .into_iter()
-            .filter(|lb| {
-                lb.name.starts_with("k8s-clusterapi-cluster-") && lb.name.ends_with("-kubeapi")
-            })
+            .filter(|lb| crate::capi::is_capo_api_load_balancer(&lb.name))
             .filter_map(|lb| Uuid::parse(&lb.id).ok())
             .collect();
     let in_project = Session::new(config, project_id.clone(), http)?;

@@ -23,12 +23,21 @@ pub async fn status(
     settings: &Settings,
 ) -> anyhow::Result<ExitCode> {
     let report = report::observe(Probe { session, site }).await;
-    super::print_report(&report, settings.format);
+    let ending = exit::Ending::observed(&[], &report.red(), report.lowest_unobserved());
+    super::print_report(
+        &report,
+        settings.format,
+        &ending,
+        &match ending {
+            exit::Ending::Unobserved { .. } => ending.line(&[]),
+            _ => crate::ui::table::lowest_red(&report),
+        },
+    );
     tracing::debug!(
         "{} API requests, {} retries, {} logins",
         session.stats().requests(),
         session.stats().retries(),
         session.stats().logins()
     );
-    Ok(exit::for_layer(report.lowest_red()))
+    Ok(ending.exit_code())
 }

@@ -54,9 +54,9 @@ pub async fn start(scenario: Scenario, listen: SocketAddr, tls: bool) -> anyhow:
         ),
         false => None,
     };
-    Ok(Twin::start_with(scenario, listen, identity)
+    Twin::start_with(scenario, listen, identity)
         .await
-        .with_context(|| format!("cannot start the twin on `{listen}`"))?)
+        .with_context(|| format!("cannot start the twin on `{listen}`"))
 }
 
 /// A site file describing the twin's management stack.
@@ -83,7 +83,9 @@ pub fn site_for(twin: &Twin, shim: &Path, dir: &Path) -> Site {
         load_balancers: scenario
             .load_balancers
             .iter()
+            // As `site discover` would write it: CAPO's kube-api load balancers.
             .filter(|lb| lb.project == vm.project)
+            .filter(|lb| crate::capi::is_capo_api_load_balancer(&lb.name))
             .filter_map(|lb| Uuid::parse(&lb.id).ok())
             .collect(),
         magnum_clusters: scenario

@@ -28,24 +28,30 @@ pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
         site: &site,
     };
     let stopped = restore::verify(p, &journal, &progress).await;
+    let (ending, closing) = verdict(&stopped);
     let report = report::observe(p).await;
-    super::print_report(&report, settings.format);
-    let success = stopped.is_empty();
-    journal.record(Event::End, None, json!({"success": success, "stopped": stopped.iter().map(|s| json!({"layer": s.layer.name(), "why": s.why})).collect::<Vec<_>>()}));
-    if success {
-        eprintln!(
-            "SUCCESS: amphorae ALLOCATED, every Cluster Available, Magnum HEALTHY or the D-042 signature (known good)"
-        );
+    super::print_report(&report, settings.format, &ending, &closing);
+    journal.record(Event::End, None, json!({"success": ending == exit::Ending::Green, "ending": ending, "exit_code": ending.code(), "stopped": stopped}));
+    eprintln!("journal: {}", journal.path().display());
+    Ok(ending.exit_code())
+}
+
+/// The runbook's verdict on what [`restore::verify`] found: SUCCESS, or what is not;
+/// its closing line and its exit code come from the same value.
+pub fn verdict(stopped: &[restore::Stopped]) -> (exit::Ending, String) {
+    let ending = exit::Ending::of(stopped, None);
+    let closing = if stopped.is_empty() {
+        "verify: SUCCESS: amphorae ALLOCATED, every Cluster Available, Magnum HEALTHY or the D-042 signature (known good) (exit code 0)".to_string()
     } else {
-        eprintln!(
-            "not yet: {}",
+        format!(
+            "verify: not yet: {} (exit code {})",
             stopped
                 .iter()
                 .map(|s| format!("{} ({})", s.layer.name(), s.why))
                 .collect::<Vec<_>>()
-                .join("; ")
-        );
-    }
-    eprintln!("journal: {}", journal.path().display());
-    Ok(exit::for_layer(stopped.iter().map(|s| s.layer).min()))
+                .join("; "),
+            ending.code()
+        )
+    };
+    (ending, closing)
 }

@@ -3,6 +3,7 @@
 
 pub mod interrupt;
 pub mod lock;
+pub mod never_retry;
 pub mod octavia;
 pub mod plan;
 pub mod restore;

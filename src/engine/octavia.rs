@@ -7,7 +7,8 @@
 //!   one, so it needs a free amphora slot; none → the failover is refused.
 //! - **failover**: one load balancer at a time, after a sweep and a headroom check;
 //!   polled to ACTIVE (VIP and floating IP checked unchanged) or ERROR (classified,
-//!   re-swept, and stopped). A failed failover is never retried here: each attempt
+//!   its new orphan reported and kept as the cloud's record, and stopped). A failed
+//!   failover is never retried, by this run or any other: each attempt
 //!   against NoValidHost mints another orphan.
 //!
 //! Deleting and failing over are destructive: confirmed (`--yes` or the terminal),
@@ -19,6 +20,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::watch;
 
+use super::never_retry;
 use super::plan::Action;
 use super::restore::Stopped;
 use super::run::{Run, first_line, secs};
@@ -26,7 +28,7 @@ use super::wait::{Check, Wait};
 use crate::cloud::octavia::{self, LoadBalancer};
 use crate::cloud::{ApiError, Scope, neutron, nova};
 use crate::journal::Event;
-use crate::layers::amphorae::{self, Orphan};
+use crate::layers::amphorae::{self, Lookalike, Orphan};
 use crate::layers::{self, Health, Layer, Row};
 
 /// A failover that ends in ERROR this soon is an early-flow failure (runbook: a
@@ -46,6 +48,8 @@ pub struct Swept {
     pub left: Vec<String>,
     /// Amphorae in ERROR or FAILOVER_STOPPED, with what that means.
     pub attention: Vec<String>,
+    /// Servers named like amphorae that are not provably Octavia's: left alone.
+    pub lookalikes: Vec<Lookalike>,
 }
 
 /// A failover that reached ACTIVE.
@@ -61,12 +65,35 @@ impl Run<'_> {
     /// Step 5a: finds the orphan amphora servers and, when confirmed, deletes them
     /// one by one, verify-then-delete. Stops only when it cannot verify.
     pub(crate) async fn sweep(&self) -> Result<Swept, Stopped> {
-        let observation = amphorae::probe(self.p)
+        let observation = self.observe_amphorae().await?;
+        self.sweep_observed(&observation, true).await
+    }
+
+    /// Both amphora inventories, or a stop that says the sweep cannot verify.
+    async fn observe_amphorae(&self) -> Result<amphorae::AmphoraObservation, Stopped> {
+        amphorae::probe(self.p)
             .await
-            .map_err(|e| self.stop(Layer::Amphorae, first_line(&e)))?;
-        let row = amphorae::assess(&observation);
+            .map_err(|e| self.stop(Layer::Amphorae, first_line(&e)))
+    }
+
+    /// The sweep over inventories just read. `may_delete` false: report only (after
+    /// a failed failover, whose orphan is the cloud's record of it).
+    async fn sweep_observed(
+        &self,
+        observation: &amphorae::AmphoraObservation,
+        may_delete: bool,
+    ) -> Result<Swept, Stopped> {
+        let row = amphorae::assess(observation, &self.p.site.octavia);
         self.record(&row);
-        let orphans = amphorae::classify(&observation.amphorae, &observation.servers);
+        let amphorae::Inventory {
+            orphans,
+            lookalikes,
+        } = amphorae::classify(observation, &self.p.site.octavia);
+        // A name is not an identity: servers that only look like amphorae are said
+        // once, with the sign that failed, and never become candidates.
+        for lookalike in &lookalikes {
+            self.progress.line(Layer::Amphorae, &lookalike.describe());
+        }
         // Rows in ERROR or FAILOVER_STOPPED explain why Octavia is not healing itself.
         let attention = amphorae::stuck(&observation.amphorae);
         for line in &attention {
@@ -74,6 +101,7 @@ impl Run<'_> {
         }
         let mut swept = Swept {
             orphans: orphans.clone(),
+            lookalikes,
             attention,
             ..Swept::default()
         };
@@ -81,7 +109,7 @@ impl Run<'_> {
             self.progress.line(Layer::Amphorae, &row.summary);
             return Ok(swept);
         }
-        let now = jiff::Timestamp::now();
+        let now = self.p.session.cloud_now();
         let flavor = &self.p.site.amphora_flavor;
         for o in &orphans {
             // Whole minutes: an orphan's age is hours, seconds are noise.
@@ -119,9 +147,21 @@ impl Run<'_> {
         }
         self.zombie_evidence(&orphans).await;
         let ids: Vec<&str> = orphans.iter().map(|o| o.server_id.as_str()).collect();
+        if !may_delete {
+            self.progress.line(
+                Layer::Amphorae,
+                "left in place: the cloud's record of the failed failover (it bars an automatic retry by any run, whoever's journal); the operator's `juju-capi-restore failover <LB>` sweeps them first",
+            );
+            swept.left = ids.iter().map(|s| s.to_string()).collect();
+            return Ok(swept);
+        }
         let question = format!(
-            "delete {} orphan amphora server(s) by UUID ({}), each re-verified against Octavia's amphora list just before",
-            orphans.len(),
+            "delete {} by UUID ({}), each re-verified against Octavia's amphora list just before",
+            crate::words::count(
+                orphans.len(),
+                "orphan amphora server",
+                "orphan amphora servers"
+            ),
             ids.join(", ")
         );
         if let Err(refused) = self.confirm(&question).await {
@@ -249,16 +289,13 @@ impl Run<'_> {
                     ),
                 ));
             }
-            Ok(s) if amphorae::amphora_uuid(&s.name) != Some(orphan.amphora_id.as_str()) => {
-                return Ok(self.not_deleting(
-                    &s.id,
-                    format!(
-                        "NOT deleting {}: it is now named `{}`, not `amphora-{}`",
-                        s.id, s.name, orphan.amphora_id
-                    ),
-                ));
+            Ok(s) => {
+                if let Err(changed) = orphan.is_still(&s) {
+                    return Ok(
+                        self.not_deleting(&s.id, format!("NOT deleting {}: {changed}", s.id))
+                    );
+                }
             }
-            Ok(_) => {}
         }
         let request = json!({"request": "server delete", "server": orphan.server_id, "name": format!("amphora-{}", orphan.amphora_id), "kind": orphan.kind, "host": orphan.host, "scope": "admin"});
         let result = self
@@ -342,10 +379,16 @@ impl Run<'_> {
                         "; {n} orphan(s) left in place hold a slot each: `--yes` (or a yes on the terminal) deletes them"
                     ),
                 };
-                format!(
+                let why = format!(
                     "no amphora slot on any enabled compute host, so no failover is started ({figures}); {}{hint}",
                     row.next.as_deref().unwrap_or_default()
-                )
+                );
+                // The slot is there to be had by a delete nobody confirmed: that is
+                // "needs --yes", not a fault of the cloud.
+                if holding > 0 {
+                    return Err(self.not_confirmed(Layer::Headroom, why));
+                }
+                why
             } else {
                 format!(
                     "{}: {figures}; no failover is started without knowing there is a slot",
@@ -386,6 +429,10 @@ impl Run<'_> {
                 ),
             ));
         }
+        let observation = self.observe_amphorae().await?;
+        if !named {
+            self.refuse_after_failed_failover(lb, &observation)?;
+        }
         self.progress.line(
             Layer::LoadBalancers,
             &format!(
@@ -393,22 +440,25 @@ impl Run<'_> {
                 lb.provisioning_status, lb.operating_status
             ),
         );
-        let swept = self.sweep().await?;
+        let swept = self.sweep_observed(&observation, true).await?;
         self.headroom(true, Some(&swept)).await?;
         self.confirm(&format!(
             "fail over load balancer {label}, now provisioning {} (Octavia builds a replacement amphora, ~108 s, then reaps the old one; the VIP is kept; with a STANDALONE amphora the kube-api endpoint blips mid-failover, nodes and pods are unaffected)",
             lb.provisioning_status
         ))
         .await
-        .map_err(|r| {
-            let why = match super::interrupt::requested() {
-                Some(_) => "interrupted at the question: no failover started".to_string(),
-                None => format!(
+        .map_err(|r| match super::interrupt::requested() {
+            Some(_) => self.stop(
+                Layer::LoadBalancers,
+                "interrupted at the question: no failover started".to_string(),
+            ),
+            None => self.not_confirmed(
+                Layer::LoadBalancers,
+                format!(
                     "{r}; `juju-capi-restore failover {} --yes` does it unattended",
                     lb.id
                 ),
-            };
-            self.stop(Layer::LoadBalancers, why)
+            ),
         })?;
         // The state may have moved during the sweep: act only on what is there now.
         let before = octavia::show_load_balancer(session, Scope::Admin, &lb.id)
@@ -437,6 +487,7 @@ impl Run<'_> {
         let busy: Vec<String> = match layers::load_balancers::probe(self.p).await {
             Ok(o) => o
                 .all()
+                .chain(&o.others)
                 .filter(|other| {
                     other.id != lb.id && other.provisioning_status.starts_with("PENDING_")
                 })
@@ -548,7 +599,7 @@ impl Run<'_> {
                         status => {
                             let mut since = pending.lock().unwrap_or_else(|p| p.into_inner());
                             if since.is_none() {
-                                **since = updated_at(&now);
+                                **since = now.updated();
                             }
                             Check::NotYet(format!(
                                 "provisioning {status}, operating {}",
@@ -568,7 +619,7 @@ impl Run<'_> {
             })?;
         let after = waited.value;
         // Octavia's own clock says how long the flow ran; ours includes polling.
-        let took = match (pending_since, updated_at(&after)) {
+        let took = match (pending_since, after.updated()) {
             (Some(a), Some(b)) if b >= a => {
                 Duration::from_secs(b.duration_since(a).as_secs().max(0) as u64)
             }
@@ -626,6 +677,42 @@ impl Run<'_> {
         }))
     }
 
+    /// Never retry a failed failover, whoever ran it: refuses when the cloud shows
+    /// that the last failover of `lb` failed recently (see [`never_retry`]), as the
+    /// journal would, and journals the evidence.
+    fn refuse_after_failed_failover(
+        &self,
+        lb: &LoadBalancer,
+        observation: &amphorae::AmphoraObservation,
+    ) -> Result<(), Stopped> {
+        let orphans = amphorae::classify(observation, &self.p.site.octavia).orphans;
+        let t = &self.p.site.timeouts;
+        let Some(failed) = never_retry::evidence(
+            lb,
+            &orphans,
+            self.p.session.cloud_now(),
+            t.failed_failover_window,
+            t.failover,
+        ) else {
+            return Ok(());
+        };
+        self.journal.record(
+            Event::Decision,
+            Some("load-balancers"),
+            json!({"refused_failover": lb.id, "because": "the cloud shows a failed failover", "evidence": failed.evidence}),
+        );
+        Err(self.stop(
+            Layer::LoadBalancers,
+            format!(
+                "`{}` ({}) is in provisioning ERROR and the cloud shows that its last failover failed: {}. A failed failover is never retried automatically, whoever ran it: read octavia-worker.log, fix the cause (`juju-capi-restore headroom`, the sweep), then run `juju-capi-restore failover {}` once",
+                lb.name,
+                lb.id,
+                failed.evidence.join("; "),
+                lb.id
+            ),
+        ))
+    }
+
     /// Journals that a failover request changed nothing, so it does not count as a
     /// failed failover later.
     fn not_started(&self, lb: &LoadBalancer, why: &str) {
@@ -653,7 +740,7 @@ impl Run<'_> {
     }
 
     /// A failover that ended in ERROR: classified, evidence gathered, orphans
-    /// re-swept (a failed failover leaves one), and stopped. Never retried.
+    /// reported and kept (a failed failover leaves one), and stopped. Never retried.
     async fn failed(&self, lb: &LoadBalancer, took: Duration, before: &Swept) -> Stopped {
         let label = format!("`{}` ({})", lb.name, lb.id);
         let fast = took <= FAST_FAIL;
@@ -689,9 +776,14 @@ impl Run<'_> {
             ),
         }
         self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("ERROR after {}", secs(took)), "took_s": took.as_secs(), "class": class, "worker_log": evidence}));
-        // A failed failover mints an orphan: sweep again (deleting only if confirmed),
-        // and quote Nova on the servers that were not there before it.
-        let cause = match self.sweep().await {
+        // A failed failover mints an orphan: look again and quote Nova on the servers
+        // that were not there before it. They are kept, not deleted: the cloud's
+        // record of this failure, which bars a retry by any run (see never_retry).
+        let cause = match self.observe_amphorae().await {
+            Ok(observation) => self.sweep_observed(&observation, false).await,
+            Err(stopped) => Err(stopped),
+        };
+        let cause = match cause {
             Ok(swept) => swept
                 .orphans
                 .iter()
@@ -750,6 +842,20 @@ impl Run<'_> {
         Ok(done)
     }
 
+    /// Says once which load balancers in the project are not the site's, so nobody
+    /// wonders why one in ERROR was not failed over.
+    pub(crate) fn left_alone(&self, o: &layers::load_balancers::LoadBalancerObservation) {
+        for lb in &o.others {
+            self.progress.line(
+                Layer::LoadBalancers,
+                &format!(
+                    "{} `{}` ({}): not this site's (not in the site file's `load_balancers`): left alone",
+                    lb.id, lb.name, lb.provisioning_status
+                ),
+            );
+        }
+    }
+
     /// Records a row as a probe, without a decision.
     fn record(&self, row: &Row) {
         self.journal.record(Event::Probe, Some(row.layer.name()), json!({"state": row.state, "summary": row.summary, "evidence": row.evidence, "diagnosis": row.diagnosis}));
@@ -773,7 +879,7 @@ impl Run<'_> {
         mut vm_seen: watch::Receiver<bool>,
     ) -> Result<(), Stopped> {
         let amphorae = match amphorae::probe(self.p).await {
-            Ok(o) => amphorae::assess(&o),
+            Ok(o) => amphorae::assess(&o, &self.p.site.octavia),
             Err(e) => Row::unobservable(Layer::Amphorae, &e),
         };
         let (action_amphorae, what) = self.decide(&amphorae);
@@ -828,6 +934,7 @@ impl Run<'_> {
             (lbs, observed) = waited.value;
         }
         if let Some(o) = &observed {
+            self.left_alone(o);
             self.settle_unknown_failovers(&o.all().cloned().collect::<Vec<_>>());
         }
         let (action, what) = self.decide(&lbs);
@@ -865,12 +972,4 @@ enum Deleted {
     Aborted,
     /// Gone before we got to it.
     AlreadyGone,
-}
-
-fn updated_at(lb: &LoadBalancer) -> Option<jiff::Timestamp> {
-    let text = lb.updated_at.as_deref()?;
-    // Octavia writes `2026-06-10T08:00:00` (no zone, UTC).
-    text.parse::<jiff::Timestamp>()
-        .ok()
-        .or_else(|| format!("{text}Z").parse().ok())
 }

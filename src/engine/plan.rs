@@ -77,6 +77,11 @@ pub fn depends_on(layer: Layer) -> &'static [Layer] {
     }
 }
 
+/// Whether `layer` depends on `on`, directly or through others (or is it).
+pub fn rests_on(layer: Layer, on: Layer) -> bool {
+    layer == on || depends_on(layer).iter().any(|l| rests_on(*l, on))
+}
+
 /// Decides each layer's step from its row (and the site's figures).
 pub fn plan(rows: &[Row], site: &Site) -> Vec<Step> {
     let t = &site.timeouts;

@@ -38,12 +38,25 @@ pub struct Options {
 }
 
 /// Why a branch stopped.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Stopped {
     /// The layer it stopped at.
     pub layer: Layer,
     /// What it was, and what to do.
     pub why: String,
+    /// Whether it is a fault or only a destructive step nobody confirmed.
+    pub cause: StopCause,
+}
+
+/// What kind of stop: what a cron job must tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopCause {
+    /// The layer could not be made green.
+    Fault,
+    /// A destructive step (delete, failover, stop) was not confirmed: no terminal and
+    /// no `--yes`, or a no on the terminal.
+    NotConfirmed,
 }
 
 /// How a restore ended.
@@ -139,7 +152,10 @@ pub async fn verify(p: Probe<'_>, journal: &Journal, progress: &Progress) -> Vec
             if not_allocated.is_empty() {
                 progress.line(
                     Layer::Amphorae,
-                    &format!("all {} amphorae ALLOCATED", o.amphorae.len()),
+                    &format!(
+                        "{} ALLOCATED",
+                        crate::words::count(o.amphorae.len(), "amphora", "amphorae")
+                    ),
                 );
             } else {
                 stopped.push(run.stop(

@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::plan::{self, Action};
-use super::restore::Stopped;
+use super::restore::{StopCause, Stopped};
 use super::wait::{Attempt, Check, Wait, WaitError, Waited};
 use crate::journal::{Event, Journal};
 use crate::layers::{Layer, Probe, Row};
@@ -87,16 +87,33 @@ impl<'a> Run<'a> {
         self.until.is_some_and(|u| u <= layer) || super::interrupt::requested().is_some()
     }
 
+    /// Stops a branch at `layer` for a fault: said, journaled, returned.
     pub(crate) fn stop(&self, layer: Layer, why: String) -> Stopped {
+        self.stopped(layer, why, StopCause::Fault)
+    }
+
+    /// Stops a branch at `layer` because a destructive step was not confirmed.
+    pub(crate) fn not_confirmed(&self, layer: Layer, why: String) -> Stopped {
+        self.stopped(layer, why, StopCause::NotConfirmed)
+    }
+
+    fn stopped(&self, layer: Layer, why: String, cause: StopCause) -> Stopped {
         // A plan step that already says "stop: ..." reads once as "stopped: ...".
         let why = why
             .strip_prefix("stop: ")
             .map(str::to_string)
             .unwrap_or(why);
-        self.progress.line(layer, &format!("stopped: {why}"));
-        self.journal
-            .record(Event::Decision, Some(layer.name()), json!({"stopped": why}));
-        Stopped { layer, why }
+        let said = match cause {
+            StopCause::Fault => "stopped",
+            StopCause::NotConfirmed => "not confirmed",
+        };
+        self.progress.line(layer, &format!("{said}: {why}"));
+        self.journal.record(
+            Event::Decision,
+            Some(layer.name()),
+            json!({"stopped": why, "cause": cause}),
+        );
+        Stopped { layer, why, cause }
     }
 
     /// Records a wait that reached its condition (the journal's gate timeline).

@@ -65,7 +65,7 @@ pub fn fit(inventory: &Inventory, used: u64, amount: u64) -> ClassFit {
     let free = capacity.saturating_sub(used);
     let allowed = amount >= inventory.min_unit
         && amount <= inventory.max_unit
-        && amount % inventory.step_size.max(1) == 0;
+        && amount.is_multiple_of(inventory.step_size.max(1));
     let slots = match amount {
         // A class the flavor does not use (disk on boot-from-volume amphorae) never limits.
         0 => u64::MAX,

@@ -75,7 +75,18 @@ pub fn assess(o: &MagnumObservation) -> Row {
                         .collect::<Vec<_>>()
                         .join("; ")
                 };
-                summaries.push(format!("{} {}", cluster.name, health.unwrap_or("null")));
+                // A green layer must not read as a failure: name the signature.
+                let known_good = match diagnosis.as_ref().map(|d| d.rule) {
+                    Some(Rule::D042) if health != Some("HEALTHY") => {
+                        " (D-042: cosmetic, known good)"
+                    }
+                    _ => "",
+                };
+                summaries.push(format!(
+                    "{} {}{known_good}",
+                    cluster.name,
+                    health.unwrap_or("null")
+                ));
                 row = row.evidence(format!(
                     "{} ({}): status {}, health {}, reason {reason}{}",
                     cluster.name,

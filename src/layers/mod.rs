@@ -137,6 +137,10 @@ pub struct Row {
     /// The next step, when there is one and no diagnosis gives it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next: Option<String>,
+    /// Unknown because a call to observe it failed (not because a layer below it is
+    /// down): a cloud fault, exit 4, rather than a red layer.
+    #[serde(skip)]
+    pub unobserved: bool,
 }
 
 impl Row {
@@ -149,6 +153,7 @@ impl Row {
             evidence: Vec::new(),
             diagnosis: Vec::new(),
             next: None,
+            unobserved: false,
         }
     }
 
@@ -185,6 +190,7 @@ impl Row {
         let mut lines = text.lines();
         let first = lines.next().unwrap_or_default().to_string();
         let mut row = Row::new(layer, Health::Unknown, "could not be observed").evidence(first);
+        row.unobserved = true;
         let rest: Vec<&str> = lines.collect();
         if !rest.is_empty() {
             row = row.next(rest.join(" "));

@@ -128,7 +128,8 @@ pub fn assess(o: &VmObservation) -> Row {
     if let Some(h) = &s.host {
         facts.push_str(&format!(", host {h}"));
     }
-    let row = match (s.status.as_str(), task) {
+
+    match (s.status.as_str(), task) {
         ("ACTIVE", None) => Row::new(Layer::Vm, Health::Green, "ACTIVE")
             .evidence(facts)
             .evidence(match &s.launched_at {
@@ -146,8 +147,7 @@ pub fn assess(o: &VmObservation) -> Row {
             .evidence(format!("fault: {}", s.fault.as_ref().map(|f| f.message.as_str()).unwrap_or("none recorded")))
             .next("read the fault above; a VM in ERROR needs an operator (`openstack server show` and the nova-compute log)"),
         (other, _) => Row::new(Layer::Vm, Health::Red, other.to_string()).evidence(facts),
-    };
-    row
+    }
 }
 
 #[cfg(test)]

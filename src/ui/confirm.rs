@@ -9,7 +9,7 @@ use crate::journal::{Event, Journal};
 
 /// The operator's answer to a destructive step.
 #[derive(Debug, thiserror::Error)]
-#[error("refused: {0}")]
+#[error("not confirmed: {0}")]
 pub struct Refused(pub String);
 
 /// Asks on the terminal, or takes `--yes`; refuses without either.

@@ -43,17 +43,17 @@ pub fn status(report: &Report) -> String {
             let _ = writeln!(out, "  next: {next}");
         }
     }
-    out.push('\n');
-    match report.lowest_red() {
-        Some(layer) => {
-            let _ = writeln!(
-                out,
-                "lowest red layer: {} (exit code {})",
-                layer.name(),
-                layer.exit_code()
-            );
-        }
-        None => out.push_str("no red layer\n"),
-    }
     out
+}
+
+/// `status`'s closing line: the lowest red layer and the exit code it gives.
+pub fn lowest_red(report: &Report) -> String {
+    match report.lowest_red() {
+        Some(layer) => format!(
+            "lowest red layer: {} (exit code {})",
+            layer.name(),
+            layer.exit_code()
+        ),
+        None => "no red layer (exit code 0)".to_string(),
+    }
 }

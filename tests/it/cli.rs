@@ -55,6 +55,13 @@ fn demo_restores_the_parked_stack_with_no_cloud() {
         err.contains("deleted") && err.contains("failover succeeded"),
         "{err}"
     );
+    // Done is the runbook's done: its final verify says SUCCESS, and the exit code
+    // is the one the verdict prints.
+    assert!(
+        err.contains("verify: SUCCESS") && err.contains("(exit code 0)"),
+        "{err}"
+    );
+    assert_eq!(report["exit_code"], 0);
 }
 
 #[test]

@@ -131,7 +131,13 @@ fn without_a_slot_the_failover_is_refused_then_a_sweep_frees_one_and_it_succeeds
     // Unattended and unconfirmed: the sweep only reports, so no slot, so no failover.
     let output = t.cmd().arg("failover").output().unwrap();
     let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(15), "headroom: {err}");
+    // The slot was there to be had by a delete nobody confirmed: "needs --yes" (3),
+    // not a fault of the cloud.
+    assert_eq!(output.status.code(), Some(3), "not confirmed: {err}");
+    assert!(
+        err.contains("not confirmed:") && err.contains("(exit code 3"),
+        "{err}"
+    );
     assert!(
         err.contains("no amphora slot on any enabled compute host, so no failover is started")
             && err.contains("compute-2.maas: 0 slot(s), limited by MEMORY_MB: free 500 of 86016")
@@ -207,10 +213,37 @@ fn a_fast_fail_is_classified_re_swept_and_never_retried() {
     let failovers = t.steer(|c, _| c.failovers.clone());
     assert_eq!(failovers.len(), 1);
     assert_eq!(failovers[0].outcome.as_deref(), Some("ERROR"));
-    // The ERROR orphan from the scenario and the one the failed failover minted were
-    // both swept (confirmed by --yes): only the live amphora's server is left.
-    assert_eq!(deletes(&t).len(), 2, "{:?}", deletes(&t));
-    assert_eq!(amphora_servers(&t).len(), 1);
+    // The ERROR orphan from the scenario was swept first (confirmed by --yes); the one
+    // the failed failover minted is kept: the cloud's record of it for every run.
+    assert_eq!(deletes(&t).len(), 1, "{:?}", deletes(&t));
+    assert_eq!(amphora_servers(&t).len(), 2);
+    assert!(
+        err.contains("the cloud's record of the failed failover"),
+        "{err}"
+    );
+
+    // Another user (sudo, cron, another jumphost) has another journal: the cloud's
+    // evidence bars the retry all the same, and says which evidence.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = t
+        .cmd()
+        .env("XDG_STATE_HOME", elsewhere.path())
+        .args(["restore", "--yes"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(16), "{err}");
+    assert!(
+        err.contains("the cloud shows that its last failover failed")
+            && err.contains("went to provisioning ERROR at")
+            && err.contains("No valid host was found"),
+        "{err}"
+    );
+    assert_eq!(
+        failover_puts(&t).len(),
+        1,
+        "not retried from another journal"
+    );
 
     // The next unattended run does not try again: the journal remembers.
     let output = t.cmd().args(["restore", "--yes"]).output().unwrap();
@@ -218,10 +251,12 @@ fn a_fast_fail_is_classified_re_swept_and_never_retried() {
     assert_eq!(output.status.code(), Some(16), "{err}");
     assert!(err.contains("never retried automatically"), "{err}");
     assert_eq!(failover_puts(&t).len(), 1, "still one attempt");
-    // Named by the operator, it runs once more (the scheduler takes it this time).
+    // Named by the operator, it runs once more (the scheduler takes it this time),
+    // after sweeping the orphan the failed attempt left.
     let output = t.cmd().args(["failover", LB, "--yes"]).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(failover_puts(&t).len(), 2);
+    assert_eq!(deletes(&t).len(), 2);
 }
 
 #[test]
@@ -379,14 +414,58 @@ fn unattended_restore_without_yes_deletes_and_fails_over_nothing() {
     let t = runbook(|_| {});
     let output = t.cmd().args(["restore", "-f", "json"]).output().unwrap();
     let err = stderr(&output);
-    assert_eq!(output.status.code(), Some(15), "headroom: {err}");
+    // Everything non-destructive done, then "needs --yes": 3, not a layer's code.
+    assert_eq!(output.status.code(), Some(3), "not confirmed: {err}");
     assert!(
         err.contains("left in place") && err.contains("no failover is started"),
         "{err}"
     );
     assert!(deletes(&t).is_empty() && failover_puts(&t).is_empty());
+    let report = json(&output);
     // The VM chain went on regardless: the branches are independent.
-    assert_eq!(layer(&json(&output), "capi-controllers")["state"], "green");
+    assert_eq!(layer(&report, "capi-controllers")["state"], "green");
+    // The JSON and the journal say what the exit code says.
+    assert_eq!(report["exit_code"], 3);
+    assert_eq!(report["ending"]["result"], "not-confirmed");
+    let end = journal(&t)
+        .into_iter()
+        .rev()
+        .find(|e| e["event"] == "end")
+        .unwrap();
+    assert_eq!(end["detail"]["ending"]["result"], "not-confirmed", "{end}");
+    assert_eq!(end["detail"]["exit_code"], 3);
+
+    // `sweep` alone, unattended, is the same "needs --yes", never "ended green".
+    let output = t.cmd().arg("sweep").output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let listing = t.cmd().arg("journal").output().unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let sweep_line = listing
+        .lines()
+        .find(|l| l.contains("sweep"))
+        .unwrap_or_default();
+    assert!(sweep_line.contains("not confirmed"), "{listing}");
+}
+
+#[test]
+fn restore_until_a_layer_exits_with_the_code_it_prints() {
+    let t = runbook(|_| {});
+    let output = t
+        .cmd()
+        .args(["restore", "--until", "vm", "-f", "json"])
+        .output()
+        .unwrap();
+    let report = json(&output);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(report["exit_code"], 0, "{report}");
+    assert!(report["closing"].as_str().unwrap().contains("--until vm"));
+    let output = t.cmd().args(["restore", "--until", "vm"]).output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.trim_end().ends_with("(exit code 0)"), "{out}");
+    assert!(
+        !out.contains("lowest red layer"),
+        "no second verdict: {out}"
+    );
 }
 
 #[test]
@@ -429,7 +508,7 @@ fn an_expired_juju_login_is_named_and_blocks_nothing() {
 }
 
 #[test]
-fn a_late_failure_is_told_from_a_fast_fail_and_its_zombie_swept() {
+fn a_late_failure_is_told_from_a_fast_fail_and_its_zombie_kept_as_evidence() {
     let t = runbook(|s| {
         s.orphan_amphorae.retain(|o| o.amphora_id == ZOMBIE);
         s.faults
@@ -445,11 +524,203 @@ fn a_late_failure_is_told_from_a_fast_fail_and_its_zombie_swept() {
         "{err}"
     );
     assert_eq!(failover_puts(&t).len(), 1, "never retried");
-    // The scenario's zombie, then the one the failed failover left, both swept.
-    assert_eq!(deletes(&t).len(), 2, "{:?}", deletes(&t));
+    // The scenario's zombie swept; the one the failed failover left is kept as the
+    // cloud's record of it, and bars a retry from a run with another journal.
+    assert_eq!(deletes(&t).len(), 1, "{:?}", deletes(&t));
     assert_eq!(
         amphora_servers(&t).len(),
-        1,
-        "only the live amphora's server"
+        2,
+        "the live amphora and the new zombie"
     );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = t
+        .cmd()
+        .env("XDG_STATE_HOME", elsewhere.path())
+        .args(["failover", "--yes"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(16), "{err}");
+    assert!(
+        err.contains("ACTIVE zombie") && err.contains("its last failover failed"),
+        "{err}"
+    );
+    assert_eq!(failover_puts(&t).len(), 1, "never retried");
+}
+
+/// A tenant's server named `amphora-<uuid>`, and a service-project VM built from a
+/// plain image: the first fails the project sign, the second the image sign.
+fn with_lookalikes(s: &mut Scenario) {
+    use twin::scenario::{FlavorSpec, ProjectSpec, ServerSpec, ServerStatus};
+    s.projects.push(ProjectSpec {
+        id: None,
+        name: "tenant-a".into(),
+    });
+    let spec = |name: &str, project: &str, image: &str, flavor: &str| ServerSpec {
+        id: None,
+        name: name.into(),
+        project: project.into(),
+        status: ServerStatus::Active,
+        host: Some("compute-1".into()),
+        flavor: FlavorSpec {
+            name: flavor.into(),
+            ram: 1024,
+            vcpus: 1,
+            disk: 8,
+        },
+        fixed_ip: None,
+        floating_ip: None,
+        image: image.into(),
+    };
+    s.servers.push(spec(
+        &format!("amphora-{TENANT_LOOKALIKE}"),
+        "tenant-a",
+        twin::cloud::AMPHORA_IMAGE,
+        "charm-octavia",
+    ));
+    s.servers.push(spec(
+        &format!("amphora-{SERVICE_LOOKALIKE}"),
+        "service",
+        twin::cloud::UBUNTU_IMAGE,
+        "charm-octavia",
+    ));
+}
+
+const TENANT_LOOKALIKE: &str = "aaaaaaaa-1111-4222-8333-444444444444";
+const SERVICE_LOOKALIKE: &str = "bbbbbbbb-1111-4222-8333-444444444444";
+
+#[test]
+fn a_server_that_only_looks_like_an_amphora_is_reported_never_deleted() {
+    let t = runbook(with_lookalikes);
+    let output = t
+        .cmd()
+        .args(["sweep", "--yes", "-f", "json"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    let swept = json(&output);
+    assert_eq!(swept["deleted"].as_array().unwrap().len(), 2, "{swept}");
+    let lookalikes = swept["lookalikes"].as_array().unwrap();
+    let mut failed: Vec<(&str, &str)> = lookalikes
+        .iter()
+        .map(|l| (l["name"].as_str().unwrap(), l["failed"].as_str().unwrap()))
+        .collect();
+    failed.sort();
+    assert_eq!(
+        failed,
+        [
+            (&*format!("amphora-{TENANT_LOOKALIKE}"), "project"),
+            (&*format!("amphora-{SERVICE_LOOKALIKE}"), "image"),
+        ]
+    );
+    assert!(
+        err.contains("looks like an amphora, is not provably one")
+            && err.contains("is not tagged `octavia-amphora`"),
+        "{err}"
+    );
+    // In the twin: both lookalikes still there, only Octavia's orphans deleted.
+    let left = amphora_servers(&t);
+    assert!(
+        left.iter().any(|n| n.contains(TENANT_LOOKALIKE))
+            && left.iter().any(|n| n.contains(SERVICE_LOOKALIKE)),
+        "{left:?}"
+    );
+    let lookalike_ids: Vec<String> = t.steer(|c, _| {
+        c.servers
+            .iter()
+            .filter(|s| s.name.contains(TENANT_LOOKALIKE) || s.name.contains(SERVICE_LOOKALIKE))
+            .map(|s| s.id.clone())
+            .collect()
+    });
+    assert!(
+        deletes(&t)
+            .iter()
+            .all(|p| !lookalike_ids.iter().any(|id| p.contains(id))),
+        "{:?}",
+        deletes(&t)
+    );
+    // `status` reports them too, with the sign that failed.
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    let report = json(&output);
+    let amphorae = layer(&report, "amphorae");
+    assert!(
+        amphorae["summary"]
+            .as_str()
+            .unwrap()
+            .contains("2 lookalikes not provably Octavia's (left alone)"),
+        "{amphorae}"
+    );
+}
+
+const OTHER_APP_LB: &str = "9d2e4c1a-0b3f-4a5e-8c7d-6e5f4a3b2c1d";
+
+#[test]
+fn a_load_balancer_that_is_not_the_sites_is_reported_once_and_never_failed_over() {
+    // Another application's load balancer in the management project, in ERROR too;
+    // the site file (as `site discover` writes it) names only CAPO's.
+    let t = runbook(|s| {
+        let mut other = s.load_balancers[0].clone();
+        other.id = OTHER_APP_LB.into();
+        other.name = "web-frontend".into();
+        other.floating_ip = None;
+        other.amphorae.clear();
+        s.load_balancers.push(other);
+    });
+    let output = t.cmd().args(["plan", "-f", "json"]).output().unwrap();
+    let plan = json(&output).to_string();
+    assert!(plan.contains("1 of 1 in provisioning ERROR"), "{plan}");
+
+    let output = t.cmd().args(["failover", "--yes"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert_eq!(
+        err.matches("`web-frontend` (ERROR): not this site's")
+            .count(),
+        1,
+        "said once: {err}"
+    );
+    let puts = failover_puts(&t);
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert!(puts[0].contains(LB) && !puts[0].contains(OTHER_APP_LB));
+
+    // Named on the command line, it is still not the site's: bad input.
+    let output = t
+        .cmd()
+        .args(["failover", OTHER_APP_LB, "--yes"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("not in the site file's `load_balancers`"),
+        "{err}"
+    );
+    assert_eq!(failover_puts(&t).len(), 1, "still one");
+}
+
+#[test]
+fn failing_over_a_load_balancer_that_does_not_exist_is_bad_input() {
+    let t = runbook(|_| {});
+    // A valid uuid the site file names but Octavia does not know.
+    let missing = "00000000-0000-4000-8000-000000000001";
+    let site = t.files.site.clone();
+    let text = std::fs::read_to_string(&site).unwrap();
+    std::fs::write(
+        &site,
+        text.replace(
+            "load_balancers:\n",
+            &format!("load_balancers:\n- {missing}\n"),
+        ),
+    )
+    .unwrap();
+    let output = t
+        .cmd()
+        .args(["failover", missing, "--yes"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(failover_puts(&t).is_empty());
 }

@@ -113,7 +113,11 @@ fn verify_says_success_on_a_healthy_stack_with_d042() {
     let t = running("ACTIVE");
     let output = t.cmd().arg("verify").output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(stderr(&output).contains("SUCCESS"));
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        out.contains("verify: SUCCESS") && out.contains("(exit code 0)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -122,10 +126,12 @@ fn verify_on_a_parked_stack_says_restore_first_without_waiting_out_capo() {
     let t = TestTwin::default_scenario();
     let output = t.cmd().arg("verify").output().unwrap();
     assert_eq!(output.status.code(), Some(10), "vm: {}", stderr(&output));
-    let err = stderr(&output);
+    let out = String::from_utf8_lossy(&output.stdout);
     assert!(
-        err.contains("not yet: vm") && err.contains("run `juju-capi-restore restore` first"),
-        "{err}"
+        out.contains("not yet: vm")
+            && out.contains("run `juju-capi-restore restore` first")
+            && out.contains("(exit code 10)"),
+        "{out}"
     );
 }
 
@@ -158,9 +164,9 @@ fn verify_names_what_is_not_yet_green() {
     std::fs::write(&t.files.site, site).unwrap();
     let output = t.cmd().arg("verify").output().unwrap();
     assert_eq!(output.status.code(), Some(17), "capo: {}", stderr(&output));
-    let err = stderr(&output);
+    let out = String::from_utf8_lossy(&output.stdout);
     assert!(
-        err.contains("not yet: capo") && err.contains("not reached within 1s"),
-        "{err}"
+        out.contains("not yet: capo") && out.contains("not reached within 1s"),
+        "{out}"
     );
 }

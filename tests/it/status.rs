@@ -25,7 +25,7 @@ fn a_parked_stack_is_red_from_the_vm_up_with_the_runbooks_diagnoses() {
         "load-balancer-control-plane-failed"
     );
     let amphorae = layer(&report, "amphorae");
-    assert_eq!(amphorae["summary"], "2 orphan amphora server(s)");
+    assert_eq!(amphorae["summary"], "2 orphan amphora servers");
     let evidence = amphorae["evidence"].to_string();
     assert!(
         evidence.contains("ACTIVE zombie") && evidence.contains("ERROR orphan"),

@@ -21,6 +21,24 @@ pub const AMPHORA_FLAVOR: Usage = Usage {
     disk_gb: 8,
 };
 
+/// The amphora image, as charm-octavia-diskimage-retrofit names it; tagged
+/// `octavia-amphora` and owned by the service project.
+pub const AMPHORA_IMAGE: &str = "amphora-haproxy-x86_64-ubuntu-22.04-20260601";
+
+/// A plain cloud image, public, owned by the admin project.
+pub const UBUNTU_IMAGE: &str = "ubuntu-22.04-server-cloudimg-amd64";
+
+/// Glance's images: (name, tags, owner project name).
+pub const IMAGES: &[(&str, &[&str], &str)] = &[
+    (AMPHORA_IMAGE, &["octavia-amphora"], "service"),
+    (UBUNTU_IMAGE, &[], "admin"),
+];
+
+/// An image's id, derived from its name.
+pub fn image_id(name: &str) -> String {
+    derived_uuid("image", name).to_string()
+}
+
 /// Keystone's default domain.
 pub const DEFAULT_DOMAIN: &str = "default";
 
@@ -173,6 +191,10 @@ pub struct Server {
     pub host: Option<String>,
     /// Flavor.
     pub flavor: FlavorSpec,
+    /// The Glance image's name (see [`IMAGES`]); None when booted from a volume.
+    pub image: Option<String>,
+    /// Network the fixed address is on.
+    pub network: String,
     /// Fixed address.
     pub fixed_ip: Option<String>,
     /// Floating address.
@@ -506,6 +528,8 @@ impl Cloud {
                     task_state: None,
                     host: s.host.clone(),
                     flavor: s.flavor.clone(),
+                    image: Some(s.image.clone()),
+                    network: format!("{}-net", s.project),
                     fixed_ip: s.fixed_ip.clone(),
                     floating_ip: s.floating_ip.clone(),
                     created: started,
@@ -815,14 +839,19 @@ impl Cloud {
 
     /// Servers named `amphora-<id>` with no amphora row by id or compute id.
     pub fn orphan_servers(&self) -> impl Iterator<Item = &Server> {
-        self.servers.iter().filter(|s| {
-            s.name.strip_prefix("amphora-").is_some_and(|id| {
-                !self
-                    .amphorae
-                    .iter()
-                    .any(|a| a.id == id || a.compute_id == s.id)
+        // Only Octavia's own servers heartbeat to its health manager: a tenant's
+        // server that happens to be named `amphora-<uuid>` is not an amphora.
+        self.servers
+            .iter()
+            .filter(|s| s.project_id == self.service_project_id)
+            .filter(|s| {
+                s.name.strip_prefix("amphora-").is_some_and(|id| {
+                    !self
+                        .amphorae
+                        .iter()
+                        .any(|a| a.id == id || a.compute_id == s.id)
+                })
             })
-        })
     }
 
     /// The race fault: an amphora row appears for the first orphan server (newest
@@ -1159,6 +1188,10 @@ fn amphora_server(
     vm_state: VmState,
     created: Timestamp,
 ) -> Server {
+    let fixed_ip = host.as_ref().map(|_| {
+        let hex = derived_uuid("lb-mgmt-ip", amphora_id).simple().to_string();
+        format!("fc00:4f::{}:{}", &hex[0..4], &hex[4..8])
+    });
     Server {
         id: server_id.to_string(),
         name: format!("amphora-{amphora_id}"),
@@ -1173,7 +1206,11 @@ fn amphora_server(
             vcpus: AMPHORA_FLAVOR.vcpus,
             disk: AMPHORA_FLAVOR.disk_gb,
         },
-        fixed_ip: None,
+        image: Some(AMPHORA_IMAGE.into()),
+        // charm-octavia's lb-mgmt-net is IPv6 (SLAAC fc00::/64); a never-scheduled
+        // server has no port.
+        network: "lb-mgmt-net".into(),
+        fixed_ip,
         floating_ip: None,
         created,
         updated: created,

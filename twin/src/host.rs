@@ -192,10 +192,10 @@ impl Cloud {
             StatusFlag::Format => Some("--format"),
             StatusFlag::None => None,
         };
-        if let Some(flag) = flags.iter().find(|f| f.starts_with("--")) {
-            if Some(*flag) != known {
-                return Output::err(format!("Error: unknown flag: {flag}\n"), 1);
-            }
+        if let Some(flag) = flags.iter().find(|f| f.starts_with("--"))
+            && Some(*flag) != known
+        {
+            return Output::err(format!("Error: unknown flag: {flag}\n"), 1);
         }
         let json = flags
             .windows(2)

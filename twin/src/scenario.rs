@@ -196,6 +196,13 @@ pub struct ServerSpec {
     pub fixed_ip: Option<String>,
     /// Floating address.
     pub floating_ip: Option<String>,
+    /// The Glance image it was built from, by name (see [`crate::cloud::IMAGES`]).
+    #[serde(default = "default_image")]
+    pub image: String,
+}
+
+fn default_image() -> String {
+    crate::cloud::UBUNTU_IMAGE.into()
 }
 
 /// An Octavia load balancer.

@@ -51,7 +51,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/image", stubs::image_routes())
         .nest("/host", host::routes())
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
-        .layer(middleware::from_fn(request_id))
+        .layer(middleware::from_fn_with_state(state.clone(), request_id))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .with_state(state)
 }
@@ -76,11 +76,21 @@ async fn record(State(state): State<AppState>, request: Request, next: Next) -> 
     response
 }
 
-/// Every OpenStack service tags its answers with a request id for its logs.
-async fn request_id(request: Request, next: Next) -> Response {
+/// Every OpenStack service tags its answers with a request id for its logs, and
+/// every HTTP server with a `Date` from its clock: here the simulated one, so a
+/// client that reads the cloud's time sees the twin's.
+async fn request_id(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     if let Ok(v) = HeaderValue::from_str(&format!("req-{}", uuid::Uuid::new_v4())) {
         response.headers_mut().insert("x-openstack-request-id", v);
+    }
+    let date = state
+        .clock
+        .now()
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    if let Ok(v) = HeaderValue::from_str(&date) {
+        response.headers_mut().insert(header::DATE, v);
     }
     response
 }

@@ -117,16 +117,13 @@ fn server_json(state: &Shared, s: &Server, admin: bool, version: Microversion) -
     let hex = derived_uuid("mac", &s.id).simple().to_string();
     let mac = format!("fa:16:3e:{}:{}:{}", &hex[0..2], &hex[2..4], &hex[4..6]);
     if let Some(ip) = &s.fixed_ip {
-        addresses.push(json!({"version": 4, "addr": ip, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac}));
+        let version = if ip.contains(':') { 6 } else { 4 };
+        addresses.push(json!({"version": version, "addr": ip, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac}));
     }
     if let Some(ip) = &s.floating_ip {
         addresses.push(json!({"version": 4, "addr": ip, "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": mac}));
     }
-    let network = if s.name.starts_with("amphora-") {
-        "lb-mgmt-net"
-    } else {
-        "capi-mgmt-net"
-    };
+    let network = &s.network;
     let flavor = if version >= Microversion(2, 47) {
         json!({"vcpus": s.flavor.vcpus, "ram": s.flavor.ram, "disk": s.flavor.disk, "ephemeral": 0, "swap": 0, "original_name": s.flavor.name, "extra_specs": {}})
     } else {
@@ -141,7 +138,13 @@ fn server_json(state: &Shared, s: &Server, admin: bool, version: Microversion) -
         "user_id": s.user_id,
         "metadata": {},
         "hostId": s.host.as_ref().map(|h| derived_uuid("host-id", &format!("{}{h}", s.project_id)).simple().to_string()).unwrap_or_default(),
-        "image": "",
+        "image": match &s.image {
+            Some(name) => {
+                let id = crate::cloud::image_id(name);
+                json!({"id": id, "links": [{"rel": "bookmark", "href": url(state, &format!("/compute/images/{id}"))}]})
+            }
+            None => json!(""),
+        },
         "flavor": flavor,
         "created": iso(s.created),
         "updated": iso(s.updated),

@@ -94,7 +94,7 @@ fn amphora_json(a: &Amphora) -> Value {
         "cert_expiration": iso(a.cert_expiration), "cert_busy": false, "role": a.role, "status": a.status,
         "vrrp_interface": null, "vrrp_id": 1, "vrrp_priority": null, "cached_zone": "nova",
         "created_at": iso(a.created), "updated_at": iso(a.updated),
-        "image_id": crate::cloud::derived_uuid("image", "amphora-haproxy").to_string(),
+        "image_id": crate::cloud::image_id(crate::cloud::AMPHORA_IMAGE),
         "compute_flavor": crate::cloud::derived_uuid("flavor", "charm-octavia").to_string(),
     })
 }
@@ -130,7 +130,7 @@ fn listing(
                 })
                 .all(|(k, want)| match v.get(k) {
                     Some(Value::String(s)) => s == want,
-                    Some(other) => other.to_string() == *want,
+                    Some(other) => *other.to_string() == **want,
                     None => true,
                 })
         })

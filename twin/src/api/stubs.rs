@@ -1,14 +1,15 @@
 //! Neutron and Glance, only as far as the real `openstack` CLI reaches for them while
-//! running the runbook's commands: version discovery and empty listings. The one
-//! Neutron listing with content is floating IPs: those on load-balancer VIP ports,
-//! which a failover must keep.
+//! running the runbook's commands: version discovery and empty listings. The
+//! listings with content are Neutron's floating IPs (those on load-balancer VIP
+//! ports, which a failover must keep) and Glance's images (the amphora image, tagged
+//! `octavia-amphora`, that the sweep's identity rule checks).
 
 use axum::Router;
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
@@ -32,7 +33,91 @@ pub fn network_routes() -> Router<AppState> {
 pub fn image_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(image_versions))
-        .route("/v2/images", get(|s, h| empty_list(s, h, "images")))
+        .route("/v2/images", get(list_images))
+        .route("/v2/images/{id}", get(show_image))
+}
+
+/// Glance's image JSON for one of the twin's images, visible to `token`: admin sees
+/// all, others public ones and their own.
+fn image_json(
+    state: &AppState,
+    token: &crate::cloud::Token,
+    (name, tags, owner): (&str, &[&str], &str),
+) -> Option<serde_json::Value> {
+    let (cloud, _) = state.cloud();
+    let owner = cloud.projects.iter().find(|p| p.name == owner)?.id.clone();
+    let public = tags.is_empty();
+    if !(token.is_admin() || public || token.project_id == owner) {
+        return None;
+    }
+    let id = crate::cloud::image_id(name);
+    Some(json!({
+        "id": id, "name": name, "status": "active",
+        "visibility": if public { "public" } else { "private" },
+        "owner": owner, "tags": tags, "protected": false,
+        "container_format": "bare", "disk_format": "qcow2", "min_disk": 0, "min_ram": 0,
+        "size": 1_073_741_824u64, "checksum": null, "os_hidden": false,
+        "created_at": "2026-06-01T00:00:00Z", "updated_at": "2026-06-01T00:00:00Z",
+        "self": format!("/v2/images/{id}"), "file": format!("/v2/images/{id}/file"),
+        "schema": "/v2/schemas/image",
+    }))
+}
+
+/// `GET /v2/images` with Glance's `tag`, `owner` and `name` filters.
+async fn list_images(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let token = match authenticate(&state, &headers) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let images: Vec<serde_json::Value> = crate::cloud::IMAGES
+        .iter()
+        .filter_map(|i| image_json(&state, &token, *i))
+        .filter(|i| {
+            query.get("tag").is_none_or(|t| {
+                i["tags"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == t.as_str()))
+            })
+        })
+        .filter(|i| query.get("owner").is_none_or(|o| i["owner"] == o.as_str()))
+        .filter(|i| query.get("name").is_none_or(|n| i["name"] == n.as_str()))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({"images": images, "first": "/v2/images", "schema": "/v2/schemas/images"}),
+    )
+}
+
+/// `GET /v2/images/{id}`: 404 as Glance words it for an unknown or invisible image.
+async fn show_image(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let token = match authenticate(&state, &headers) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match crate::cloud::IMAGES
+        .iter()
+        .filter(|(name, ..)| crate::cloud::image_id(name) == id)
+        .find_map(|i| image_json(&state, &token, *i))
+    {
+        Some(image) => json_response(StatusCode::OK, image),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=UTF-8",
+            )],
+            format!("404 Not Found\n\nNo image found with ID {id}\n\n   "),
+        )
+            .into_response(),
+    }
 }
 
 async fn network_versions(State(state): State<AppState>) -> Response {

@@ -1,0 +1,16 @@
+//! Small helpers for the sentences people read: counts with the right noun.
+
+/// `1 amphora`, `2 amphorae`, `0 amphorae`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_is_singular_everything_else_plural() {
+        assert_eq!(super::count(1, "amphora", "amphorae"), "1 amphora");
+        assert_eq!(super::count(0, "amphora", "amphorae"), "0 amphorae");
+        assert_eq!(super::count(3, "server", "servers"), "3 servers");
+    }
+}
