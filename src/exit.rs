@@ -157,6 +157,16 @@ pub fn for_error(error: &anyhow::Error) -> u8 {
                 _ => CLOUD,
             };
         }
+        // Only another run's lock is a refusal; a lock file that cannot be opened is
+        // a path problem, like any other file.
+        if let Some(crate::engine::lock::LockError::Io { .. }) =
+            cause.downcast_ref::<crate::engine::lock::LockError>()
+        {
+            return BAD_INPUT;
+        }
+        if cause.is::<crate::files::FileError>() {
+            return BAD_INPUT;
+        }
         if cause.is::<crate::engine::lock::LockError>()
             || cause.is::<crate::commands::park::Refused>()
             || cause.is::<crate::commands::park::ParkRefused>()
@@ -175,7 +185,8 @@ pub fn for_error(error: &anyhow::Error) -> u8 {
                 KubeconfigError::Remote { .. } | KubeconfigError::NotAKubeconfig { .. } => {
                     Layer::Kubernetes.exit_code()
                 }
-                _ => INTERNAL,
+                // The kubeconfig path the site names cannot be written: bad input.
+                KubeconfigError::Write { .. } => BAD_INPUT,
             };
         }
         if let Some(ExecError::NotFound { .. }) = cause.downcast_ref::<ExecError>() {

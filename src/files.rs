@@ -2,6 +2,32 @@
 //! never written through a symlink, replaced atomically.
 
 use std::io::Write;
+use std::path::PathBuf;
+
+/// A file or directory the operator named (or the tool's own state) that cannot be
+/// used: bad input (exit 2), never mistaken for a lock held by another run.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {doing} `{}`: {source}\ncheck that the path exists and that this user may write there, or choose another (see `--help`)", path.display())]
+pub struct FileError {
+    /// The path.
+    pub path: PathBuf,
+    /// What was being done (`create the state directory`, `write`, `read`).
+    pub doing: &'static str,
+    /// Why.
+    pub source: std::io::Error,
+}
+
+impl FileError {
+    /// A closure mapping an I/O error on `path` while `doing` something.
+    pub fn on(path: &Path, doing: &'static str) -> impl Fn(std::io::Error) -> FileError {
+        let path = path.to_path_buf();
+        move |source| FileError {
+            path: path.clone(),
+            doing,
+            source,
+        }
+    }
+}
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 

@@ -60,12 +60,16 @@ pub enum Event {
 
 impl Journal {
     /// Opens a new journal for a run of `command` under `dir`/runs.
-    pub fn create(dir: &Path, command: &str) -> std::io::Result<Journal> {
+    pub fn create(dir: &Path, command: &str) -> Result<Journal, crate::files::FileError> {
         let runs = dir.join("runs");
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
-            .create(&runs)?;
+            .create(&runs)
+            .map_err(crate::files::FileError::on(
+                &runs,
+                "create the journal directory",
+            ))?;
         let now = jiff::Timestamp::now();
         let run = format!(
             "{}-{command}-{}",
@@ -77,7 +81,8 @@ impl Journal {
             .append(true)
             .create_new(true)
             .mode(0o600)
-            .open(&path)?;
+            .open(&path)
+            .map_err(crate::files::FileError::on(&path, "create the journal"))?;
         Ok(Journal {
             path,
             file: Mutex::new(file),

@@ -465,9 +465,19 @@ mod human_nonzero {
         super::human::serialize(d, s)
     }
 
+    /// The longest duration any setting may take: every wait, timeout and window of
+    /// the runbook is minutes to hours. Anything longer is a typo (`30d` for `30m`),
+    /// and a hundred years overflows the instants deadlines are computed with.
+    pub const MAX: Duration = Duration::from_secs(7 * 86400);
+
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         match super::human::deserialize(d)? {
             d if d.is_zero() => Err(serde::de::Error::custom("must be longer than zero")),
+            d if d > MAX => Err(serde::de::Error::custom(format!(
+                "`{}` is too long: every wait and timeout here is minutes to hours, at most {}",
+                humantime::format_duration(d),
+                humantime::format_duration(MAX)
+            ))),
             d => Ok(d),
         }
     }
@@ -643,6 +653,17 @@ mod tests {
             Site::parse(&format!("{MINIMAL}amphora_flavor:\n  disk_gb: 0\n")).is_ok(),
             "boot-from-volume amphorae"
         );
+        // Absurd durations are refused here, never a panic later.
+        for absurd in ["100years", "30d"] {
+            let e =
+                Site::parse(&format!("{MINIMAL}timeouts:\n  failover: {absurd}\n")).unwrap_err();
+            assert!(
+                e.contains("line 5") && e.contains("too long"),
+                "{absurd}: {e}"
+            );
+        }
+        let e = Site::parse(&format!("{MINIMAL}poll:\n  k8s: 584942417355years\n")).unwrap_err();
+        assert!(e.contains("line 5") && e.contains("too large"), "{e}");
     }
 
     #[test]

@@ -53,6 +53,20 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let env = Env::from_process();
+    if let [first, ..] = env.unreadable()[..] {
+        eprintln!(
+            "error: the environment variable `{first}`{} is not valid UTF-8 (its value is not shown): set it again from a UTF-8 locale, or unset it",
+            match env.unreadable().len() {
+                1 => String::new(),
+                n => format!(
+                    " (and {} more: {})",
+                    n - 1,
+                    env.unreadable()[1..].join(", ")
+                ),
+            }
+        );
+        return ExitCode::from(exit::BAD_INPUT);
+    }
     let settings = Settings::resolve(args.global, &env);
     init_logging(settings.verbosity);
     let Some(command) = args.command else {

@@ -17,14 +17,40 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     vars: BTreeMap<String, String>,
+    /// Names of variables whose value is not UTF-8 (the values are never kept).
+    unreadable: Vec<String>,
 }
 
 impl Env {
-    /// The process environment.
+    /// The process environment. A variable that is not UTF-8 is left out and its name
+    /// remembered, never its value: a Latin-1 `OS_PASSWORD` must not end up in cron
+    /// mail, nor crash the run.
     pub fn from_process() -> Env {
-        Env {
-            vars: std::env::vars().collect(),
+        let mut vars = BTreeMap::new();
+        let mut unreadable = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            match (name.into_string(), value.into_string()) {
+                (Ok(name), Ok(value)) => {
+                    vars.insert(name, value);
+                }
+                (Ok(name), Err(_)) => unreadable.push(name),
+                (Err(name), _) => unreadable.push(name.to_string_lossy().into_owned()),
+            }
         }
+        Env { vars, unreadable }
+    }
+
+    /// Variables this tool reads (`OS_*`, `JUJU_*`, `XDG_*`, `HOME`, `KUBECONFIG`)
+    /// whose value is not UTF-8: bad input. Any other is ignored.
+    pub fn unreadable(&self) -> Vec<&str> {
+        self.unreadable
+            .iter()
+            .map(String::as_str)
+            .filter(|n| {
+                ["OS_", "JUJU_", "XDG_"].iter().any(|p| n.starts_with(p))
+                    || matches!(*n, "HOME" | "KUBECONFIG")
+            })
+            .collect()
     }
 
     /// A given set of variables (tests).
@@ -34,6 +60,7 @@ impl Env {
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            unreadable: Vec::new(),
         }
     }
 

@@ -519,27 +519,48 @@ impl Session {
         Ok(token)
     }
 
+    /// Logs in for `scope`, retried like every other service: Keystone unreachable
+    /// or answering 5xx is retried with backoff (a token request changes nothing, so
+    /// re-sending it is safe), and a garbage answer once. A refusal (401/403) is never
+    /// retried, nor a timeout (a slow login may still be running: retrying would
+    /// stack them up).
     async fn login(&self, scope: Scope) -> Result<ScopedToken, ApiError> {
+        let mut garbage_seen = false;
+        loop {
+            let attempt = || async { self.login_once(scope).await };
+            match attempt
+                .retry(self.backoff())
+                .when(|e: &ApiError| e.is_transient() && !matches!(e, ApiError::Timeout { .. }))
+                .notify(|e, wait| {
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("keystone login failed ({e}); retrying in {wait:?}")
+                })
+                .await
+            {
+                Err(e @ ApiError::Garbage { .. }) if !garbage_seen => {
+                    garbage_seen = true;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!("{e}; retrying once");
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn login_once(&self, scope: Scope) -> Result<ScopedToken, ApiError> {
         let url = format!("{}/auth/tokens", self.config.auth_url);
         let body = self.auth_body(scope);
         let started = Instant::now();
-        let send = || async {
-            self.stats.logins.fetch_add(1, Ordering::Relaxed);
-            self.http
-                .post(&url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| self.transport_error(e, "keystone", "POST", &url))
-        };
-        // A login that timed out may still be running: retry only when Keystone was
-        // unreachable or answered 5xx, never to stack up slow logins.
-        let response = send
-            .retry(self.backoff())
-            .when(|e: &ApiError| e.is_transient() && !matches!(e, ApiError::Timeout { .. }))
-            .notify(|e, wait| tracing::warn!("keystone login failed ({e}); retrying in {wait:?}"))
-            .await?;
+        self.stats.logins.fetch_add(1, Ordering::Relaxed);
+        let response = self
+            .http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e, "keystone", "POST", &url))?;
         let status = response.status();
+        self.read_cloud_clock(response.headers());
         let token_id = response
             .headers()
             .get("x-subject-token")
@@ -751,11 +772,20 @@ impl Session {
             .await
     }
 
-    /// Sends a call and parses its JSON answer.
+    /// Sends a call and parses its JSON answer. A read whose answer is not the
+    /// expected JSON (a proxy's error page with a 200, a truncated body) is sent once
+    /// more, as a 5xx would be; the second garbage is reported, with the service, the
+    /// URL and the start of the body.
     pub async fn json<T: DeserializeOwned>(&self, call: &Call) -> Result<T, ApiError> {
-        self.send(call)
-            .await?
-            .json(call.service, call.method.as_str())
+        let parse = |answer: Answer| answer.json(call.service, call.method.as_str());
+        match parse(self.send(call).await?) {
+            Err(e @ ApiError::Garbage { .. }) if call.retryable() => {
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!("{e}; retrying once");
+                parse(self.send(call).await?)
+            }
+            result => result,
+        }
     }
 
     async fn attempt(&self, call: &Call) -> Result<Answer, ApiError> {

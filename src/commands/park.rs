@@ -282,10 +282,44 @@ fn file_secrets(root: &Path, kubeconfig: &Path) -> anyhow::Result<PathBuf> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(&dated)?;
+        .create(&dated)
+        .map_err(crate::files::FileError::on(
+            &dated,
+            "create the secrets directory",
+        ))?;
     let text = std::fs::read_to_string(kubeconfig)
         .map_err(|e| UsageError(format!("cannot file the kubeconfig `{}`: {e}; emit it first with `juju-capi-restore kubeconfig`", kubeconfig.display())))?;
-    let dest = dated.join("capi-mgmt.kubeconfig");
-    crate::files::replace_private(&dest, &text)?;
-    Ok(dest)
+    // A second park on the same day files beside the first, never over it: the first
+    // may be the only copy of a kubeconfig that has since changed.
+    for n in 1.. {
+        let name = match n {
+            1 => "capi-mgmt.kubeconfig".to_string(),
+            n => format!("capi-mgmt.{n}.kubeconfig"),
+        };
+        let dest = dated.join(name);
+        match crate::files::create_private(&dest, &text) {
+            Ok(()) => return Ok(dest),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(crate::files::FileError::on(&dest, "write")(e).into()),
+        }
+    }
+    unreachable!("an unbounded range ends only by returning")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_filing_on_the_same_day_never_overwrites_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("capi-mgmt.kubeconfig");
+        std::fs::write(&kubeconfig, "apiVersion: v1\n# first\n").unwrap();
+        let first = file_secrets(&dir.path().join("filed"), &kubeconfig).unwrap();
+        std::fs::write(&kubeconfig, "apiVersion: v1\n# second\n").unwrap();
+        let second = file_secrets(&dir.path().join("filed"), &kubeconfig).unwrap();
+        assert_ne!(first, second);
+        assert!(std::fs::read_to_string(&first).unwrap().contains("first"));
+        assert!(std::fs::read_to_string(&second).unwrap().contains("second"));
+    }
 }

@@ -24,7 +24,7 @@ pub fn load_scenario(path: Option<&Path>, time_scale: Option<f64>) -> anyhow::Re
         None => Scenario::default_scenario(),
         Some(p) => {
             let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read scenario `{}`", p.display()))?;
+                .map_err(crate::files::FileError::on(p, "read the scenario"))?;
             Scenario::from_yaml(&text, &p.display().to_string()).map_err(UsageError)?
         }
     };

@@ -25,7 +25,7 @@ pub enum LockError {
         holder: String,
     },
     /// The lock file cannot be opened.
-    #[error("cannot open the lock `{}`: {source}", path.display())]
+    #[error("cannot open the lock `{}`: {source}\nthe state directory must be writable by this user: fix it, or set `XDG_STATE_HOME` to one that is", path.display())]
     Io {
         /// The lock file.
         path: PathBuf,

@@ -308,3 +308,143 @@ fn secrets_never_reach_the_logs_even_at_trace() {
         assert!(!all.contains(secret), "a secret reached the output");
     }
 }
+
+#[test]
+fn a_non_utf8_environment_variable_is_named_never_printed_and_never_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = TestTwin::default_scenario();
+    // A Latin-1 password, as an old terminal or a cron file would pass it.
+    let latin1 = std::ffi::OsStr::from_bytes(b"s\xe9cr\xe9t-pa\xdfword");
+    let output = t
+        .cmd()
+        .env("OS_PASSWORD", latin1)
+        .arg("status")
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`OS_PASSWORD`") && err.contains("not valid UTF-8"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let raw = [output.stdout.as_slice(), output.stderr.as_slice()].concat();
+    assert!(
+        !raw.windows(3).any(|w| w == b"cr\xe9") && !err.contains("cr\u{fffd}t"),
+        "the value is never printed"
+    );
+    // A variable the tool does not read is ignored.
+    let output = t
+        .cmd()
+        .env("SOME_LEGACY_SETTING", latin1)
+        .args(["status", "-f", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(10), "{}", stderr(&output));
+}
+
+#[test]
+fn keystone_is_retried_like_every_other_service() {
+    // One 503 on login: retried, the run goes on.
+    let t = TestTwin::with(|s| {
+        s.faults
+            .push(fault("identity", FaultKind::ServiceUnavailable, 1))
+    });
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(10), "{err}");
+    assert!(
+        err.contains("keystone login failed") && err.contains("retrying"),
+        "{err}"
+    );
+}
+
+#[test]
+fn one_garbage_answer_is_retried_once_then_named_with_its_url() {
+    let t = TestTwin::with(|s| {
+        s.faults
+            .push(fault("load-balancer", FaultKind::GarbageJson, 1))
+    });
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    let err = stderr(&output);
+    let lbs = layer(&json(&output), "load-balancers").clone();
+    assert_eq!(lbs["state"], "red", "read again, and right: {lbs}");
+    assert!(err.contains("retrying once"), "{err}");
+    // Garbage twice: reported with the service and the URL, never retried forever.
+    let t = TestTwin::with(|s| {
+        s.faults
+            .push(fault("load-balancer", FaultKind::GarbageJson, 1000))
+    });
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    let lbs = layer(&json(&output), "load-balancers").clone();
+    let evidence = lbs["evidence"][0].as_str().unwrap();
+    assert!(
+        evidence.contains("octavia") && evidence.contains("/v2/lbaas/loadbalancers"),
+        "{lbs}"
+    );
+    let requests = t
+        .twin
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/lbaas/loadbalancers"))
+        .count();
+    assert!(
+        requests <= 4,
+        "retried once per read, not forever: {requests}"
+    );
+}
+
+#[test]
+fn paths_that_cannot_be_used_are_bad_input_naming_the_path_never_a_lock_conflict() {
+    let t = TestTwin::default_scenario();
+    // A regular file where a directory must be: fails for root too.
+    let file = t.path("not-a-directory");
+    std::fs::write(&file, "").unwrap();
+    let under_file = file.join("state");
+
+    // The state directory (lock and journal).
+    let output = t
+        .cmd()
+        .env("XDG_STATE_HOME", &under_file)
+        .args(["sweep"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains(under_file.to_str().unwrap()), "{err}");
+
+    // --file-secrets somewhere that cannot hold a directory.
+    let output = t
+        .cmd()
+        .args(["park", "--yes", "--force", "--file-secrets"])
+        .arg(&under_file)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert!(
+        output.status.code() == Some(2) && err.contains(under_file.to_str().unwrap()),
+        "{:?}: {err}",
+        output.status.code()
+    );
+
+    // A --scenario file that does not exist.
+    let missing = t.path("no-such-scenario.yaml");
+    let output = bare_cmd(t.home.path().to_path_buf())
+        .args(["demo", "--scenario"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains(missing.to_str().unwrap()), "{err}");
+
+    // A kubeconfig path that cannot be written (on a stack that is up).
+    let t = TestTwin::with(|s| s.servers[0].status = twin::scenario::ServerStatus::Active);
+    let mut site = capi_restore::site::Site::load(&t.files.site).unwrap();
+    site.management.kubeconfig = under_file.join("capi-mgmt.kubeconfig");
+    std::fs::write(&t.files.site, site.to_yaml()).unwrap();
+    let output = t.cmd().arg("kubeconfig").output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains(under_file.to_str().unwrap()), "{err}");
+}
