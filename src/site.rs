@@ -63,7 +63,7 @@ pub struct Management {
     /// The VM's floating IP (ssh and the kube-api at :6443).
     pub floating_ip: IpAddr,
     /// CAPI namespace; defaults to `magnum-<project_id>`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub capi_namespace: Option<String>,
     /// Where the management kubeconfig lives.
     #[serde(default = "default_kubeconfig")]
@@ -198,13 +198,11 @@ pub enum HostKeyPolicy {
 pub struct Octavia {
     /// The project that owns the amphora servers (octavia.conf `[service_auth]`;
     /// charm-octavia: Keystone's service project, `services`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub amphora_project_id: Option<ProjectId>,
     /// The amphora image's Glance tag (`amp_image_tag`; charm-octavia's
     /// `amp-image-tag`, default `octavia-amphora`).
     pub image_tag: String,
     /// The amphora image's owner (`amp_image_owner_id`), when octavia.conf sets one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub image_owner_id: Option<ProjectId>,
     /// Names of the Nova flavors amphorae are built with (`amp_flavor_id`;
     /// charm-octavia: `charm-octavia`).

@@ -103,7 +103,9 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
     match command {
         Command::Status => commands::status::run(settings, env).await,
         Command::Plan => commands::plan::run(settings, env).await,
-        Command::Journal { run, markdown } => commands::journal::run(env, run.as_deref(), markdown),
+        Command::Journal { run, markdown } => {
+            commands::journal::run(env, run.as_deref(), markdown, settings.format)
+        }
         Command::Verify => commands::verify::run(settings, env).await,
         Command::Park {
             force,

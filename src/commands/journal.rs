@@ -34,8 +34,25 @@ fn runbook_figure(layer: &str) -> &'static str {
     }
 }
 
-/// Lists runs, or renders `run` (an id, a unique prefix, or `latest`).
-pub fn run(env: &Env, run: Option<&str>, markdown: bool) -> anyhow::Result<ExitCode> {
+/// One journaled run, as `journal -f json|yaml` lists it.
+#[derive(serde::Serialize)]
+struct Listed {
+    run: String,
+    command: Option<String>,
+    outcome: String,
+    exit_code: Option<i64>,
+    path: String,
+}
+
+/// Lists runs, or renders `run` (an id, a unique prefix, or `latest`): as text (or
+/// Markdown), or for programs as `-f json|yaml` (the list; one run's entries).
+pub fn run(
+    env: &Env,
+    run: Option<&str>,
+    markdown: bool,
+    format: crate::ui::Format,
+) -> anyhow::Result<ExitCode> {
+    let structured = format != crate::ui::Format::Table;
     let runs_dir = journal::state_dir(env).join("runs");
     let mut runs: Vec<PathBuf> = match std::fs::read_dir(&runs_dir) {
         Ok(entries) => entries
@@ -46,6 +63,28 @@ pub fn run(env: &Env, run: Option<&str>, markdown: bool) -> anyhow::Result<ExitC
     };
     runs.sort();
     let Some(wanted) = run else {
+        if structured {
+            let listed: Vec<Listed> = runs
+                .iter()
+                .rev()
+                .map(|path| {
+                    let entries = read(path);
+                    let end = entries.iter().rev().find(|e| e["event"] == "end");
+                    Listed {
+                        run: stem(path),
+                        command: entries
+                            .first()
+                            .and_then(|e| e["detail"]["command"].as_str())
+                            .map(str::to_string),
+                        outcome: outcome(&entries),
+                        exit_code: end.and_then(|e| e["detail"]["exit_code"].as_i64()),
+                        path: path.display().to_string(),
+                    }
+                })
+                .collect();
+            print!("{}", crate::ui::structured(&listed, format));
+            return Ok(ExitCode::SUCCESS);
+        }
         if runs.is_empty() {
             println!("no runs journaled under `{}` yet", runs_dir.display());
         }
@@ -78,7 +117,25 @@ pub fn run(env: &Env, run: Option<&str>, markdown: bool) -> anyhow::Result<ExitC
                 .into());
             }
         };
-    print!("{}", render(&stem(path), &read(path), markdown));
+    let entries = read(path);
+    if structured {
+        #[derive(serde::Serialize)]
+        struct Run<'a> {
+            run: String,
+            outcome: String,
+            path: String,
+            entries: &'a [Value],
+        }
+        let one = Run {
+            run: stem(path),
+            outcome: outcome(&entries),
+            path: path.display().to_string(),
+            entries: &entries,
+        };
+        print!("{}", crate::ui::structured(&one, format));
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", render(&stem(path), &entries, markdown));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,10 +11,25 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let site = Site::load(&settings.site_path)?;
     let path = expand_home(&site.management.kubeconfig);
     let text = kubeconfig::emit(&site, &path).await?;
+    let server = kubeconfig::server(&text);
     eprintln!(
         "wrote `{}` (mode 0600), server {}",
         path.display(),
-        kubeconfig::server(&text).unwrap_or("?")
+        server.unwrap_or("not named")
     );
+    if settings.format != crate::ui::Format::Table {
+        #[derive(serde::Serialize)]
+        struct Written<'a> {
+            path: String,
+            mode: &'static str,
+            server: Option<&'a str>,
+        }
+        let written = Written {
+            path: path.display().to_string(),
+            mode: "0600",
+            server,
+        };
+        print!("{}", crate::ui::structured(&written, settings.format));
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -49,7 +49,13 @@ pub async fn authenticate(session: &Session) -> anyhow::Result<()> {
 use crate::ui::{self, Format};
 
 /// Prints a status report to stdout in the chosen format.
-pub fn print_report(report: &Report, format: Format, ending: &exit::Ending, closing: &str) {
+pub fn print_report(
+    report: &Report,
+    format: Format,
+    ending: &exit::Ending,
+    closing: &str,
+    verdict: Option<&str>,
+) {
     let text = match format {
         Format::Table => format!("{}\n{closing}\n", ui::table::status(report)),
         _ => {
@@ -61,6 +67,8 @@ pub fn print_report(report: &Report, format: Format, ending: &exit::Ending, clos
                 /// How the command ended, as a value: the same as its exit code.
                 ending: &'a exit::Ending,
                 closing: &'a str,
+                /// `verify`'s verdict (`SUCCESS` or `not yet`); null for the others.
+                verdict: Option<&'a str>,
                 exit_code: u8,
             }
             ui::structured(
@@ -69,6 +77,7 @@ pub fn print_report(report: &Report, format: Format, ending: &exit::Ending, clos
                     lowest_red: report.lowest_red().map(|l| l.name()),
                     ending,
                     closing,
+                    verdict,
                     exit_code: ending.code(),
                 },
                 format,

@@ -16,7 +16,7 @@ use crate::cloud::credentials::Env;
 use crate::cloud::octavia::{self, LoadBalancer};
 use crate::cloud::{Scope, Session};
 use crate::engine::lock::RunLock;
-use crate::engine::octavia::Swept;
+use crate::engine::octavia::{FailedOver, Swept};
 use crate::engine::restore::Stopped;
 use crate::engine::run::Run;
 use crate::exit;
@@ -193,6 +193,9 @@ pub async fn failover(
             Layer::LoadBalancers,
             "nothing to fail over: no load balancer of the site is in provisioning ERROR (`juju-capi-restore status` shows any still PENDING)",
         );
+        if settings.format != Format::Table {
+            print(&ui::structured(&Vec::<FailedOver>::new(), settings.format));
+        }
         return Ok(frame.end(&[], 0));
     }
     let result = run.failover_each(&chosen, !ids.is_empty()).await;

@@ -102,7 +102,7 @@ pub async fn restore_with(
         ),
         _ => format!("restore: {}", ending.line(&outcome.stopped)),
     };
-    super::print_report(&report, settings.format, &ending, &closing);
+    super::print_report(&report, settings.format, &ending, &closing, None);
     journal.record(
         Event::End,
         None,

@@ -12,18 +12,42 @@ use crate::cloud::nova::{self, ServerQuery};
 use crate::cloud::{ApiError, Scope, Session, magnum, octavia};
 use crate::layers::vm::exact_name_regex;
 use crate::site::{Http, Management, ProjectId, Site, TEMPLATE, Uuid};
+use crate::ui::{self, Format};
 
 /// Runs a `site` subcommand.
 pub async fn run(settings: &Settings, env: &Env, action: SiteAction) -> anyhow::Result<ExitCode> {
     match action {
-        SiteAction::Template => print!("{TEMPLATE}"),
+        // The template is commented YAML; for programs, the values it holds.
+        SiteAction::Template => match settings.format {
+            Format::Table => print!("{TEMPLATE}"),
+            format => print!(
+                "{}",
+                ui::structured(&Site::parse(TEMPLATE).map_err(UsageError)?, format)
+            ),
+        },
         SiteAction::Check => {
             let site = Site::load(&settings.site_path)?;
             eprintln!(
                 "site file `{}` is valid; with every default filled in:",
                 settings.site_path.display()
             );
-            print!("{}", site.to_yaml());
+            match settings.format {
+                Format::Table => print!("{}", site.to_yaml()),
+                format => {
+                    #[derive(serde::Serialize)]
+                    struct Checked<'a> {
+                        path: String,
+                        valid: bool,
+                        site: &'a Site,
+                    }
+                    let checked = Checked {
+                        path: settings.site_path.display().to_string(),
+                        valid: true,
+                        site: &site,
+                    };
+                    print!("{}", ui::structured(&checked, format));
+                }
+            }
         }
         SiteAction::Discover {
             server,
@@ -43,8 +67,24 @@ pub async fn run(settings: &Settings, env: &Env, action: SiteAction) -> anyhow::
                     "wrote `{}`; check it with `juju-capi-restore site check`",
                     settings.site_path.display()
                 );
-            } else {
-                print!("{text}");
+            }
+            match settings.format {
+                Format::Table if !write => print!("{text}"),
+                Format::Table => {}
+                format => {
+                    #[derive(serde::Serialize)]
+                    struct Discovered<'a> {
+                        cloud: String,
+                        written: Option<String>,
+                        site: &'a Site,
+                    }
+                    let discovered = Discovered {
+                        cloud,
+                        written: write.then(|| settings.site_path.display().to_string()),
+                        site: &site,
+                    };
+                    print!("{}", ui::structured(&discovered, format));
+                }
             }
         }
     }

@@ -32,6 +32,7 @@ pub async fn status(
             exit::Ending::Unobserved { .. } => ending.line(&[]),
             _ => crate::ui::table::lowest_red(&report),
         },
+        None,
     );
     tracing::debug!(
         "{} API requests, {} retries, {} logins",

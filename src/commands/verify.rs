@@ -30,7 +30,12 @@ pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
     let stopped = restore::verify(p, &journal, &progress).await;
     let (ending, closing) = verdict(&stopped);
     let report = report::observe(p).await;
-    super::print_report(&report, settings.format, &ending, &closing);
+    let verdict = if ending == exit::Ending::Green {
+        "SUCCESS"
+    } else {
+        "not yet"
+    };
+    super::print_report(&report, settings.format, &ending, &closing, Some(verdict));
     journal.record(Event::End, None, json!({"success": ending == exit::Ending::Green, "ending": ending, "exit_code": ending.code(), "stopped": stopped}));
     eprintln!("journal: {}", journal.path().display());
     Ok(ending.exit_code())

@@ -134,8 +134,7 @@ pub struct Row {
     pub evidence: Vec<String>,
     /// What the observation table makes of it.
     pub diagnosis: Vec<Diagnosis>,
-    /// The next step, when there is one and no diagnosis gives it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The next step, when there is one and no diagnosis gives it (null otherwise).
     pub next: Option<String>,
     /// Unknown because a call to observe it failed (not because a layer below it is
     /// down): a cloud fault, exit 4, rather than a red layer.

@@ -93,3 +93,80 @@ fn no_command_prints_help_and_fails() {
     assert_eq!(output.status.code(), Some(2));
     assert!(crate::harness::stderr(&output).contains("Usage"));
 }
+
+/// Runs `args` with `-f json` and with `-f yaml`; both must parse with a real parser
+/// (serde_json, serde-saphyr) to the same value, which is returned.
+fn both_formats(t: &crate::harness::TestTwin, args: &[&str]) -> serde_json::Value {
+    let run = |format: &str| {
+        let output = t.cmd().args(args).args(["-f", format]).output().unwrap();
+        assert!(
+            !output.stdout.is_empty(),
+            "{args:?} -f {format} printed nothing: {}",
+            crate::harness::stderr(&output)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let json: serde_json::Value = serde_json::from_str(&run("json"))
+        .unwrap_or_else(|e| panic!("{args:?} -f json is not JSON: {e}"));
+    let yaml: serde_json::Value = serde_saphyr::from_str(&run("yaml"))
+        .unwrap_or_else(|e| panic!("{args:?} -f yaml is not YAML: {e}"));
+    // Two runs, a moment apart: times and counters may move, nothing else.
+    fn steady(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::String(s) => serde_json::Value::String(
+                s.chars()
+                    .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                    .collect(),
+            ),
+            serde_json::Value::Number(_) => serde_json::json!("#"),
+            serde_json::Value::Array(a) => a.iter().map(steady).collect(),
+            serde_json::Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), steady(v))).collect(),
+            other => other.clone(),
+        }
+    }
+    assert_eq!(
+        steady(&json),
+        steady(&yaml),
+        "{args:?}: JSON and YAML say the same"
+    );
+    json
+}
+
+#[test]
+fn every_command_that_takes_a_format_gives_json_and_yaml_that_parse() {
+    // Up and healthy, so that `kubeconfig`, `verify` and an empty `failover` answer.
+    let t = crate::harness::TestTwin::with(|s| {
+        s.servers[0].status = twin::scenario::ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.orphan_amphorae.clear();
+    });
+    let status = both_formats(&t, &["status"]);
+    // A key is null, never absent.
+    for row in status["layers"].as_array().unwrap() {
+        assert!(row.as_object().unwrap().contains_key("next"), "{row}");
+    }
+    assert!(status.as_object().unwrap().contains_key("verdict"));
+    both_formats(&t, &["plan"]);
+    both_formats(&t, &["headroom"]);
+    both_formats(&t, &["site", "template"]);
+    let checked = both_formats(&t, &["site", "check"]);
+    assert_eq!(checked["valid"], true);
+    assert!(
+        checked["site"]["octavia"]
+            .as_object()
+            .unwrap()
+            .contains_key("amphora_project_id")
+    );
+    let written = both_formats(&t, &["kubeconfig"]);
+    assert_eq!(written["mode"], "0600");
+    let none: serde_json::Value = both_formats(&t, &["failover", "--yes"]);
+    assert_eq!(none, serde_json::json!([]));
+    let verified = both_formats(&t, &["verify"]);
+    assert_eq!(verified["verdict"], "SUCCESS", "{verified}");
+    assert_eq!(verified["exit_code"], 0);
+    let runs = both_formats(&t, &["journal"]);
+    assert!(runs.as_array().unwrap().len() >= 2, "{runs}");
+    assert!(runs[0].as_object().unwrap().contains_key("exit_code"));
+    let latest = both_formats(&t, &["journal", "latest"]);
+    assert!(!latest["entries"].as_array().unwrap().is_empty());
+}
