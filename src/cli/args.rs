@@ -63,9 +63,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_progress: bool,
 
-    /// Output format of results
-    #[arg(short = 'f', long, global = true, value_enum, default_value_t = FormatArg::Table)]
-    pub format: FormatArg,
+    /// Output format of results [default: table; unattended, a short summary]
+    #[arg(short = 'f', long, global = true, value_enum)]
+    pub format: Option<FormatArg>,
 }
 
 /// `-f` values.

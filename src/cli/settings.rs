@@ -34,6 +34,9 @@ pub struct Settings {
     pub verbosity: Verbosity,
     /// Live progress allowed.
     pub progress: bool,
+    /// Unattended (no terminal on stdout or stderr), no `-f` and no `-v`: `restore`
+    /// and `park` end with a summary fit for cron mail instead of the whole report.
+    pub summary: bool,
 }
 
 impl Settings {
@@ -49,9 +52,16 @@ impl Settings {
             site_path,
             cloud: args.cloud,
             format: match args.format {
-                FormatArg::Table => Format::Table,
-                FormatArg::Json => Format::Json,
-                FormatArg::Yaml => Format::Yaml,
+                None | Some(FormatArg::Table) => Format::Table,
+                Some(FormatArg::Json) => Format::Json,
+                Some(FormatArg::Yaml) => Format::Yaml,
+            },
+            summary: {
+                use std::io::IsTerminal;
+                args.format.is_none()
+                    && args.verbose == 0
+                    && !std::io::stdout().is_terminal()
+                    && !std::io::stderr().is_terminal()
             },
             verbosity: match (args.quiet, args.verbose) {
                 (true, _) => Verbosity::Quiet,

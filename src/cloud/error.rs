@@ -58,7 +58,7 @@ pub enum ApiError {
         hint: String,
     },
     /// The call needs a role the token lacks.
-    #[error("{service} refused `{method} {url}` in the {scope} (403): {message}{}\n{}", request(.request_id), forbidden_hint(*.scope))]
+    #[error("{service} refused `{method} {url}` in the {scope} (403): {message}{}\n{}", request(.request_id), forbidden_hint(*.scope, *.admin_is_management))]
     Forbidden {
         /// Service.
         service: &'static str,
@@ -72,6 +72,9 @@ pub enum ApiError {
         message: String,
         /// `x-openstack-request-id`, to find the call in the service's log.
         request_id: Option<String>,
+        /// The credentials' own scope is the management project: the runbook's scope
+        /// preamble (`export OS_PROJECT_ID=<capi-mgmt>`) was sourced.
+        admin_is_management: bool,
     },
     /// Any other unexpected status.
     #[error("{service} answered `{method} {url}` with {status}: {message}{}{}", request(.request_id), status_hint(*.status))]
@@ -175,8 +178,11 @@ fn status_hint(status: u16) -> &'static str {
 }
 
 /// What to do about a 403, by scope.
-fn forbidden_hint(scope: Scope) -> &'static str {
+fn forbidden_hint(scope: Scope, admin_is_management: bool) -> &'static str {
     match scope {
+        Scope::Admin if admin_is_management => {
+            "the credentials are scoped to the management project itself (`OS_PROJECT_ID` set to it, as the runbook's scope preamble does, or a user whose project it is), so there is no admin scope: this needs the admin role in the admin project; source the admin-openrc without that preamble (or `unset OS_PROJECT_ID OS_PROJECT_NAME`): this tool holds the management scope itself"
+        }
         Scope::Admin => {
             "this needs the admin role: use the admin-openrc or a cloud whose user is admin"
         }

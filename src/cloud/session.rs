@@ -844,6 +844,12 @@ impl Session {
                 continue;
             }
             if status == StatusCode::FORBIDDEN {
+                let admin_is_management = call.scope == Scope::Admin
+                    && token.project.as_ref().is_some_and(|p| {
+                        self.management_project
+                            .as_ref()
+                            .is_some_and(|m| m.as_str() == p.id)
+                    });
                 return Err(ApiError::Forbidden {
                     service: name,
                     method: method.into(),
@@ -851,6 +857,7 @@ impl Session {
                     scope: call.scope,
                     message: service_message(&body),
                     request_id,
+                    admin_is_management,
                 });
             }
             if !status.is_success() {

@@ -102,7 +102,11 @@ pub async fn restore_with(
         ),
         _ => format!("restore: {}", ending.line(&outcome.stopped)),
     };
-    super::print_report(&report, settings.format, &ending, &closing, None);
+    if settings.summary {
+        print!("{}", summary(&report, &outcome.changes, &closing));
+    } else {
+        super::print_report(&report, settings.format, &ending, &closing, None);
+    }
     journal.record(
         Event::End,
         None,
@@ -110,4 +114,21 @@ pub async fn restore_with(
     );
     eprintln!("journal: {}", journal.path().display());
     Ok((ending.exit_code(), journal.path().to_path_buf()))
+}
+
+/// The end of an unattended run, for cron mail: what changed, the end state of each
+/// layer on one line, and the closing line with the exit code (the journal's path
+/// follows on stderr, last). `-v` or `-f` brings the whole report.
+fn summary(report: &report::Report, changes: &[String], closing: &str) -> String {
+    let changed = match changes {
+        [] => "changed: nothing".to_string(),
+        changes => format!("changed: {}", changes.join("; ")),
+    };
+    let layers = report
+        .layers
+        .iter()
+        .map(|r| format!("{} {}", r.layer.name(), r.state.word()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("{changed}\nlayers: {layers}\n{closing}\n")
 }

@@ -307,7 +307,10 @@ impl Run<'_> {
             )
             .await;
         match result {
-            Ok(()) => self.changed(),
+            Ok(()) => self.changed(format!(
+                "deleted orphan amphora server {} `amphora-{}`",
+                orphan.server_id, orphan.amphora_id
+            )),
             Err(e) if e.status() == Some(404) => return Ok(Deleted::AlreadyGone),
             Err(e) => {
                 return Err(self.stop(
@@ -530,7 +533,7 @@ impl Run<'_> {
             )
             .await;
         match result {
-            Ok(()) => self.changed(),
+            Ok(()) => self.changed(format!("failed over load balancer {}", lb.id)),
             Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
                 self.not_started(lb, &first_line(&e));
                 return Err(self.stop(
@@ -548,7 +551,7 @@ impl Run<'_> {
                     if now.provisioning_status.starts_with("PENDING_")
                         || now.updated_at != before.updated_at =>
                 {
-                    self.changed();
+                    self.changed(format!("failed over load balancer {}", lb.id));
                     self.progress.line(
                         Layer::LoadBalancers,
                         &format!(

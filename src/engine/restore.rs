@@ -66,6 +66,8 @@ pub struct Outcome {
     pub stopped: Vec<Stopped>,
     /// How many changes it made (0: nothing changed).
     pub actions: usize,
+    /// What they were, in order.
+    pub changes: Vec<String>,
 }
 
 /// Runs the restore.
@@ -127,7 +129,11 @@ pub async fn restore(
         );
         journal.record(Event::Decision, None, json!({"nothing_changed": true}));
     }
-    Outcome { stopped, actions }
+    Outcome {
+        stopped,
+        actions,
+        changes: run.changed_list(),
+    }
 }
 
 /// The runbook's final verify: amphorae all ALLOCATED; every Cluster Available
@@ -295,7 +301,7 @@ impl Run<'_> {
                     )
                     .await;
                 if result.is_ok() {
-                    self.changed();
+                    self.changed(format!("started `{}` ({})", server.name, server.id));
                 }
                 // A 409 means someone else started it meanwhile: waiting is right.
                 if let Err(e) = result
@@ -364,7 +370,7 @@ impl Run<'_> {
         );
         let result = crate::host::kubeconfig::emit(self.p.site, &path).await;
         if result.is_ok() {
-            self.changed();
+            self.changed(format!("re-emitted the kubeconfig `{}`", path.display()));
         }
         self.journal.record(Event::Action, Some("capi-controllers"), json!({"request": "k8s config --server", "path": path.display().to_string(), "result": result.as_ref().map(|_| "written 0600".to_string()).unwrap_or_else(|e| first_line(e))}));
         result

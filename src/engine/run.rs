@@ -3,7 +3,6 @@
 //! for destructive steps. Every decision and stop goes through here, so the journal
 //! tells the same story whichever command ran.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
@@ -25,8 +24,8 @@ pub(crate) struct Run<'a> {
     pub(crate) until: Option<Layer>,
     /// Destructive steps confirmed up front (`--yes`); else asked on a terminal.
     pub(crate) yes: bool,
-    /// Changes made (counted only when the service accepted them).
-    pub(crate) actions: AtomicUsize,
+    /// Changes made, in words (only those the service accepted).
+    pub(crate) actions: std::sync::Mutex<Vec<String>>,
     /// Set once the VM step is over (started or not): headroom waits for it.
     pub(crate) vm_done: watch::Sender<bool>,
 }
@@ -45,19 +44,30 @@ impl<'a> Run<'a> {
             progress,
             until: None,
             yes,
-            actions: AtomicUsize::new(0),
+            actions: std::sync::Mutex::new(Vec::new()),
             vm_done: watch::channel(true).0,
         }
     }
 
-    /// Counts one accepted change.
-    pub(crate) fn changed(&self) {
-        self.actions.fetch_add(1, Ordering::SeqCst);
+    /// Records one accepted change, in words (for the run's summary).
+    pub(crate) fn changed(&self, what: impl Into<String>) {
+        self.actions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(what.into());
     }
 
     /// How many changes were accepted.
     pub(crate) fn changes(&self) -> usize {
-        self.actions.load(Ordering::SeqCst)
+        self.changed_list().len()
+    }
+
+    /// The accepted changes, in order.
+    pub(crate) fn changed_list(&self) -> Vec<String> {
+        self.actions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Asks for a destructive step (or takes `--yes`), with the live lines paused.

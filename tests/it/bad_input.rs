@@ -132,7 +132,16 @@ fn an_admin_openrc_as_operators_source_it_just_works() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(10), "{}", stderr(&output));
-    assert_eq!(layer(&json(&output), "vm")["summary"], "parked (SHUTOFF)");
+    let report = json(&output);
+    assert_eq!(layer(&report, "vm")["summary"], "parked (SHUTOFF)");
+    // What needs admin scope says exactly why there is none: the preamble scoped the
+    // credentials to the management project. Not "use the admin-openrc": it was used.
+    let amphorae = layer(&report, "amphorae").to_string();
+    assert!(
+        amphorae.contains("scoped to the management project itself")
+            && !amphorae.contains("use the admin-openrc"),
+        "{amphorae}"
+    );
 }
 
 #[test]

@@ -146,6 +146,16 @@ fn every_command_that_takes_a_format_gives_json_and_yaml_that_parse() {
         assert!(row.as_object().unwrap().contains_key("next"), "{row}");
     }
     assert!(status.as_object().unwrap().contains_key("verdict"));
+    // A green layer does not read as a failure: the D-042 signature is named.
+    let magnum = crate::harness::layer(&status, "magnum");
+    assert_eq!(magnum["state"], "green");
+    assert!(
+        magnum["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("UNHEALTHY (D-042: cosmetic, known good)"),
+        "{magnum}"
+    );
     both_formats(&t, &["plan"]);
     both_formats(&t, &["headroom"]);
     both_formats(&t, &["site", "template"]);

@@ -407,3 +407,36 @@ fn a_load_balancer_octavia_is_working_on_is_waited_out_before_deciding() {
         "the wait is in the journal"
     );
 }
+
+#[test]
+fn unattended_output_is_a_summary_fit_for_cron_mail() {
+    let t = parked_with_a_healthy_lb();
+    // No terminal, no -f, no -v: what cron mails.
+    let output = t.cmd().arg("restore").output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "short: {out}");
+    assert!(
+        lines[0].starts_with("changed: started `capi-mgmt-v2`")
+            && lines[0].contains("re-emitted the kubeconfig"),
+        "{out}"
+    );
+    assert!(lines[1].starts_with("layers: vm green, ssh green"), "{out}");
+    assert_eq!(lines[2], "restore: ended green (exit code 0)");
+    // The journal's path comes last of all.
+    assert!(
+        err.trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("journal: "),
+        "{err}"
+    );
+    // -v brings the whole report back.
+    let output = t.cmd().args(["restore", "-v"]).output().unwrap();
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(out.contains("LAYER") && out.contains("STATE"), "{out}");
+    assert!(!out.contains("changed: nothing"));
+}
