@@ -49,6 +49,29 @@ pub struct Site {
     /// HTTP behaviour towards the OpenStack APIs.
     #[serde(default)]
     pub http: Http,
+    /// Set only by `juju-capi-restore twin` for its simulated cloud.
+    #[serde(default)]
+    pub twin: Option<TwinClock>,
+}
+
+/// The simulated cloud's clock (written by `juju-capi-restore twin`; never set for a
+/// real cloud): deadlines and the times people read follow it, so a fault that
+/// takes six minutes on a real cloud takes six simulated minutes here.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TwinClock {
+    /// How many times faster than real time the twin's clock runs.
+    #[serde(deserialize_with = "positive")]
+    pub time_scale: f64,
+}
+
+fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    match f64::deserialize(d)? {
+        x if x.is_finite() && x > 0.0 && x <= 100_000.0 => Ok(x),
+        x => Err(serde::de::Error::custom(format!(
+            "`{x}` must be a number above 0 (and at most 100000)"
+        ))),
+    }
 }
 
 /// The CAPI management VM and its cluster.
@@ -549,7 +572,19 @@ impl Site {
             timeouts: Timeouts::default(),
             poll: PollIntervals::default(),
             http: Http::default(),
+            twin: None,
         }
+    }
+
+    /// How much faster than real time the cloud's clock runs: 1 for a real cloud.
+    pub fn time_scale(&self) -> f64 {
+        self.twin.map_or(1.0, |t| t.time_scale)
+    }
+
+    /// Which clock the times people read are on (`simulated, 600x`), or None for
+    /// real time.
+    pub fn clock_label(&self) -> Option<String> {
+        self.twin.map(|t| format!("simulated, {}x", t.time_scale))
     }
 
     /// Reads and checks a site file.

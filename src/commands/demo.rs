@@ -76,10 +76,16 @@ pub async fn run(
         eprintln!("demo: the runbook's final verify, as `juju-capi-restore verify` runs it");
         let state = dir.join("state");
         let verify_journal = crate::journal::Journal::create(&state, "verify")?;
+        verify_journal.record(
+            crate::journal::Event::Start,
+            None,
+            serde_json::json!({"command": "verify", "time_scale": site.time_scale(), "cloud": session.config().name, "server": site.management.server}),
+        );
         let progress = crate::ui::progress::Progress::with(
             settings.verbosity == crate::cli::settings::Verbosity::Quiet,
             !settings.progress,
-        );
+        )
+        .on_clock(site.time_scale());
         let p = crate::layers::Probe {
             session: &session,
             site: &site,

@@ -235,9 +235,19 @@ pub fn render(id: &str, entries: &[Value], markdown: bool) -> String {
     } else {
         out.push_str(&format!("{heading}\nrun {id}: {}\n\n", outcome(entries)));
     }
+    // One clock for every time shown: the cloud's. A run against the twin recorded
+    // its time scale; its real seconds become simulated ones, and the heading says so.
+    let scale = start
+        .and_then(|d| d["time_scale"].as_f64())
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .unwrap_or(1.0);
+    let clock = (scale != 1.0)
+        .then(|| format!("simulated time, {scale}x"))
+        .unwrap_or_else(|| "real time".to_string());
+    out.push_str(&format!("times: {clock}\n"));
     let mut last_decision = std::collections::HashMap::new();
     for e in entries {
-        let t = e["elapsed_s"].as_f64().unwrap_or(0.0) as u64;
+        let t = (e["elapsed_s"].as_f64().unwrap_or(0.0) * scale) as u64;
         let layer = e["layer"].as_str().unwrap_or("");
         let d = &e["detail"];
         if let Some(what) = d["what"].as_str() {
@@ -300,7 +310,7 @@ pub fn render(id: &str, entries: &[Value], markdown: bool) -> String {
             ));
         }
     } else if !gates.is_empty() {
-        out.push_str("\ngates (waited vs the runbook):\n");
+        out.push_str(&format!("\ngates (waited vs the runbook; {clock}):\n"));
         for (layer, secs) in &gates {
             out.push_str(&format!(
                 "  {layer:<16} {:>10}   {}\n",

@@ -50,11 +50,13 @@ impl Frame {
         let journal = Journal::create(&state, command)?;
         let mut start = start;
         start["command"] = json!(command);
+        start["time_scale"] = json!(site.twin.map(|t| t.time_scale));
         start["cloud"] = json!(session.config().name);
         start["server"] = json!(site.management.server);
         start["project"] = json!(site.management.project_id.as_str());
         journal.record(Event::Start, None, start);
-        let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress);
+        let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress)
+            .on_clock(site.time_scale());
         Ok(Frame {
             site,
             session,

@@ -50,7 +50,7 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
     journal.record(
         Event::Start,
         None,
-        json!({"command": "park", "server": site.management.server, "force": park.force}),
+        json!({"command": "park", "time_scale": site.twin.map(|t| t.time_scale), "server": site.management.server, "force": park.force}),
     );
     let result = park_with(&site, &session, &journal, park).await;
     // Every way out leaves an End in the journal: a refusal or an error says which.
@@ -205,6 +205,7 @@ async fn park_with(
         what: format!("`{}` SHUTOFF", server.name),
         interval: site.poll.server,
         deadline: site.timeouts.server_active,
+        scale: site.time_scale(),
     };
     let waited = wait
         .until(

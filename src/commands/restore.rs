@@ -59,9 +59,10 @@ pub async fn restore_with(
     journal.record(
         Event::Start,
         None,
-        json!({"command": "restore", "cloud": session.config().name, "project": site.management.project_id.as_str(), "server": site.management.server, "until": options.until.map(|l| l.name()), "strict_order": options.strict_order}),
+        json!({"command": "restore", "time_scale": site.twin.map(|t| t.time_scale), "cloud": session.config().name, "project": site.management.project_id.as_str(), "server": site.management.server, "until": options.until.map(|l| l.name()), "strict_order": options.strict_order}),
     );
-    let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress);
+    let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress)
+        .on_clock(site.time_scale());
     let probe = Probe { session, site };
     let outcome = restore::restore(probe, options, &journal, &progress).await;
     let stops = || {

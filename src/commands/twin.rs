@@ -93,6 +93,10 @@ pub fn site_for(twin: &Twin, shim: &Path, dir: &Path) -> Site {
             .iter()
             .map(|c| c.name.clone())
             .collect(),
+        // Deadlines and the times shown follow the twin's clock.
+        twin: Some(crate::site::TwinClock {
+            time_scale: twin.scenario().time_scale,
+        }),
         // The twin's clock runs fast: poll often enough to see it move.
         poll: PollIntervals {
             server: std::time::Duration::from_millis(500),

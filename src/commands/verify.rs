@@ -20,9 +20,10 @@ pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
     journal.record(
         Event::Start,
         None,
-        json!({"command": "verify", "server": site.management.server}),
+        json!({"command": "verify", "time_scale": site.twin.map(|t| t.time_scale), "cloud": session.config().name, "server": site.management.server}),
     );
-    let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress);
+    let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress)
+        .on_clock(site.time_scale());
     let p = Probe {
         session: &session,
         site: &site,

@@ -324,6 +324,7 @@ impl Run<'_> {
             what: format!("server {id} gone"),
             interval: self.p.site.poll.server,
             deadline: self.p.site.timeouts.server_deleted,
+            scale: self.p.site.time_scale(),
         };
         let waited = self
             .gate(Layer::Amphorae, "a few seconds", wait, || {
@@ -591,6 +592,7 @@ impl Run<'_> {
             what: format!("{label} out of PENDING_UPDATE"),
             interval: self.p.site.poll.failover,
             deadline: self.p.site.timeouts.failover,
+            scale: self.p.site.time_scale(),
         };
         let pending = std::sync::Mutex::new(&mut pending_since);
         let waited = self
@@ -915,6 +917,7 @@ impl Run<'_> {
                 what: "load balancers out of PENDING_*".into(),
                 interval: self.p.site.poll.failover,
                 deadline: self.p.site.timeouts.failover,
+                scale: self.p.site.time_scale(),
             };
             let waited = self
                 .gate(

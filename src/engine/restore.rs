@@ -318,6 +318,7 @@ impl Run<'_> {
             what: format!("`{}` ACTIVE", server.name),
             interval: self.p.site.poll.server,
             deadline: self.p.site.timeouts.server_active,
+            scale: self.p.site.time_scale(),
         };
         // Not `gate`: a VM that went to ERROR ends the wait but passes no gate.
         let waited = wait
@@ -402,6 +403,7 @@ impl Run<'_> {
             what: format!("`{}` green", layer.name()),
             interval: self.p.site.poll.k8s,
             deadline,
+            scale: self.p.site.time_scale(),
         };
         let waited = self
             .gate(layer, "", wait, || async move {

@@ -17,14 +17,18 @@ pub enum Check<T> {
 }
 
 /// A wait's parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Wait {
     /// What is awaited, for messages (`ssh port 10.12.7.40:22`).
     pub what: String,
     /// Time between attempts.
     pub interval: Duration,
-    /// Give up after this long.
+    /// Give up after this long, on the cloud's clock.
     pub deadline: Duration,
+    /// How much faster than real time the cloud's clock runs (the twin's time scale;
+    /// 1 for a real cloud). Deadlines and elapsed times are on the cloud's clock; the
+    /// interval between attempts is real time (it is how often this tool asks).
+    pub scale: f64,
 }
 
 /// One attempt, as progress shows it.
@@ -55,7 +59,7 @@ pub struct Waited<T> {
 #[derive(Debug, thiserror::Error)]
 pub enum WaitError<E: std::error::Error> {
     /// The deadline passed.
-    #[error("{what}: not reached within {} ({attempts} attempts, {} elapsed); last seen: {last}", humantime::format_duration(*deadline), humantime::format_duration(round(*elapsed)))]
+    #[error("{what}: not reached within {} ({attempts} attempts, {} elapsed{clock}); last seen: {last}", humantime::format_duration(*deadline), humantime::format_duration(round(*elapsed)))]
     Deadline {
         /// What was awaited.
         what: String,
@@ -67,6 +71,8 @@ pub enum WaitError<E: std::error::Error> {
         elapsed: Duration,
         /// The last evidence.
         last: String,
+        /// Which clock the times are on, when not real time (` on the twin's clock, 600x`).
+        clock: String,
     },
     /// Ctrl-C or SIGTERM asked the run to stop.
     #[error("{what}: stopped by signal {signal} while waiting ({attempts} attempts)")]
@@ -82,6 +88,9 @@ pub enum WaitError<E: std::error::Error> {
     #[error(transparent)]
     Failed(E),
 }
+
+/// On a simulated clock, no deadline is shorter than this in real time.
+pub const MIN_REAL: Duration = Duration::from_secs(10);
 
 fn round(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs())
@@ -101,6 +110,23 @@ impl Wait {
         Fut: Future<Output = Result<Check<T>, E>>,
     {
         let started = Instant::now();
+        let scale = if self.scale.is_finite() && self.scale > 0.0 {
+            self.scale
+        } else {
+            1.0
+        };
+        // The cloud's time since the start, and the real time a cloud duration takes:
+        // on a fast (simulated) clock never less than MIN_REAL, nor more than the
+        // duration itself, so a loaded machine's process start-up cannot decide it.
+        let elapsed_on_cloud = || started.elapsed().mul_f64(scale);
+        let real = |d: Duration| {
+            if scale > 1.0 {
+                d.div_f64(scale).max(MIN_REAL).min(d)
+            } else {
+                d
+            }
+        };
+        let real_deadline = real(self.deadline);
         let mut attempts = 0;
         loop {
             if let Some(signal) = super::interrupt::requested() {
@@ -112,8 +138,7 @@ impl Wait {
             }
             attempts += 1;
             // An attempt never runs past the deadline (a slow ssh session included).
-            let left = self
-                .deadline
+            let left = real_deadline
                 .saturating_sub(started.elapsed())
                 .max(Duration::from_millis(1));
             let outcome = match tokio::time::timeout(left, check()).await {
@@ -122,7 +147,8 @@ impl Wait {
                     Check::NotYet("the last attempt was still running at the deadline".into())
                 }
             };
-            let elapsed = started.elapsed();
+            let real_elapsed = started.elapsed();
+            let elapsed = elapsed_on_cloud();
             match outcome {
                 Check::Done(value) => {
                     return Ok(Waited {
@@ -138,16 +164,19 @@ impl Wait {
                         elapsed,
                         evidence: &evidence,
                     });
-                    if elapsed >= self.deadline {
+                    if real_elapsed >= real_deadline {
                         return Err(WaitError::Deadline {
                             what: self.what.clone(),
                             deadline: self.deadline,
                             attempts,
                             elapsed,
                             last: evidence,
+                            clock: (scale != 1.0)
+                                .then(|| format!(" on the twin's clock, {scale}x"))
+                                .unwrap_or_default(),
                         });
                     }
-                    let remaining = self.deadline - elapsed;
+                    let remaining = real_deadline - real_elapsed;
                     // Sleep in short slices so a signal is seen promptly.
                     let until = Instant::now() + self.interval.min(remaining);
                     while Instant::now() < until && super::interrupt::requested().is_none() {
@@ -171,6 +200,7 @@ mod tests {
             what: "the thing".into(),
             interval: Duration::from_secs(10),
             deadline: Duration::from_secs(deadline),
+            scale: 1.0,
         }
     }
 

@@ -253,6 +253,7 @@ pub async fn await_ready(
         what: "cluster status: ready".into(),
         interval: p.site.poll.k8s,
         deadline: t.k8s_convergence,
+        scale: p.site.time_scale(),
     };
     // One ssh session per poll: the form that worked is kept for the next one.
     let form = std::cell::Cell::new(StatusForm::Json);

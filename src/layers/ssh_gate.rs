@@ -57,6 +57,7 @@ pub async fn await_open(
         what: format!("ssh port {addr}"),
         interval: p.site.poll.ssh_port,
         deadline: p.site.timeouts.ssh_port,
+        scale: p.site.time_scale(),
     };
     wait.until(
         || async move {

@@ -19,6 +19,9 @@ use crate::layers::Layer;
 #[derive(Debug)]
 pub struct Progress {
     started: Instant,
+    /// The cloud's clock against real time (the twin's time scale; 1 for a real
+    /// cloud): the stamps people read are on the same clock as the waits.
+    scale: f64,
     quiet: bool,
     live: Option<MultiProgress>,
     state: Mutex<State>,
@@ -48,14 +51,23 @@ impl Progress {
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Progress {
             started: Instant::now(),
+            scale: 1.0,
             quiet,
             live,
             state: Mutex::new(State::default()),
         }
     }
 
+    /// Stamps on the cloud's clock: `scale` times real time (the twin's).
+    pub fn on_clock(mut self, scale: f64) -> Progress {
+        if scale.is_finite() && scale > 0.0 {
+            self.scale = scale;
+        }
+        self
+    }
+
     fn stamp(&self) -> String {
-        let t = self.started.elapsed().as_secs();
+        let t = self.started.elapsed().mul_f64(self.scale).as_secs();
         format!("[{:02}:{:02}]", t / 60, t % 60)
     }
 

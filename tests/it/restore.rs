@@ -440,3 +440,46 @@ fn unattended_output_is_a_summary_fit_for_cron_mail() {
     assert!(out.contains("LAYER") && out.contains("STATE"), "{out}");
     assert!(!out.contains("changed: nothing"));
 }
+
+#[test]
+fn on_the_twin_every_time_people_read_is_on_its_clock_and_says_so() {
+    // sshd never opens, at 600x: the 6-minute gate ends on the twin's clock (in
+    // seconds of real time), and says which clock it counted on.
+    let t = TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = Duration::from_secs(86400 * 30);
+        s.management.sshd_never_opens = true;
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.orphan_amphorae.clear();
+    });
+    let output = t.cmd().args(["restore", "-v"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(11), "ssh: {err}");
+    assert!(
+        err.contains("not reached within 6m") && err.contains("on the twin's clock, 600x"),
+        "{err}"
+    );
+    // The journal states its times on that clock: the VM's ~20 s start reads as
+    // simulated seconds, and the heading says so.
+    let listing = t.cmd().args(["journal", "latest"]).output().unwrap();
+    let text = String::from_utf8_lossy(&listing.stdout);
+    assert!(text.contains("times: simulated time, 600x"), "{text}");
+    assert!(
+        text.contains("gates (waited vs the runbook; simulated time, 600x)"),
+        "{text}"
+    );
+    let vm_gate = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("vm ") && l.contains("ACTIVE ~20 s"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(vm_gate.contains('s'), "{vm_gate}");
+    let entries = journal(&t);
+    let vm_wait = entries
+        .iter()
+        .find(|e| e["event"] == "wait" && e["layer"] == "vm" && e["detail"]["done"] == true)
+        .unwrap();
+    assert!(
+        vm_wait["detail"]["waited_s"].as_u64().unwrap() >= 10,
+        "the start took ~20 simulated seconds, not the 0.03 real ones: {vm_wait}"
+    );
+}
