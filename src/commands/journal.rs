@@ -241,9 +241,11 @@ pub fn render(id: &str, entries: &[Value], markdown: bool) -> String {
         .and_then(|d| d["time_scale"].as_f64())
         .filter(|x| x.is_finite() && *x > 0.0)
         .unwrap_or(1.0);
-    let clock = (scale != 1.0)
-        .then(|| format!("simulated time, {scale}x"))
-        .unwrap_or_else(|| "real time".to_string());
+    let clock = if scale != 1.0 {
+        format!("simulated time, {scale}x")
+    } else {
+        "real time".to_string()
+    };
     out.push_str(&format!("times: {clock}\n"));
     let mut last_decision = std::collections::HashMap::new();
     for e in entries {

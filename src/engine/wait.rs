@@ -171,9 +171,11 @@ impl Wait {
                             attempts,
                             elapsed,
                             last: evidence,
-                            clock: (scale != 1.0)
-                                .then(|| format!(" on the twin's clock, {scale}x"))
-                                .unwrap_or_default(),
+                            clock: if scale != 1.0 {
+                                format!(" on the twin's clock, {scale}x")
+                            } else {
+                                String::new()
+                            },
                         });
                     }
                     let remaining = real_deadline - real_elapsed;
