@@ -296,6 +296,14 @@ pub enum CredentialError {
         /// The clouds it has.
         available: Vec<String>,
     },
+    /// `OS_CLIENT_CONFIG_FILE` or `OS_CLIENT_SECURE_FILE` names a file that is not there.
+    #[error("`{var}` names `{}`, which does not exist (or is not a file): fix the path, or unset `{var}` to search the usual places", path.display())]
+    MissingFile {
+        /// The variable.
+        var: &'static str,
+        /// What it names.
+        path: PathBuf,
+    },
     /// A config file is not valid YAML/JSON or has the wrong shape.
     #[error("`{}` is invalid: {message}\nfix it, or point `OS_CLIENT_CONFIG_FILE` / `OS_CLIENT_SECURE_FILE` at good ones", path.display())]
     Malformed {
@@ -395,6 +403,15 @@ pub fn resolve(
     secrets: &dyn SecretStore,
 ) -> Result<CloudConfig, CredentialError> {
     let mut tried = Vec::new();
+    // A file named outright must be there: silently reading another one (or none)
+    // would end in a confusing "no password" far from the typo.
+    for var in ["OS_CLIENT_CONFIG_FILE", "OS_CLIENT_SECURE_FILE"] {
+        if let Some(path) = env.get(var).map(PathBuf::from)
+            && !path.is_file()
+        {
+            return Err(CredentialError::MissingFile { var, path });
+        }
+    }
     let clouds_file = candidates(env, "clouds", "OS_CLIENT_CONFIG_FILE")
         .into_iter()
         .find(|p| p.is_file());
@@ -1023,6 +1040,18 @@ mod tests {
         assert!(
             !format!("{:?}", c).contains("s3"),
             "the secret must not reach Debug output"
+        );
+    }
+
+    #[test]
+    fn a_named_secure_file_that_is_missing_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("secure.yaml");
+        let env = Env::from_pairs([("OS_CLIENT_SECURE_FILE", missing.to_str().unwrap())]);
+        let e = resolve(None, &env, &NoKeyring).unwrap_err().to_string();
+        assert!(
+            e.contains("`OS_CLIENT_SECURE_FILE`") && e.contains(missing.to_str().unwrap()),
+            "{e}"
         );
     }
 }

@@ -712,7 +712,7 @@ impl Run<'_> {
                 "`{}` ({}) is in provisioning ERROR and the cloud shows that its last failover failed: {}. A failed failover is never retried automatically, whoever ran it: read octavia-worker.log, fix the cause (`juju-capi-restore headroom`, the sweep), then run `juju-capi-restore failover {}` once",
                 lb.name,
                 lb.id,
-                failed.evidence.join("; "),
+                failed.evidence.join("; ").trim_end_matches('.'),
                 lb.id
             ),
         ))
@@ -796,8 +796,9 @@ impl Run<'_> {
                 .find_map(|o| {
                     o.fault.as_ref().map(|f| {
                         format!(
-                            " Nova says of the replacement `amphora-{}`: {f}.",
-                            o.amphora_id
+                            " Nova says of the replacement `amphora-{}`: {}.",
+                            o.amphora_id,
+                            f.trim_end_matches('.')
                         )
                     })
                 })

@@ -75,7 +75,7 @@ pub enum WaitError<E: std::error::Error> {
         clock: String,
     },
     /// Ctrl-C or SIGTERM asked the run to stop.
-    #[error("{what}: stopped by signal {signal} while waiting ({attempts} attempts)")]
+    #[error("stopped by signal {signal} while waiting for {what} ({attempts} attempts)")]
     Interrupted {
         /// What was awaited.
         what: String,

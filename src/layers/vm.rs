@@ -142,10 +142,16 @@ pub fn assess(o: &VmObservation) -> Row {
         ("SHUTOFF", _) => Row::new(Layer::Vm, Health::Red, "parked (SHUTOFF)")
             .evidence(facts)
             .next(format!("start it in the management project (runbook D-041 manual start: `openstack --os-project-id {} server start {}`)", o.project_id, s.name)),
-        ("ERROR", _) => Row::new(Layer::Vm, Health::Red, "ERROR")
-            .evidence(facts)
-            .evidence(format!("fault: {}", s.fault.as_ref().map(|f| f.message.as_str()).unwrap_or("none recorded")))
-            .next("read the fault above; a VM in ERROR needs an operator (`openstack server show` and the nova-compute log)"),
+        ("ERROR", _) => match s.fault.as_ref().map(|f| f.message.as_str()).filter(|m| !m.trim().is_empty()) {
+            Some(fault) => Row::new(Layer::Vm, Health::Red, "ERROR")
+                .evidence(facts)
+                .evidence(format!("fault: {fault}"))
+                .next("read the fault above; a VM in ERROR needs an operator (`openstack server show` and the nova-compute log)"),
+            None => Row::new(Layer::Vm, Health::Red, "ERROR")
+                .evidence(facts)
+                .evidence("Nova recorded no fault for it")
+                .next("with no fault recorded, the cause is in nova-compute's log on its host (`juju debug-log --include nova-compute`); a VM in ERROR needs an operator"),
+        },
         (other, _) => Row::new(Layer::Vm, Health::Red, other.to_string()).evidence(facts),
     }
 }
@@ -188,6 +194,26 @@ mod tests {
             (Health::Red, "parked (SHUTOFF)")
         );
         assert_eq!(assess(&obs(Some(server("ERROR", None)))).state, Health::Red);
+    }
+
+    #[test]
+    fn a_vm_in_error_points_at_its_fault_only_when_there_is_one() {
+        let row = assess(&obs(Some(server("ERROR", None))));
+        let said = format!("{:?} {:?}", row.evidence, row.next);
+        assert!(
+            !said.contains("read the fault above") && said.contains("no fault"),
+            "{said}"
+        );
+        let mut faulty = server("ERROR", None);
+        faulty.fault =
+            serde_json::from_value(serde_json::json!({"code": 500, "message": "disk full"}))
+                .unwrap();
+        let row = assess(&obs(Some(faulty)));
+        let said = format!("{:?} {:?}", row.evidence, row.next);
+        assert!(
+            said.contains("fault: disk full") && said.contains("read the fault above"),
+            "{said}"
+        );
     }
 
     #[test]

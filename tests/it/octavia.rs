@@ -203,8 +203,10 @@ fn a_fast_fail_is_classified_re_swept_and_never_retried() {
         err.contains("octavia-worker.log:") && err.contains("ComputeBuildException"),
         "{err}"
     );
-    // Nova's own word on the replacement, found by the re-sweep.
+    // Nova's own word on the replacement, found by the re-sweep, quoted once with
+    // its own full stop.
     assert!(err.contains("Nova says of the replacement"), "{err}");
+    assert!(!err.contains("available.."), "no doubled full stop: {err}");
     assert_eq!(
         failover_puts(&t).len(),
         1,

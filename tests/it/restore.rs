@@ -174,6 +174,8 @@ fn ctrl_c_stops_cleanly_and_the_next_run_continues() {
             && err.contains("run `juju-capi-restore restore` again"),
         "{err}"
     );
+    // An interrupted wait never reads as if its condition held.
+    assert!(!err.contains("ready: stopped by signal"), "{err}");
     assert!(
         journal(&t)
             .iter()
