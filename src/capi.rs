@@ -221,18 +221,61 @@ pub enum KubectlError {
     },
 }
 
+/// What a failed kubectl call says about the kubeconfig, from kubectl's stderr (its
+/// only report): the one place that reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubectlTrouble {
+    /// The cluster's CA or credentials are not the kubeconfig's (x509, 401): the
+    /// kubeconfig is stale.
+    Credentials,
+    /// Nothing answers at the kubeconfig's server: the API is down, or (when
+    /// Kubernetes is ready) the kubeconfig points at another server.
+    Unreachable,
+    /// Anything else.
+    Other,
+}
+
+impl KubectlTrouble {
+    /// Classifies kubectl's stderr.
+    pub fn of(stderr: &str) -> KubectlTrouble {
+        let s = stderr.to_ascii_lowercase();
+        if s.contains("x509")
+            || s.contains("certificate")
+            || s.contains("unauthorized")
+            || s.contains("provide credentials")
+        {
+            KubectlTrouble::Credentials
+        } else if s.contains("connection refused")
+            || s.contains("timeout")
+            || s.contains("no route")
+            || s.contains("no such host")
+        {
+            KubectlTrouble::Unreachable
+        } else {
+            KubectlTrouble::Other
+        }
+    }
+}
+
+impl KubectlError {
+    /// What the failure says about the kubeconfig.
+    pub fn trouble(&self) -> KubectlTrouble {
+        match self {
+            KubectlError::Failed { stderr_tail, .. } => KubectlTrouble::of(stderr_tail),
+            _ => KubectlTrouble::Other,
+        }
+    }
+}
+
 fn hint(stderr: &str) -> &'static str {
-    let s = stderr.to_ascii_lowercase();
-    if s.contains("x509")
-        || s.contains("certificate")
-        || s.contains("unauthorized")
-        || s.contains("provide credentials")
-    {
-        "\nthe kubeconfig is stale (the cluster's CA or credentials changed): re-emit it with `juju-capi-restore kubeconfig`"
-    } else if s.contains("connection refused") || s.contains("timeout") || s.contains("no route") {
-        "\nthe management cluster's API does not answer: check the `kubernetes` layer first"
-    } else {
-        ""
+    match KubectlTrouble::of(stderr) {
+        KubectlTrouble::Credentials => {
+            "\nthe kubeconfig is stale (the cluster's CA or credentials changed): re-emit it with `juju-capi-restore kubeconfig`"
+        }
+        KubectlTrouble::Unreachable => {
+            "\nthe management cluster's API does not answer at the kubeconfig's server: check the `kubernetes` layer first; if it is ready, the kubeconfig points elsewhere: re-emit it with `juju-capi-restore kubeconfig`"
+        }
+        KubectlTrouble::Other => "",
     }
 }
 

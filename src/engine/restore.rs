@@ -356,16 +356,28 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// The kubeconfig: re-emitted when missing (the runbook's phase-06 Step 6.5).
+    /// The kubeconfig: re-emitted when missing (the runbook's phase-06 Step 6.5), and
+    /// once when kubectl says it does not fit the cluster that is now up (a CA or
+    /// server from before a rebuild), instead of polling a wrong server until the
+    /// deadline.
     async fn kubeconfig(&self) -> Result<(), Stopped> {
         let path = crate::site::expand_home(&self.p.site.management.kubeconfig);
-        if path.is_file() {
-            return Ok(());
-        }
+        let why = if !path.is_file() {
+            "missing".to_string()
+        } else {
+            let kubectl = crate::capi::Kubectl::new(&path, self.p.site.timeouts.kubectl);
+            match layers::controllers::probe(&kubectl).await {
+                // Kubernetes is ready: a refused connection is the wrong server.
+                Err(e) if e.trouble() != crate::capi::KubectlTrouble::Other => {
+                    format!("does not fit the cluster that is up ({})", first_line(&e))
+                }
+                _ => return Ok(()),
+            }
+        };
         self.progress.line(
             Layer::CapiControllers,
             &format!(
-                "kubeconfig `{}` missing: re-emitting it over ssh",
+                "kubeconfig `{}` {why}: re-emitting it over ssh",
                 path.display()
             ),
         );

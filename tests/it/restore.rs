@@ -485,3 +485,42 @@ fn on_the_twin_every_time_people_read_is_on_its_clock_and_says_so() {
         "the start took ~20 simulated seconds, not the 0.03 real ones: {vm_wait}"
     );
 }
+
+#[test]
+fn a_stale_kubeconfig_is_re_emitted_once_not_polled_to_the_deadline() {
+    let t = TestTwin::with(|s| {
+        s.servers[0].status = ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.orphan_amphorae.clear();
+    });
+    assert_eq!(
+        t.cmd().arg("kubeconfig").output().unwrap().status.code(),
+        Some(0)
+    );
+    let path = t.home.path().join("twin/capi-mgmt.kubeconfig");
+    let good = std::fs::read_to_string(&path).unwrap();
+    // Left from before a rebuild: the server moved.
+    let server = good
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .unwrap()
+        .to_string();
+    std::fs::write(&path, good.replace(&server, "https://127.0.0.1:1")).unwrap();
+    // `status` says what to do.
+    let output = t.cmd().args(["status", "-f", "json"]).output().unwrap();
+    let controllers = layer(&json(&output), "capi-controllers").to_string();
+    assert!(
+        controllers.contains("juju-capi-restore kubeconfig"),
+        "{controllers}"
+    );
+    // `restore` re-emits it once, says so, and ends green.
+    let output = t.cmd().args(["restore", "-v"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("does not fit the cluster that is up")
+            && err.contains("re-emitting it over ssh"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
+}
