@@ -15,6 +15,10 @@ pub struct Invocation {
     pub env: Vec<(String, String)>,
     /// How long it may run before it is killed.
     pub timeout: Duration,
+    /// On the operator's terminal: stdin and stderr are the terminal's (so the
+    /// program can prompt, e.g. juju for a password), in the terminal's foreground
+    /// process group; stdout is still captured. Only when a person asked for it.
+    pub on_terminal: bool,
 }
 
 /// A command that ran to completion (any exit status).
@@ -80,7 +84,14 @@ impl Invocation {
             argv,
             env: Vec::new(),
             timeout,
+            on_terminal: false,
         }
+    }
+
+    /// The same command, run on the operator's terminal (see `on_terminal`).
+    pub fn on_terminal(mut self) -> Invocation {
+        self.on_terminal = true;
+        self
     }
 
     /// The command line as a person would type it (quoted where needed).
@@ -110,17 +121,23 @@ impl Invocation {
             command_line: command_line.clone(),
             source: std::io::Error::other("empty command"),
         })?;
-        // Its own process group, so a timeout stops ssh's or kubectl's children too.
-        let mut expression = duct::cmd(program, args)
-            .stdin_null()
-            .stdout_capture()
-            .stderr_capture()
-            .unchecked()
-            .before_spawn(|cmd| {
-                use std::os::unix::process::CommandExt;
-                cmd.process_group(0);
-                Ok(())
-            });
+        let mut expression = if self.on_terminal {
+            // The terminal's stdin and stderr, and its foreground process group (a
+            // background group reading the terminal would be stopped by SIGTTIN).
+            duct::cmd(program, args).stdout_capture().unchecked()
+        } else {
+            // Its own process group, so a timeout stops ssh's or kubectl's children too.
+            duct::cmd(program, args)
+                .stdin_null()
+                .stdout_capture()
+                .stderr_capture()
+                .unchecked()
+                .before_spawn(|cmd| {
+                    use std::os::unix::process::CommandExt;
+                    cmd.process_group(0);
+                    Ok(())
+                })
+        };
         for (k, v) in &self.env {
             expression = expression.env(k, v);
         }
@@ -137,6 +154,14 @@ impl Invocation {
         })?;
         let output = match handle.wait_timeout(self.timeout) {
             Ok(Some(output)) => output.clone(),
+            Ok(None) if self.on_terminal => {
+                // Not a group of its own: stop the child itself.
+                let _ = handle.kill();
+                return Err(ExecError::TimedOut {
+                    command_line,
+                    after: self.timeout,
+                });
+            }
             Ok(None) => {
                 for pid in handle.pids() {
                     // SAFETY: kill(2) of the process group this spawn made; no memory involved.

@@ -83,24 +83,27 @@ pub async fn exec(twin: &str, argv: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 /// `twin-juju`: stands in for `juju ssh [--pty=false] [-m MODEL] UNIT -- COMMAND...`
-/// toward the twin's octavia units. There is no Juju CLI on these machines; this
-/// fake answers only what the tool asks of Juju (Octavia's logs), and says so.
+/// and `juju status [-m MODEL]` toward the twin's octavia units. There is no Juju CLI
+/// on these machines; this fake answers only what the tool asks of Juju (Octavia's
+/// logs, and whether the controller answers), and says so. As juju does, it prompts
+/// for the password of a stale login only when stdin is a terminal; from /dev/null
+/// it fails with juju's `cannot get discharge ... EOF`.
 pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
     let mut iter = args.iter();
-    if iter.next().map(String::as_str) != Some("ssh") {
+    let command = iter.next().map(String::as_str).unwrap_or_default();
+    if !matches!(command, "ssh" | "status") {
         eprintln!(
-            "twin-juju: this stand-in for juju models only `juju ssh UNIT -- COMMAND` (got `{}`)",
+            "twin-juju: this stand-in for juju models only `juju ssh UNIT -- COMMAND` and `juju status` (got `{}`)",
             args.join(" ")
         );
         return Ok(ExitCode::from(2));
     }
     let mut unit = None;
+    let mut model = None;
     let mut argv = Vec::new();
     while let Some(arg) = iter.next() {
         match arg.as_str() {
-            "-m" | "--model" => {
-                iter.next();
-            }
+            "-m" | "--model" => model = iter.next().cloned(),
             "--" => {
                 argv = iter.cloned().collect();
                 break;
@@ -109,16 +112,38 @@ pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
             u => unit = Some(u.to_string()),
         }
     }
+    if command == "status" {
+        return post_twin(
+            twin,
+            "/host/juju-status",
+            serde_json::json!({"model": model}),
+        )
+        .await;
+    }
     let Some(unit) = unit else {
         eprintln!("ERROR no unit, machine or leader given");
         return Ok(ExitCode::from(2));
     };
-    post_twin(
-        twin,
-        "/host/juju-ssh",
-        serde_json::json!({"unit": unit, "argv": argv}),
-    )
-    .await
+    let body = serde_json::json!({"unit": unit, "argv": argv, "model": model});
+    let answer = ask_twin(twin, "/host/juju-ssh", &body).await?;
+    let stale = answer["stderr"]
+        .as_str()
+        .is_some_and(|e| e.contains("cannot get discharge"));
+    let answer = if stale && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        // What juju does with a terminal: ask, and go on once logged in.
+        eprint!("please enter password for admin on twin-controller: ");
+        let mut password = String::new();
+        std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut password)?;
+        if password.trim().is_empty() {
+            eprintln!("ERROR cannot get discharge: empty password");
+            return Ok(ExitCode::from(1));
+        }
+        ask_twin(twin, "/host/juju-login", &serde_json::json!({})).await?;
+        ask_twin(twin, "/host/juju-ssh", &body).await?
+    } else {
+        answer
+    };
+    Ok(replay(&answer))
 }
 
 /// Asks the twin's `/host/exec` and replays its answer as a process would.
@@ -128,6 +153,15 @@ async fn host_exec(twin: &str, body: serde_json::Value) -> anyhow::Result<ExitCo
 
 /// Posts to one of the twin's host endpoints and replays the answer as a process would.
 async fn post_twin(twin: &str, path: &str, body: serde_json::Value) -> anyhow::Result<ExitCode> {
+    Ok(replay(&ask_twin(twin, path, &body).await?))
+}
+
+/// Posts to one of the twin's host endpoints (loopback only).
+async fn ask_twin(
+    twin: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
     let url = reqwest::Url::parse(&format!("{}{path}", twin.trim_end_matches('/')))?;
     let loopback = url
         .host_str()
@@ -140,12 +174,14 @@ async fn post_twin(twin: &str, path: &str, body: serde_json::Value) -> anyhow::R
         .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()?;
-    let answer: serde_json::Value = client.post(url).json(&body).send().await?.json().await?;
+    Ok(client.post(url).json(body).send().await?.json().await?)
+}
+
+/// Prints an answer's stdout and stderr and gives its exit code, as a process would.
+fn replay(answer: &serde_json::Value) -> ExitCode {
     print!("{}", answer["stdout"].as_str().unwrap_or_default());
     eprint!("{}", answer["stderr"].as_str().unwrap_or_default());
-    Ok(ExitCode::from(
-        answer["exit_code"].as_i64().unwrap_or(255).clamp(0, 255) as u8,
-    ))
+    ExitCode::from(answer["exit_code"].as_i64().unwrap_or(255).clamp(0, 255) as u8)
 }
 
 #[cfg(test)]

@@ -204,8 +204,15 @@ impl Run<'_> {
         if zombies.is_empty() {
             return;
         }
-        match crate::juju::zombie_heartbeats(self.p.site).await {
-            Ok(lines) => {
+        let log = self
+            .octavia_log(
+                Layer::Amphorae,
+                "health-manager.log",
+                &self.p.site.juju.health_manager_log,
+            )
+            .await;
+        match log.map(|log| crate::juju::heartbeats(&log)) {
+            Some(lines) => {
                 for z in zombies {
                     match lines.iter().rev().find(|l| l.contains(&z.amphora_id)) {
                         Some(line) => self
@@ -221,10 +228,53 @@ impl Run<'_> {
                     }
                 }
             }
-            Err(e) => self.progress.line(
-                Layer::Amphorae,
-                &format!("  health-manager.log not read: {e}"),
-            ),
+            None => {}
+        }
+    }
+
+    /// A log of the octavia unit through Juju, for evidence only: on an expired
+    /// login, a person at a terminal may let juju ask for the password (the call runs
+    /// again with the terminal as its stdin); otherwise the run goes on without it,
+    /// saying why once.
+    async fn octavia_log(
+        &self,
+        layer: Layer,
+        name: &str,
+        path: &std::path::Path,
+    ) -> Option<String> {
+        use crate::juju::{self, JujuError};
+        match juju::tail_octavia_log(self.p.site, path).await {
+            Ok(log) => Some(log),
+            Err(JujuError::LoginSaid) => None,
+            Err(e @ JujuError::LoginExpired { .. }) if crate::ui::confirm::can_ask() => {
+                let JujuError::LoginExpired { argv, .. } = &e else {
+                    return None;
+                };
+                let question = format!(
+                    "{e}\nrun `{}` with this terminal as its stdin, so juju can ask for the password, then go on?",
+                    crate::exec::Invocation::new(argv.clone(), Duration::ZERO).command_line()
+                );
+                let yes =
+                    self.progress.ask(&question).await.is_some_and(|a| {
+                        matches!(a.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+                    });
+                if !yes {
+                    return None;
+                }
+                match juju::rerun_on_terminal(argv.clone()).await {
+                    Ok(log) => Some(log),
+                    Err(e) => {
+                        self.progress
+                            .line(layer, &format!("  {name} not read: {e}"));
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                self.progress
+                    .line(layer, &format!("  {name} not read: {e}"));
+                None
+            }
         }
     }
 
@@ -765,20 +815,22 @@ impl Run<'_> {
             &format!("{label}: failover FAILED, {class}"),
         );
         let mut evidence = Vec::new();
-        match crate::juju::octavia_worker_evidence(self.p.site, &lb.id).await {
-            Ok(lines) => {
-                for line in &lines {
-                    self.progress.line(
-                        Layer::LoadBalancers,
-                        &format!("  octavia-worker.log: {line}"),
-                    );
-                }
-                evidence.extend(lines);
-            }
-            Err(e) => self.progress.line(
+        if let Some(log) = self
+            .octavia_log(
                 Layer::LoadBalancers,
-                &format!("  octavia-worker.log not read: {e}"),
-            ),
+                "octavia-worker.log",
+                &self.p.site.juju.worker_log,
+            )
+            .await
+        {
+            let lines = crate::juju::relevant(&log, &lb.id);
+            for line in &lines {
+                self.progress.line(
+                    Layer::LoadBalancers,
+                    &format!("  octavia-worker.log: {line}"),
+                );
+            }
+            evidence.extend(lines);
         }
         self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("ERROR after {}", secs(took)), "took_s": took.as_secs(), "class": class, "worker_log": evidence}));
         // A failed failover mints an orphan: look again and quote Nova on the servers

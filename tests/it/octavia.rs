@@ -726,3 +726,99 @@ fn failing_over_a_load_balancer_that_does_not_exist_is_bad_input() {
     assert!(err.contains("does not exist"), "{err}");
     assert!(failover_puts(&t).is_empty());
 }
+
+/// The scenario's zombie, a stale Juju login, and the model `juju capi-restore -c
+/// prod -m openstack` passes on.
+fn stale_login() -> TestTwin {
+    runbook(|s| {
+        s.juju_login_expired = true;
+        s.orphan_amphorae.retain(|o| o.amphora_id == ZOMBIE);
+        s.faults
+            .push(octavia_fault(FaultKind::NoValidHost, "/failover"));
+    })
+}
+
+fn juju_calls(t: &TestTwin) -> Vec<twin::cloud::JujuCall> {
+    t.steer(|c, _| c.juju_calls.clone())
+}
+
+#[test]
+fn an_expired_juju_login_is_told_from_an_outage_by_juju_itself_and_said_once() {
+    let t = stale_login();
+    let output = t
+        .cmd()
+        .env("JUJU_MODEL", "openstack")
+        .env("JUJU_CONTROLLER", "prod")
+        .args(["failover", "--yes"])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    // The failover fails fast (NoValidHost); its evidence would come from Juju too.
+    assert_eq!(output.status.code(), Some(16), "{err}");
+    assert_eq!(
+        err.matches("the Juju login has expired").count(),
+        1,
+        "said once, for the zombie's evidence; the worker log is not asked again: {err}"
+    );
+    assert!(
+        err.contains("for model `prod:openstack`")
+            && err.contains("it is the login, not the controller"),
+        "{err}"
+    );
+    let calls = juju_calls(&t);
+    // One `juju ssh`, then `juju status` in the same model to tell login from outage;
+    // never a retry of the login.
+    let commands: Vec<&str> = calls.iter().map(|c| c.command.as_str()).collect();
+    assert_eq!(commands, ["ssh", "status"], "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.model.as_deref() == Some("prod:openstack")),
+        "{calls:?}"
+    );
+}
+
+#[test]
+fn on_a_terminal_an_expired_juju_login_may_prompt_and_the_run_goes_on() {
+    let t = stale_login();
+    let log = t.path("pty.log");
+    // On a pseudo-terminal: yes to letting juju ask, a password at juju's prompt,
+    // then yes to the delete.
+    let line = format!("{} sweep", crate::harness::BIN);
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &line, log.to_str().unwrap()]);
+    for (k, v) in t.std_cmd().get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let mut child = cmd
+        .env("TERM", "xterm")
+        .current_dir(t.home.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"y\ntwin-admin-password\ny\n").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    assert!(out.status.success(), "{screen}");
+    assert!(
+        screen.contains("with this terminal as its stdin")
+            && screen.contains("please enter password for admin"),
+        "{screen}"
+    );
+    // The health manager's word came through after the login.
+    assert!(
+        screen.contains(&format!("Amphora {ZOMBIE} health message")),
+        "{screen}"
+    );
+    assert!(!t.steer(|c, _| c.juju_login_expired), "logged in");
+    assert_eq!(deletes(&t).len(), 1, "and the sweep went on");
+}

@@ -429,6 +429,17 @@ pub struct Cloud {
     pub boot_timeouts: u32,
     /// `juju ssh` fails as with a stale macaroon.
     pub juju_login_expired: bool,
+    /// Every call the fake juju made, with the model it was given.
+    pub juju_calls: Vec<JujuCall>,
+}
+
+/// One call of the fake juju.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JujuCall {
+    /// `ssh` or `status`.
+    pub command: String,
+    /// The `-m` it was given.
+    pub model: Option<String>,
 }
 
 /// A stable UUID derived from a kind and a name, so scenario ids are the same each run.
@@ -681,6 +692,7 @@ impl Cloud {
             scheduler_refusals: 0,
             boot_timeouts: 0,
             juju_login_expired: scenario.juju_login_expired,
+            juju_calls: Vec::new(),
         }
     }
 

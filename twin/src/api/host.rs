@@ -18,12 +18,62 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/exec", post(exec))
         .route("/juju-ssh", post(juju_ssh))
+        .route("/juju-status", post(juju_status))
+        .route("/juju-login", post(juju_login))
+}
+
+/// The discharge error juju prints when its macaroon is stale and stdin cannot take
+/// the password prompt (juju's own wording).
+const DISCHARGE_EOF: &str = "ERROR cannot get discharge from https://127.0.0.1:17070/auth: third party refused discharge: cannot start interactive session: EOF\n";
+
+#[derive(Deserialize)]
+struct JujuStatus {
+    #[serde(default)]
+    model: Option<String>,
+}
+
+/// What `juju status [-m MODEL]` answers: the login error while the login is
+/// expired (status needs the API as `ssh` does), else a one-line model summary.
+async fn juju_status(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
+    let request = serde_json::from_slice::<JujuStatus>(&body).unwrap_or(JujuStatus { model: None });
+    let mut cloud = state.cloud().0;
+    cloud.juju_calls.push(crate::cloud::JujuCall {
+        command: "status".into(),
+        model: request.model.clone(),
+    });
+    let (stdout, stderr, code) = if cloud.juju_login_expired {
+        (String::new(), DISCHARGE_EOF.to_string(), 1)
+    } else {
+        (
+            format!(
+                "- octavia/0: 127.0.0.1 (agent:idle, workload:active) [model {}]\n",
+                request.model.as_deref().unwrap_or("current")
+            ),
+            String::new(),
+            0,
+        )
+    };
+    json_response(
+        StatusCode::OK,
+        json!({"stdout": stdout, "stderr": stderr, "exit_code": code}),
+    )
+}
+
+/// A password typed at juju's prompt (only a terminal can): the login is fresh.
+async fn juju_login(State(state): State<AppState>) -> Response {
+    state.cloud().0.juju_login_expired = false;
+    json_response(
+        StatusCode::OK,
+        json!({"stdout": "", "stderr": "", "exit_code": 0}),
+    )
 }
 
 #[derive(Deserialize)]
 struct JujuSsh {
     unit: String,
     argv: Vec<String>,
+    #[serde(default)]
+    model: Option<String>,
 }
 
 /// What `juju ssh UNIT -- ARGV` answers on the twin's octavia units: `sudo tail -n N`
@@ -52,10 +102,16 @@ async fn juju_ssh(State(state): State<AppState>, body: axum::body::Bytes) -> Res
             1,
         );
     }
-    if state.cloud().0.juju_login_expired {
-        // What juju prints when its macaroon is stale and stdin (here /dev/null) cannot
-        // take the password prompt.
-        return answer(String::new(), "ERROR cannot get discharge from https://127.0.0.1:17070/auth: third party refused discharge: cannot start interactive session: EOF\n".into(), 1);
+    {
+        let mut cloud = state.cloud().0;
+        cloud.juju_calls.push(crate::cloud::JujuCall {
+            command: "ssh".into(),
+            model: request.model.clone(),
+        });
+        if cloud.juju_login_expired {
+            // The macaroon is stale and stdin (here /dev/null) cannot take the prompt.
+            return answer(String::new(), DISCHARGE_EOF.into(), 1);
+        }
     }
     let argv: Vec<&str> = request.argv.iter().map(String::as_str).collect();
     let (n, path) = match argv.as_slice() {
