@@ -211,24 +211,22 @@ impl Run<'_> {
                 &self.p.site.juju.health_manager_log,
             )
             .await;
-        match log.map(|log| crate::juju::heartbeats(&log)) {
-            Some(lines) => {
-                for z in zombies {
-                    match lines.iter().rev().find(|l| l.contains(&z.amphora_id)) {
-                        Some(line) => self
-                            .progress
-                            .line(Layer::Amphorae, &format!("  health-manager.log: {line}")),
-                        None => self.progress.line(
-                            Layer::Amphorae,
-                            &format!(
-                                "  health-manager.log: nothing about amphora {} lately",
-                                z.amphora_id
-                            ),
-                        ),
-                    }
-                }
+        let Some(lines) = log.map(|log| crate::juju::heartbeats(&log)) else {
+            return;
+        };
+        for z in zombies {
+            match lines.iter().rev().find(|l| l.contains(&z.amphora_id)) {
+                Some(line) => self
+                    .progress
+                    .line(Layer::Amphorae, &format!("  health-manager.log: {line}")),
+                None => self.progress.line(
+                    Layer::Amphorae,
+                    &format!(
+                        "  health-manager.log: nothing about amphora {} lately",
+                        z.amphora_id
+                    ),
+                ),
             }
-            None => {}
         }
     }
 
