@@ -231,6 +231,8 @@ pub enum KubectlTrouble {
     /// Nothing answers at the kubeconfig's server: the API is down, or (when
     /// Kubernetes is ready) the kubeconfig points at another server.
     Unreachable,
+    /// The server answered too slowly: a busy API, not a wrong kubeconfig.
+    Slow,
     /// Anything else.
     Other,
 }
@@ -246,11 +248,12 @@ impl KubectlTrouble {
         {
             KubectlTrouble::Credentials
         } else if s.contains("connection refused")
-            || s.contains("timeout")
             || s.contains("no route")
             || s.contains("no such host")
         {
             KubectlTrouble::Unreachable
+        } else if s.contains("timeout") || s.contains("timed out") {
+            KubectlTrouble::Slow
         } else {
             KubectlTrouble::Other
         }
@@ -274,6 +277,9 @@ fn hint(stderr: &str) -> &'static str {
         }
         KubectlTrouble::Unreachable => {
             "\nthe management cluster's API does not answer at the kubeconfig's server: check the `kubernetes` layer first; if it is ready, the kubeconfig points elsewhere: re-emit it with `juju-capi-restore kubeconfig`"
+        }
+        KubectlTrouble::Slow => {
+            "\nthe management cluster's API answers too slowly: during the cold start that is expected (the `kubernetes` layer)"
         }
         KubectlTrouble::Other => "",
     }

@@ -67,9 +67,9 @@ pub struct TwinClock {
 
 fn positive<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     match f64::deserialize(d)? {
-        x if x.is_finite() && x > 0.0 && x <= 100_000.0 => Ok(x),
+        x if x.is_finite() && (1.0..=100_000.0).contains(&x) => Ok(x),
         x => Err(serde::de::Error::custom(format!(
-            "`{x}` must be a number above 0 (and at most 100000)"
+            "`{x}` must be a number from 1 to 100000"
         ))),
     }
 }
@@ -606,7 +606,14 @@ impl Site {
 
     /// Parses site YAML; the error names the line, column and field.
     pub fn parse(text: &str) -> Result<Site, String> {
-        serde_saphyr::from_str(text).map_err(|e| e.to_string())
+        let site: Site = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(twice) = site.load_balancers.iter().find(|lb| !seen.insert(*lb)) {
+            return Err(format!(
+                "`load_balancers` names {twice} twice: each load balancer once (a failover runs once per id)"
+            ));
+        }
+        Ok(site)
     }
 
     /// Renders the site as YAML.
@@ -697,6 +704,16 @@ mod tests {
         }
         let e = Site::parse(&format!("{MINIMAL}poll:\n  k8s: 584942417355years\n")).unwrap_err();
         assert!(e.contains("line 5") && e.contains("too large"), "{e}");
+    }
+
+    #[test]
+    fn a_load_balancer_named_twice_is_refused() {
+        let lb = "0f968008-2c4b-4d7e-b1a9-6e3f5c8d2a17";
+        let e =
+            Site::parse(&format!("{MINIMAL}load_balancers:\n  - {lb}\n  - {lb}\n")).unwrap_err();
+        assert!(e.contains("twice"), "{e}");
+        let e = Site::parse(&format!("{MINIMAL}twin:\n  time_scale: 0.5\n")).unwrap_err();
+        assert!(e.contains("from 1 to"), "{e}");
     }
 
     #[test]

@@ -171,6 +171,10 @@ fn outcome(entries: &[Value]) -> String {
             match d["ending"]["result"].as_str().unwrap_or_default() {
                 "green" => "ended green".to_string(),
                 "not-confirmed" => "not confirmed (needs `--yes`)".to_string(),
+                "unobserved" => format!(
+                    "could not observe `{}` (a cloud API failed)",
+                    d["ending"]["layer"].as_str().unwrap_or("?")
+                ),
                 _ => match d["stopped"].as_array().filter(|s| !s.is_empty()) {
                     Some(stops) => format!(
                         "stopped at {}",

@@ -30,6 +30,27 @@ use crate::site::Site;
 pub async fn connect(settings: &Settings, env: &Env) -> anyhow::Result<(Site, Session)> {
     let site = Site::load(&settings.site_path)?;
     let config = resolve(settings.cloud.as_deref(), env, &Keyring)?;
+    // The twin's clock shortens every deadline: it belongs to the twin alone, which
+    // listens on loopback. A site file copied from it must not shorten a real cloud's.
+    if let Some(twin) = site.twin {
+        let loopback = reqwest::Url::parse(&config.auth_url)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_string()))
+            .is_some_and(|h| {
+                h == "localhost"
+                    || h.parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            });
+        if !loopback {
+            return Err(crate::cli::UsageError(format!(
+                "the site file `{}` has a `twin:` section (time scale {}x), which only the simulated cloud on loopback may have, but the cloud is at `{}`: remove the `twin:` section",
+                settings.site_path.display(),
+                twin.time_scale,
+                config.auth_url
+            ))
+            .into());
+        }
+    }
     let session = Session::new(
         config,
         site.management.project_id.clone(),

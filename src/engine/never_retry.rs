@@ -16,47 +16,67 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::cloud::octavia::LoadBalancer;
-use crate::layers::amphorae::Orphan;
 
 /// Clocks of the services involved may differ by this much.
 const SKEW: Duration = Duration::from_secs(60);
+
+/// The longest a failover flow runs before Octavia gives up on it: the compute wait
+/// (`amp_active_retries` 30 × `amp_active_wait_sec` 10 s) plus the agent wait
+/// (`connection_max_retries` 120 × `connection_retry_interval` 5 s) is 15 min at
+/// Octavia's defaults; twice that covers tuned sites. Independent of this tool's own
+/// failover deadline, which only says how long it watches.
+pub const FLOW_MAX: Duration = Duration::from_secs(30 * 60);
+
+/// A server with no amphora row, as this rule reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    /// Nova server id.
+    pub server_id: String,
+    /// How to name it (kind, id, name).
+    pub what: String,
+    /// Nova's `created`.
+    pub created: String,
+    /// Nova's fault on it.
+    pub fault: Option<String>,
+}
 
 /// The cloud's evidence that a failover of one load balancer failed recently.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FailedFailover {
     /// When the load balancer went to ERROR (its `updated_at`).
     pub ended: Timestamp,
-    /// The orphan servers built during that flow.
-    pub orphans: Vec<String>,
+    /// The servers built during that flow.
+    pub servers: Vec<String>,
     /// The evidence, one sentence per fact.
     pub evidence: Vec<String>,
 }
 
 /// What the cloud shows of `lb`'s last failover, if it failed within `window` of
 /// `now` (the cloud's clock): the load balancer in provisioning ERROR since
-/// `updated_at`, and a provable orphan amphora server created during the flow that
-/// ended then (at most `flow` before it). Without such an orphan, an ERROR load
-/// balancer is not evidence of a failover: any failed operation leaves one.
+/// `updated_at`, and a server with no amphora row created during a flow that ended
+/// then (at most [`FLOW_MAX`] before it). Without such a server, an ERROR load
+/// balancer is not evidence of a failover: any failed operation leaves one. Where the
+/// facts cannot say (a change dated in the future), it counts as recent: barring a
+/// retry is the safe side.
 pub fn evidence(
     lb: &LoadBalancer,
-    orphans: &[Orphan],
+    built: &[Built],
     now: Timestamp,
     window: Duration,
-    flow: Duration,
 ) -> Option<FailedFailover> {
     if lb.provisioning_status != "ERROR" {
         return None;
     }
     let ended = lb.updated()?;
     let ago = now.duration_since(ended);
-    if ago.is_negative() && ago.unsigned_abs() > SKEW || ago.unsigned_abs() > window {
+    if !ago.is_negative() && ago.unsigned_abs() > window {
         return None;
     }
-    let earliest = ended.saturating_sub(flow + SKEW).ok()?;
+    let earliest = ended.saturating_sub(FLOW_MAX + SKEW).ok()?;
     let latest = ended.saturating_add(SKEW).ok()?;
-    let minted: Vec<(&Orphan, Timestamp)> = orphans
+    let minted: Vec<(&Built, Timestamp)> = built
         .iter()
-        .filter_map(|o| Some((o, o.created.parse::<Timestamp>().ok()?)))
+        .filter_map(|b| Some((b, b.created.parse::<Timestamp>().ok()?)))
         .filter(|(_, created)| (earliest..=latest).contains(created))
         .collect();
     if minted.is_empty() {
@@ -69,14 +89,12 @@ pub fn evidence(
         minutes(ago),
         humantime::format_duration(window)
     )];
-    for (o, created) in &minted {
+    for (b, created) in &minted {
         evidence.push(format!(
-            "{} {} `amphora-{}` was built at {created}, {} s before that: the replacement amphora of a failover that failed{}",
-            o.describe(),
-            o.server_id,
-            o.amphora_id,
+            "{} was built at {created}, {} s before that: the replacement amphora of a failover that failed{}",
+            b.what,
             ended.duration_since(*created).as_secs().max(0),
-            o.fault
+            b.fault
                 .as_deref()
                 .map(|f| format!("; Nova's fault: {f}"))
                 .unwrap_or_default()
@@ -84,7 +102,7 @@ pub fn evidence(
     }
     Some(FailedFailover {
         ended,
-        orphans: minted.iter().map(|(o, _)| o.server_id.clone()).collect(),
+        servers: minted.iter().map(|(b, _)| b.server_id.clone()).collect(),
         evidence,
     })
 }
@@ -92,11 +110,9 @@ pub fn evidence(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::amphorae::OrphanKind;
 
     const NOW: &str = "2026-06-10T12:00:00Z";
     const HOUR: Duration = Duration::from_secs(3600);
-    const FLOW: Duration = Duration::from_secs(600);
 
     fn lb(status: &str, updated: &str) -> LoadBalancer {
         LoadBalancer {
@@ -112,28 +128,22 @@ mod tests {
         }
     }
 
-    fn orphan(created: &str, kind: OrphanKind) -> Orphan {
-        Orphan {
+    fn built(created: &str) -> Built {
+        Built {
             server_id: "s-1".into(),
-            amphora_id: "e4f5a6b7-8c9d-4e0f-a1b2-c3d4e5f6a7b8".into(),
-            kind,
-            project_id: "svc".into(),
-            host: None,
-            status: "ERROR".into(),
+            what: "ERROR orphan (failed spawn) s-1 `amphora-e4f5a6b7-8c9d-4e0f-a1b2-c3d4e5f6a7b8`"
+                .into(),
             created: created.into(),
             fault: Some("No valid host was found. There are not enough hosts available.".into()),
-            image_id: "img".into(),
-            flavor: "charm-octavia".into(),
         }
     }
 
     fn check(status: &str, updated: &str, created: &str) -> Option<FailedFailover> {
         evidence(
             &lb(status, updated),
-            &[orphan(created, OrphanKind::FailedSpawn)],
+            &[built(created)],
             NOW.parse().unwrap(),
             3 * HOUR,
-            FLOW,
         )
     }
 
@@ -145,6 +155,10 @@ mod tests {
             ("ERROR", "2026-06-10T11:40:00", "2026-06-10T11:39:45Z", true),
             // A late failure: the zombie built 9 min before the end of the flow.
             ("ERROR", "2026-06-10T11:40:00", "2026-06-10T11:31:00Z", true),
+            // A slow late failure, Octavia's own retries: 25 min of flow.
+            ("ERROR", "2026-06-10T11:40:00", "2026-06-10T11:15:00Z", true),
+            // A change dated in the future (clocks disagree): recent, not ignored.
+            ("ERROR", "2026-06-10T12:10:00", "2026-06-10T12:09:45Z", true),
             // The runbook's parked state: LB and orphans from 5 h ago.
             (
                 "ERROR",
@@ -177,7 +191,7 @@ mod tests {
         for (status, updated, created, barred) in table {
             let found = check(status, updated, created);
             assert_eq!(found.is_some(), barred, "{status} {updated} {created}");
-            if let Some(f) = found {
+            if let Some(f) = found.filter(|_| updated == "2026-06-10T11:40:00") {
                 assert!(f.evidence[0].contains("20 min ago"), "{:?}", f.evidence);
                 assert!(f.evidence[1].contains("No valid host"), "{:?}", f.evidence);
             }
@@ -191,7 +205,6 @@ mod tests {
             &[],
             NOW.parse().unwrap(),
             3 * HOUR,
-            FLOW,
         );
         assert_eq!(found, None);
     }

@@ -50,6 +50,10 @@ pub struct Swept {
     pub attention: Vec<String>,
     /// Servers named like amphorae that are not provably Octavia's: left alone.
     pub lookalikes: Vec<Lookalike>,
+    /// Server ids kept as the cloud's record of a failed failover (see
+    /// [`never_retry`]): deleted only by the operator's `failover` of that load
+    /// balancer.
+    pub kept: Vec<String>,
 }
 
 /// A failover that reached ACTIVE.
@@ -66,7 +70,8 @@ impl Run<'_> {
     /// one by one, verify-then-delete. Stops only when it cannot verify.
     pub(crate) async fn sweep(&self) -> Result<Swept, Stopped> {
         let observation = self.observe_amphorae().await?;
-        self.sweep_observed(&observation, true).await
+        self.sweep_observed(&observation, Deleting::Yes { overriding: None })
+            .await
     }
 
     /// Both amphora inventories, or a stop that says the sweep cannot verify.
@@ -76,12 +81,11 @@ impl Run<'_> {
             .map_err(|e| self.stop(Layer::Amphorae, first_line(&e)))
     }
 
-    /// The sweep over inventories just read. `may_delete` false: report only (after
-    /// a failed failover, whose orphan is the cloud's record of it).
+    /// The sweep over inventories just read (see [`Deleting`]).
     async fn sweep_observed(
         &self,
         observation: &amphorae::AmphoraObservation,
-        may_delete: bool,
+        deleting: Deleting<'_>,
     ) -> Result<Swept, Stopped> {
         let row = amphorae::assess(observation, &self.p.site.octavia);
         self.record(&row);
@@ -146,15 +150,50 @@ impl Run<'_> {
             );
         }
         self.zombie_evidence(&orphans).await;
-        let ids: Vec<&str> = orphans.iter().map(|o| o.server_id.as_str()).collect();
-        if !may_delete {
+        let overriding = match deleting {
+            Deleting::No => {
+                self.progress.line(
+                    Layer::Amphorae,
+                    "left in place: the cloud's record of the failed failover (it bars an automatic retry by any run, whoever's journal); the operator's `juju-capi-restore failover <LB>` sweeps them first",
+                );
+                swept.left = orphans.iter().map(|o| o.server_id.clone()).collect();
+                return Ok(swept);
+            }
+            Deleting::Yes { overriding } => overriding,
+        };
+        // An orphan that records a failed failover of one of the site's load balancers
+        // is kept: deleting it would erase the bar on retrying that failover for every
+        // other run. Only the operator's `failover` of that load balancer sweeps it.
+        let records = self.failed_failover_records(observation, overriding).await;
+        let (kept, orphans): (Vec<Orphan>, Vec<Orphan>) = orphans.into_iter().partition(|o| {
+            records
+                .as_ref()
+                .map_or(true, |r| r.contains_key(&o.server_id))
+        });
+        for o in &kept {
+            let why = match records.as_ref().map(|r| r.get(&o.server_id)) {
+                Ok(Some(lb)) => format!(
+                    "the cloud's record that a failover of load balancer {lb} failed (it bars an automatic retry by any run); `juju-capi-restore failover {lb}` sweeps it"
+                ),
+                _ => format!(
+                    "the load balancers could not be read to make sure it records no failed failover ({})",
+                    records
+                        .as_ref()
+                        .err()
+                        .map(String::as_str)
+                        .unwrap_or_default()
+                ),
+            };
             self.progress.line(
                 Layer::Amphorae,
-                "left in place: the cloud's record of the failed failover (it bars an automatic retry by any run, whoever's journal); the operator's `juju-capi-restore failover <LB>` sweeps them first",
+                &format!("keeping {} `amphora-{}`: {why}", o.server_id, o.amphora_id),
             );
-            swept.left = ids.iter().map(|s| s.to_string()).collect();
+        }
+        swept.kept = kept.iter().map(|o| o.server_id.clone()).collect();
+        if orphans.is_empty() {
             return Ok(swept);
         }
+        let ids: Vec<&str> = orphans.iter().map(|o| o.server_id.as_str()).collect();
         let question = format!(
             "delete {} by UUID ({}), each re-verified against Octavia's amphora list just before",
             crate::words::count(
@@ -245,8 +284,9 @@ impl Run<'_> {
             Ok(log) => Some(log),
             Err(JujuError::LoginSaid) => None,
             Err(e @ JujuError::LoginExpired { .. }) if crate::ui::confirm::can_ask() => {
-                let JujuError::LoginExpired { argv, .. } = &e else {
-                    return None;
+                let argv = match &e {
+                    JujuError::LoginExpired { argv, .. } => argv.clone(),
+                    _ => Vec::new(),
                 };
                 let question = format!(
                     "{e}\nrun `{}` with this terminal as its stdin, so juju can ask for the password, then go on?",
@@ -259,7 +299,8 @@ impl Run<'_> {
                 if !yes {
                     return None;
                 }
-                match juju::rerun_on_terminal(argv.clone()).await {
+                // Juju's prompt owns the terminal meanwhile: no live line over it.
+                match self.progress.paused(juju::rerun_on_terminal(argv)).await {
                     Ok(log) => Some(log),
                     Err(e) => {
                         self.progress
@@ -482,8 +523,8 @@ impl Run<'_> {
             ));
         }
         let observation = self.observe_amphorae().await?;
-        if !named {
-            self.refuse_after_failed_failover(lb, &observation)?;
+        if !named && let Some(failed) = self.failed_failover(lb, &observation) {
+            return Err(self.refuse_failover(lb, failed));
         }
         self.progress.line(
             Layer::LoadBalancers,
@@ -492,7 +533,11 @@ impl Run<'_> {
                 lb.provisioning_status, lb.operating_status
             ),
         );
-        let swept = self.sweep_observed(&observation, true).await?;
+        // Named by the operator: the record of its own failed failover may go.
+        let overriding = named.then_some(lb.id.as_str());
+        let swept = self
+            .sweep_observed(&observation, Deleting::Yes { overriding })
+            .await?;
         self.headroom(true, Some(&swept)).await?;
         self.confirm(&format!(
             "fail over load balancer {label}, now provisioning {} (Octavia builds a replacement amphora, ~108 s, then reaps the old one; the VIP is kept; with a STANDALONE amphora the kube-api endpoint blips mid-failover, nodes and pods are unaffected)",
@@ -676,7 +721,8 @@ impl Run<'_> {
             (Some(a), Some(b)) if b >= a => {
                 Duration::from_secs(b.duration_since(a).as_secs().max(0) as u64)
             }
-            _ => started.elapsed(),
+            // Our own watch, on the cloud's clock like every time people read.
+            _ => started.elapsed().mul_f64(self.p.site.time_scale()),
         };
         if after.provisioning_status == "ERROR" {
             return Err(self.failed(&after, took, &swept).await);
@@ -730,31 +776,32 @@ impl Run<'_> {
         }))
     }
 
-    /// Never retry a failed failover, whoever ran it: refuses when the cloud shows
-    /// that the last failover of `lb` failed recently (see [`never_retry`]), as the
-    /// journal would, and journals the evidence.
-    fn refuse_after_failed_failover(
+    /// The cloud's evidence that the last failover of `lb` failed recently (see
+    /// [`never_retry`]), from servers with no amphora row: provable orphans and
+    /// lookalikes alike, since barring a retry is the safe side.
+    fn failed_failover(
         &self,
         lb: &LoadBalancer,
         observation: &amphorae::AmphoraObservation,
-    ) -> Result<(), Stopped> {
-        let orphans = amphorae::classify(observation, &self.p.site.octavia).orphans;
-        let t = &self.p.site.timeouts;
-        let Some(failed) = never_retry::evidence(
+    ) -> Option<never_retry::FailedFailover> {
+        let inventory = amphorae::classify(observation, &self.p.site.octavia);
+        never_retry::evidence(
             lb,
-            &orphans,
+            &inventory.built(),
             self.p.session.cloud_now(),
-            t.failed_failover_window,
-            t.failover,
-        ) else {
-            return Ok(());
-        };
+            self.p.site.timeouts.failed_failover_window,
+        )
+    }
+
+    /// Never retry a failed failover, whoever ran it: the refusal, as the journal's
+    /// memory would give it, with the cloud's evidence journaled.
+    fn refuse_failover(&self, lb: &LoadBalancer, failed: never_retry::FailedFailover) -> Stopped {
         self.journal.record(
             Event::Decision,
             Some("load-balancers"),
             json!({"refused_failover": lb.id, "because": "the cloud shows a failed failover", "evidence": failed.evidence}),
         );
-        Err(self.stop(
+        self.stop(
             Layer::LoadBalancers,
             format!(
                 "`{}` ({}) is in provisioning ERROR and the cloud shows that its last failover failed: {}. A failed failover is never retried automatically, whoever ran it: read octavia-worker.log, fix the cause (`juju-capi-restore headroom`, the sweep), then run `juju-capi-restore failover {}` once",
@@ -763,7 +810,26 @@ impl Run<'_> {
                 failed.evidence.join("; ").trim_end_matches('.'),
                 lb.id
             ),
-        ))
+        )
+    }
+
+    /// Which orphan servers record a recent failed failover of one of the site's load
+    /// balancers (server id → load balancer id), except `overriding`'s; Err when the
+    /// load balancers cannot be read (then no orphan may be taken for a free one).
+    async fn failed_failover_records(
+        &self,
+        observation: &amphorae::AmphoraObservation,
+        overriding: Option<&str>,
+    ) -> Result<std::collections::HashMap<String, String>, String> {
+        let lbs = layers::load_balancers::probe(self.p)
+            .await
+            .map_err(|e| first_line(&e))?;
+        Ok(lbs
+            .all()
+            .filter(|lb| overriding.is_none_or(|o| !lb.id.eq_ignore_ascii_case(o)))
+            .filter_map(|lb| Some((lb, self.failed_failover(lb, observation)?)))
+            .flat_map(|(lb, failed)| failed.servers.into_iter().map(move |s| (s, lb.id.clone())))
+            .collect())
     }
 
     /// Journals that a failover request changed nothing, so it does not count as a
@@ -835,7 +901,7 @@ impl Run<'_> {
         // that were not there before it. They are kept, not deleted: the cloud's
         // record of this failure, which bars a retry by any run (see never_retry).
         let cause = match self.observe_amphorae().await {
-            Ok(observation) => self.sweep_observed(&observation, false).await,
+            Ok(observation) => self.sweep_observed(&observation, Deleting::No).await,
             Err(stopped) => Err(stopped),
         };
         let cause = match cause {
@@ -1019,6 +1085,17 @@ impl Run<'_> {
             _ => Err(self.stop(Layer::LoadBalancers, what)),
         }
     }
+}
+
+/// Whether a sweep may delete.
+#[derive(Debug, Clone, Copy)]
+enum Deleting<'a> {
+    /// Report only (after a failed failover, whose orphan is the cloud's record).
+    No,
+    /// Delete what is confirmed, except the records of failed failovers of the
+    /// site's load balancers; `overriding`: the load balancer the operator named,
+    /// whose own record may go.
+    Yes { overriding: Option<&'a str> },
 }
 
 /// What became of one orphan.

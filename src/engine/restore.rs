@@ -368,9 +368,16 @@ impl Run<'_> {
             let kubectl = crate::capi::Kubectl::new(&path, self.p.site.timeouts.kubectl);
             match layers::controllers::probe(&kubectl).await {
                 // Kubernetes is ready: a refused connection is the wrong server.
-                Err(e) if e.trouble() != crate::capi::KubectlTrouble::Other => {
+                Err(e)
+                    if matches!(
+                        e.trouble(),
+                        crate::capi::KubectlTrouble::Credentials
+                            | crate::capi::KubectlTrouble::Unreachable
+                    ) =>
+                {
                     format!("does not fit the cluster that is up ({})", first_line(&e))
                 }
+                // Slow or anything else: not the kubeconfig's fault; never overwrite it.
                 _ => return Ok(()),
             }
         };

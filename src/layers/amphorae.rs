@@ -96,6 +96,10 @@ pub struct Lookalike {
     pub project_id: String,
     /// Server status.
     pub status: String,
+    /// Creation time.
+    pub created: String,
+    /// Nova's fault on it.
+    pub fault: Option<String>,
     /// The first sign that failed.
     pub failed: Sign,
     /// Why that sign failed.
@@ -119,6 +123,38 @@ pub struct Inventory {
     pub orphans: Vec<Orphan>,
     /// Servers that only look like amphorae.
     pub lookalikes: Vec<Lookalike>,
+}
+
+impl Inventory {
+    /// Every server with no amphora row, provable or not, as the never-retry rule
+    /// reads them: when in doubt, a server built during a failed failover still
+    /// counts as its record.
+    pub fn built(&self) -> Vec<crate::engine::never_retry::Built> {
+        use crate::engine::never_retry::Built;
+        self.orphans
+            .iter()
+            .map(|o| Built {
+                server_id: o.server_id.clone(),
+                what: format!(
+                    "{} {} `amphora-{}`",
+                    o.describe(),
+                    o.server_id,
+                    o.amphora_id
+                ),
+                created: o.created.clone(),
+                fault: o.fault.clone(),
+            })
+            .chain(self.lookalikes.iter().map(|l| Built {
+                server_id: l.server_id.clone(),
+                what: format!(
+                    "server {} `{}` ({}, not provably Octavia's)",
+                    l.server_id, l.name, l.status
+                ),
+                created: l.created.clone(),
+                fault: l.fault.clone(),
+            }))
+            .collect()
+    }
 }
 
 impl Orphan {
@@ -223,6 +259,15 @@ fn amphora_project(
         .iter()
         .map(|s| s.tenant_id.as_str())
         .collect();
+    // Octavia has amphorae on servers Nova does not list: the two are not describing
+    // the same cloud (another region's endpoint, a stale catalog). Then no server is
+    // provably an orphan: it may be one of those rows' amphorae.
+    let with_server = amphorae.iter().filter(|a| a.compute_id.is_some()).count();
+    if with_server > 0 && learned.is_empty() {
+        return Err(format!(
+            "Octavia lists {with_server} amphora row(s) on servers, and Nova lists none of those servers: Nova and Octavia do not describe the same cloud (a different region's endpoint? set `region_name` for the cloud), so nothing is provably an orphan"
+        ));
+    }
     let named = site.amphora_project_id.as_ref().map(|p| p.as_str());
     match (named, learned.len()) {
         (Some(p), 0) => Ok(p.to_string()),
@@ -240,12 +285,20 @@ fn amphora_project(
     }
 }
 
-/// The image ids Glance must be asked about: those of rowless servers that no live
-/// amphora uses.
-pub fn images_to_check(amphorae: &[Amphora], servers: &[Server]) -> BTreeSet<String> {
+/// The image ids Glance must be asked about: those of rowless servers in Octavia's
+/// project (no other can pass anyway) that no live amphora uses.
+pub fn images_to_check(
+    amphorae: &[Amphora],
+    servers: &[Server],
+    site: &site::Octavia,
+) -> BTreeSet<String> {
+    let Ok(project) = amphora_project(amphorae, servers, site) else {
+        return BTreeSet::new();
+    };
     let live = live_images(amphorae, servers);
     rowless(amphorae, servers)
         .into_iter()
+        .filter(|(s, _)| s.tenant_id == project)
         .filter_map(|(s, _)| s.image_id())
         .filter(|id| !live.contains(*id))
         .map(str::to_string)
@@ -307,6 +360,8 @@ pub fn classify(o: &AmphoraObservation, site: &site::Octavia) -> Inventory {
             name: s.name.clone(),
             project_id: s.tenant_id.clone(),
             status: s.status.clone(),
+            created: s.created.clone(),
+            fault: s.fault.as_ref().map(|f| f.message.clone()),
             failed,
             why,
         };
@@ -402,7 +457,7 @@ pub async fn probe(p: Probe<'_>) -> Result<AmphoraObservation, ApiError> {
         .filter(|s| s.name.starts_with("amphora-"))
         .collect();
     let mut images = BTreeMap::new();
-    for id in images_to_check(&amphorae, &servers) {
+    for id in images_to_check(&amphorae, &servers, &p.site.octavia) {
         let answer = match glance::show_image(p.session, &id).await {
             Ok(image) => Ok(image),
             Err(e) if e.status() == Some(404) => {
@@ -772,5 +827,23 @@ mod tests {
                 prop_assert_eq!(live.iter().copied().collect::<Vec<_>>(), vec![o.project_id.as_str()]);
             }
         }
+    }
+
+    #[test]
+    fn when_octavia_and_nova_describe_different_clouds_nothing_is_provable() {
+        // Octavia's row points at a server Nova does not list (another region).
+        let rows = [amphora(A, "s-elsewhere")];
+        let zombie = server("s-zombie", &format!("amphora-{Z}"), "ACTIVE");
+        let site = site::Octavia {
+            amphora_project_id: Some(site::ProjectId::parse(SVC).unwrap()),
+            ..site::Octavia::default()
+        };
+        let inventory = classify(&observe(&rows, std::slice::from_ref(&zombie)), &site);
+        assert!(inventory.orphans.is_empty(), "{inventory:?}");
+        assert!(
+            inventory.lookalikes[0]
+                .why
+                .contains("do not describe the same cloud")
+        );
     }
 }

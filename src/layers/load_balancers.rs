@@ -108,7 +108,8 @@ pub fn assess(o: &LoadBalancerObservation) -> Row {
     let summary = if all.is_empty() && o.missing.is_empty() && o.others.is_empty() {
         "no load balancers in the management project".to_string()
     } else if all.is_empty() && o.missing.is_empty() {
-        "the site file names no load balancer".to_string()
+        // `plan` reads "no load balancers" as a manual step (the site file's to fix).
+        "no load balancers named in the site file".to_string()
     } else if !errors.is_empty() {
         format!("{} of {} in provisioning ERROR", errors.len(), all.len())
     } else {

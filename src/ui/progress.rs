@@ -98,6 +98,28 @@ impl Progress {
         }
     }
 
+    /// Runs `work` (a program that talks to the terminal itself) with the live lines
+    /// hidden and other lines held back, then shows them again.
+    pub async fn paused<F: std::future::Future>(&self, work: F) -> F::Output {
+        {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.held = Some(Vec::new());
+            if let Some(multi) = &self.live {
+                let _ = multi.clear();
+                multi.set_draw_target(ProgressDrawTarget::hidden());
+            }
+        }
+        let output = work.await;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(multi) = &self.live {
+            multi.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        for (layer, line) in state.held.take().unwrap_or_default() {
+            self.print(&mut state, layer, line);
+        }
+        output
+    }
+
     /// Asks `question` on the terminal and returns the answer, or None when Ctrl-C
     /// or SIGTERM came first. The live lines are hidden and other lines held back
     /// meanwhile, and the read runs on a blocking thread, so the other lane keeps

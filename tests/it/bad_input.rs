@@ -457,3 +457,25 @@ fn paths_that_cannot_be_used_are_bad_input_naming_the_path_never_a_lock_conflict
     assert_eq!(output.status.code(), Some(2), "{err}");
     assert!(err.contains(under_file.to_str().unwrap()), "{err}");
 }
+
+#[test]
+fn a_twin_clock_in_a_real_clouds_site_file_is_refused_before_anything_is_asked() {
+    let t = TestTwin::default_scenario();
+    // The twin's site file (with its `twin:` time scale), pointed at a real cloud's
+    // Keystone: refused before any connection, so every deadline stays real.
+    let output = bare_cmd(t.home.path().to_path_buf())
+        .args(["--site", t.files.site.to_str().unwrap(), "status"])
+        .envs([
+            ("OS_AUTH_URL", "https://keystone.example.com:5000/v3"),
+            ("OS_USERNAME", "admin"),
+            ("OS_PASSWORD", "x"),
+            ("OS_PROJECT_NAME", "admin"),
+            ("OS_USER_DOMAIN_NAME", "Default"),
+            ("OS_PROJECT_DOMAIN_NAME", "Default"),
+        ])
+        .output()
+        .unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(err.contains("`twin:` section"), "{err}");
+}

@@ -822,3 +822,59 @@ fn on_a_terminal_an_expired_juju_login_may_prompt_and_the_run_goes_on() {
     assert!(!t.steer(|c, _| c.juju_login_expired), "logged in");
     assert_eq!(deletes(&t).len(), 1, "and the sweep went on");
 }
+
+#[test]
+fn sweeping_for_one_failover_never_erases_the_record_of_anothers_failed_failover() {
+    const SECOND: &str = "4b1c2d3e-5f6a-4b7c-8d9e-0f1a2b3c4d5e";
+    let t = runbook(|s| {
+        // The first load balancer has a slot; the second failed over minutes ago (by
+        // someone else's run) and left an ERROR orphan built during that flow.
+        s.orphan_amphorae.retain(|o| o.amphora_id == ERROR_ORPHAN);
+        s.orphan_amphorae[0].age = Duration::from_secs(4 * 60);
+        s.hypervisors[1].other_usage.memory_mb -= 1024;
+        let mut second = LoadBalancerSpec {
+            id: SECOND.into(),
+            name: "k8s-clusterapi-cluster-second-kubeapi".into(),
+            vip_address: "192.0.2.101".into(),
+            floating_ip: None,
+            amphorae: vec![AmphoraSpec {
+                id: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a".into(),
+                status: "ALLOCATED".into(),
+                role: "STANDALONE".into(),
+                host: "compute-2".into(),
+                lb_network_ip: "fc00:4f::2b".into(),
+            }],
+            ..s.load_balancers[0].clone()
+        };
+        second.provisioning_status = "ERROR".into();
+        s.load_balancers.push(second);
+    });
+    t.steer(|c, now| {
+        let lb = c
+            .load_balancers
+            .iter_mut()
+            .find(|lb| lb.id == SECOND)
+            .unwrap();
+        lb.updated = now
+            .saturating_sub(jiff::SignedDuration::from_secs(180))
+            .unwrap();
+    });
+    let output = t.cmd().args(["failover", "--yes"]).output().unwrap();
+    let err = stderr(&output);
+    // The first is failed over; the second is refused on the cloud's evidence, which
+    // the first one's sweep kept.
+    assert_eq!(output.status.code(), Some(16), "{err}");
+    assert!(err.contains("keeping") && err.contains(SECOND), "{err}");
+    assert!(
+        err.contains("the cloud shows that its last failover failed"),
+        "{err}"
+    );
+    let puts = failover_puts(&t);
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert!(puts[0].contains(LB), "{puts:?}");
+    assert!(
+        deletes(&t).is_empty(),
+        "the record is kept: {:?}",
+        deletes(&t)
+    );
+}
