@@ -63,13 +63,11 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
                 None,
                 json!({"ending": ending, "exit_code": ending.code(), "why": first}),
             );
+        } else if let Some(ParkRefused(why)) = e.downcast_ref::<ParkRefused>() {
+            // The reason alone: the journal's rendering says "refused: " itself.
+            journal.record(Event::End, None, json!({ "refused": why }));
         } else {
-            let kind = if e.is::<ParkRefused>() {
-                "refused"
-            } else {
-                "error"
-            };
-            journal.record(Event::End, None, json!({ kind: first }));
+            journal.record(Event::End, None, json!({ "error": first }));
         }
     }
     result

@@ -34,6 +34,27 @@ fn park_without_a_terminal_or_yes_is_refused_and_stops_nothing() {
         stderr(&output)
     );
     assert_eq!(vm_state(&t).0, twin::cloud::VmState::Active);
+    // The journal says "not confirmed", the one wording every command uses.
+    let list = t.cmd().arg("journal").output().unwrap();
+    let list = String::from_utf8_lossy(&list.stdout);
+    let park = list
+        .lines()
+        .find(|l| l.contains("-park-"))
+        .unwrap_or_default();
+    assert!(park.contains("not confirmed (needs `--yes`)"), "{list}");
+}
+
+#[test]
+fn verify_journals_which_cloud_it_verified() {
+    let t = running("ACTIVE");
+    t.cmd().arg("verify").output().unwrap();
+    let run = crate::harness::json(
+        &t.cmd()
+            .args(["journal", "latest", "-f", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run["entries"][0]["detail"]["cloud"], "twin", "{run}");
 }
 
 #[test]
@@ -54,6 +75,7 @@ fn park_without_a_kubeconfig_cannot_check_for_operations_in_flight_and_refuses()
         list.contains("-park-") && list.contains("refused: no kubeconfig"),
         "{list}"
     );
+    assert!(!list.contains("refused: refused"), "said once: {list}");
 }
 
 #[test]
