@@ -163,56 +163,43 @@ fn outcome(entries: &[Value]) -> String {
         .last()
         .and_then(|e| e["elapsed_s"].as_f64())
         .unwrap_or(0.0);
+    // "stopped at vm, headroom", from the stops a run recorded.
+    let stopped_at = |d: &Value| {
+        d["stopped"]
+            .as_array()
+            .filter(|s| !s.is_empty())
+            .map(|stops| {
+                let layers: Vec<&str> = stops.iter().filter_map(|s| s["layer"].as_str()).collect();
+                format!("stopped at {}", layers.join(", "))
+            })
+    };
     let result = match end {
         None => "did not finish (killed?)".to_string(),
+        Some(e) if e["detail"]["interrupted_by_signal"].is_number() => "interrupted".to_string(),
+        Some(e) if e["detail"]["success"] == true => "SUCCESS".to_string(),
         // Newer runs record their ending as a value: read it as one.
         Some(e) if e["detail"]["ending"]["result"].is_string() => {
             let d = &e["detail"];
+            let layer = d["ending"]["layer"].as_str().unwrap_or("?");
             match d["ending"]["result"].as_str().unwrap_or_default() {
                 "green" => "ended green".to_string(),
                 "not-confirmed" => "not confirmed (needs `--yes`)".to_string(),
-                "unobserved" => format!(
-                    "could not observe `{}` (a cloud API failed)",
-                    d["ending"]["layer"].as_str().unwrap_or("?")
-                ),
-                _ => match d["stopped"].as_array().filter(|s| !s.is_empty()) {
-                    Some(stops) => format!(
-                        "stopped at {}",
-                        stops
-                            .iter()
-                            .filter_map(|s| s["layer"].as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    None => format!(
-                        "ended with `{}` red",
-                        d["ending"]["layer"].as_str().unwrap_or("?")
-                    ),
-                },
+                "unobserved" => format!("could not observe `{layer}` (a cloud API failed)"),
+                _ => stopped_at(d).unwrap_or_else(|| format!("ended with `{layer}` red")),
             }
         }
-        Some(e) if e["detail"]["interrupted_by_signal"].is_number() => "interrupted".to_string(),
-        Some(e) if e["detail"]["success"] == true => "SUCCESS".to_string(),
         Some(e) if e["detail"]["refused"].is_string() => {
             format!("refused: {}", e["detail"]["refused"].as_str().unwrap_or(""))
         }
         Some(e) if e["detail"]["error"].is_string() => {
             format!("failed: {}", e["detail"]["error"].as_str().unwrap_or(""))
         }
-        Some(e) => match e["detail"]["stopped"].as_array().filter(|s| !s.is_empty()) {
-            Some(stops) => format!(
-                "stopped at {}",
-                stops
-                    .iter()
-                    .filter_map(|s| s["layer"].as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            None => match e["detail"]["lowest_red"].as_str() {
+        Some(e) => {
+            stopped_at(&e["detail"]).unwrap_or_else(|| match e["detail"]["lowest_red"].as_str() {
                 Some(layer) => format!("ended with `{layer}` red"),
                 None => "ended green".to_string(),
-            },
-        },
+            })
+        }
     };
     format!("{result} ({took:.0} s)")
 }

@@ -160,3 +160,36 @@ pub fn layer<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::V
 pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+impl TestTwin {
+    /// Runs `line` (a shell command line) on a pseudo-terminal through `script`, as
+    /// an operator's shell would, with `input` typed at it; returns what the terminal
+    /// showed and whether the command succeeded.
+    pub fn on_a_pty(&self, line: &str, input: &[u8]) -> (String, bool) {
+        let log = self.path("pty.log");
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", line, log.to_str().unwrap()]);
+        for (k, v) in self.std_cmd().get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let mut child = cmd
+            .env("TERM", "xterm")
+            .current_dir(self.home.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(input).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let screen = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).into_owned();
+        (screen, out.status.success())
+    }
+}

@@ -24,6 +24,25 @@ fn runbook(edit: impl FnOnce(&mut Scenario)) -> TestTwin {
     })
 }
 
+/// A second kube-api load balancer of the site, in ERROR, its amphora on compute-2.
+fn second_lb(s: &Scenario) -> LoadBalancerSpec {
+    LoadBalancerSpec {
+        id: "4b1c2d3e-5f6a-4b7c-8d9e-0f1a2b3c4d5e".into(),
+        name: "k8s-clusterapi-cluster-second-kubeapi".into(),
+        vip_address: "192.0.2.101".into(),
+        floating_ip: None,
+        provisioning_status: "ERROR".into(),
+        amphorae: vec![AmphoraSpec {
+            id: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a".into(),
+            status: "ALLOCATED".into(),
+            role: "STANDALONE".into(),
+            host: "compute-2".into(),
+            lb_network_ip: "fc00:4f::2b".into(),
+        }],
+        ..s.load_balancers[0].clone()
+    }
+}
+
 /// One Octavia request matching `path` meets `kind`.
 fn octavia_fault(kind: FaultKind, path: &str) -> FaultSpec {
     FaultSpec {
@@ -336,21 +355,7 @@ fn two_load_balancers_in_error_fail_over_one_after_the_other() {
         // re-freed by each failover when it reaps the old amphora.
         s.orphan_amphorae.clear();
         s.hypervisors[1].other_usage.memory_mb -= 1024;
-        let mut second = LoadBalancerSpec {
-            id: "4b1c2d3e-5f6a-4b7c-8d9e-0f1a2b3c4d5e".into(),
-            name: "k8s-clusterapi-cluster-second-kubeapi".into(),
-            vip_address: "192.0.2.101".into(),
-            floating_ip: None,
-            amphorae: vec![AmphoraSpec {
-                id: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a".into(),
-                status: "ALLOCATED".into(),
-                role: "STANDALONE".into(),
-                host: "compute-2".into(),
-                lb_network_ip: "fc00:4f::2b".into(),
-            }],
-            ..s.load_balancers[0].clone()
-        };
-        second.provisioning_status = "ERROR".into();
+        let second = second_lb(s);
         s.load_balancers.push(second);
     });
     let output = t
@@ -781,34 +786,11 @@ fn an_expired_juju_login_is_told_from_an_outage_by_juju_itself_and_said_once() {
 #[test]
 fn on_a_terminal_an_expired_juju_login_may_prompt_and_the_run_goes_on() {
     let t = stale_login();
-    let log = t.path("pty.log");
     // On a pseudo-terminal: yes to letting juju ask, a password at juju's prompt,
     // then yes to the delete.
     let line = format!("{} sweep", crate::harness::BIN);
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-qec", &line, log.to_str().unwrap()]);
-    for (k, v) in t.std_cmd().get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let mut child = cmd
-        .env("TERM", "xterm")
-        .current_dir(t.home.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(b"y\ntwin-admin-password\ny\n").unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let screen = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
-    assert!(out.status.success(), "{screen}");
+    let (screen, ok) = t.on_a_pty(&line, b"y\ntwin-admin-password\ny\n");
+    assert!(ok, "{screen}");
     assert!(
         screen.contains("with this terminal as its stdin")
             && screen.contains("please enter password for admin"),
@@ -832,21 +814,8 @@ fn sweeping_for_one_failover_never_erases_the_record_of_anothers_failed_failover
         s.orphan_amphorae.retain(|o| o.amphora_id == ERROR_ORPHAN);
         s.orphan_amphorae[0].age = Duration::from_secs(4 * 60);
         s.hypervisors[1].other_usage.memory_mb -= 1024;
-        let mut second = LoadBalancerSpec {
-            id: SECOND.into(),
-            name: "k8s-clusterapi-cluster-second-kubeapi".into(),
-            vip_address: "192.0.2.101".into(),
-            floating_ip: None,
-            amphorae: vec![AmphoraSpec {
-                id: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a".into(),
-                status: "ALLOCATED".into(),
-                role: "STANDALONE".into(),
-                host: "compute-2".into(),
-                lb_network_ip: "fc00:4f::2b".into(),
-            }],
-            ..s.load_balancers[0].clone()
-        };
-        second.provisioning_status = "ERROR".into();
+        let second = second_lb(s);
+        assert_eq!(second.id, SECOND);
         s.load_balancers.push(second);
     });
     t.steer(|c, now| {

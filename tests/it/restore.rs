@@ -347,28 +347,10 @@ fn a_restore_killed_at_any_point_is_finished_by_the_next() {
 #[test]
 fn on_a_terminal_waits_are_live_lines_with_the_load_sparkline() {
     let t = parked_with_a_healthy_lb();
-    let log = t.path("pty.log");
-    // `script` gives the run a pseudo-terminal, as an operator's shell would.
+    // A pseudo-terminal, as an operator's shell gives the run.
     let line = format!("{} restore -f json > /dev/null", crate::harness::BIN);
-    let mut cmd = std::process::Command::new("script");
-    cmd.args(["-qec", &line, log.to_str().unwrap()]);
-    for (k, v) in t.std_cmd().get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    let out = cmd
-        .env("TERM", "xterm")
-        .current_dir(t.home.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let screen = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    let (screen, ok) = t.on_a_pty(&line, b"");
+    assert!(ok, "{screen}");
     let live = screen
         .split(['\r', '\n'])
         .filter(|l| l.contains("kubernetes") && l.contains("waiting"))
