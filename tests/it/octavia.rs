@@ -245,13 +245,7 @@ fn a_fast_fail_is_classified_re_swept_and_never_retried() {
 
     // Another user (sudo, cron, another jumphost) has another journal: the cloud's
     // evidence bars the retry all the same, and says which evidence.
-    let elsewhere = tempfile::tempdir().unwrap();
-    let output = t
-        .cmd()
-        .env("XDG_STATE_HOME", elsewhere.path())
-        .args(["restore", "--yes"])
-        .output()
-        .unwrap();
+    let output = from_another_journal(&t, &["restore", "--yes"]);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(16), "{err}");
     assert!(
@@ -539,13 +533,7 @@ fn a_late_failure_is_told_from_a_fast_fail_and_its_zombie_kept_as_evidence() {
         2,
         "the live amphora and the new zombie"
     );
-    let elsewhere = tempfile::tempdir().unwrap();
-    let output = t
-        .cmd()
-        .env("XDG_STATE_HOME", elsewhere.path())
-        .args(["failover", "--yes"])
-        .output()
-        .unwrap();
+    let output = from_another_journal(&t, &["failover", "--yes"]);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(16), "{err}");
     assert!(
@@ -741,6 +729,17 @@ fn stale_login() -> TestTwin {
         s.faults
             .push(octavia_fault(FaultKind::NoValidHost, "/failover"));
     })
+}
+
+/// Runs as another user would (sudo, cron, another jumphost): another state
+/// directory, so another journal and no memory of this one's failovers.
+fn from_another_journal(t: &TestTwin, args: &[&str]) -> std::process::Output {
+    let elsewhere = tempfile::tempdir().unwrap();
+    t.cmd()
+        .env("XDG_STATE_HOME", elsewhere.path())
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn juju_calls(t: &TestTwin) -> Vec<twin::cloud::JujuCall> {
