@@ -65,13 +65,8 @@ pub async fn restore_with(
         .on_clock(site.time_scale());
     let probe = Probe { session, site };
     let outcome = restore::restore(probe, options, &journal, &progress).await;
-    let stops = || {
-        outcome
-            .stopped
-            .iter()
-            .map(|s| json!({"layer": s.layer.name(), "why": s.why, "cause": s.cause}))
-            .collect::<Vec<_>>()
-    };
+    // `Stopped` serializes as {layer, why, cause}: the same shape every command journals.
+    let stops = || json!(outcome.stopped);
     if let Some(signal) = crate::engine::interrupt::requested() {
         // No final round of probes: the operator asked to stop.
         journal.record(Event::End, None, json!({"interrupted_by_signal": signal, "stopped": stops(), "actions": outcome.actions}));

@@ -89,10 +89,13 @@ impl Run<'_> {
     ) -> Result<Swept, Stopped> {
         let row = amphorae::assess(observation, &self.p.site.octavia);
         self.record(&row);
+        let inventory = amphorae::classify(observation, &self.p.site.octavia);
+        // Every server with no row, as the never-retry rule reads them (once).
+        let built = inventory.built();
         let amphorae::Inventory {
             orphans,
             lookalikes,
-        } = amphorae::classify(observation, &self.p.site.octavia);
+        } = inventory;
         // A name is not an identity: servers that only look like amphorae are said
         // once, with the sign that failed, and never become candidates.
         for lookalike in &lookalikes {
@@ -164,7 +167,7 @@ impl Run<'_> {
         // An orphan that records a failed failover of one of the site's load balancers
         // is kept: deleting it would erase the bar on retrying that failover for every
         // other run. Only the operator's `failover` of that load balancer sweeps it.
-        let records = self.failed_failover_records(observation, overriding).await;
+        let records = self.failed_failover_records(&built, overriding).await;
         let (kept, orphans): (Vec<Orphan>, Vec<Orphan>) = orphans.into_iter().partition(|o| {
             records
                 .as_ref()
@@ -523,7 +526,12 @@ impl Run<'_> {
             ));
         }
         let observation = self.observe_amphorae().await?;
-        if !named && let Some(failed) = self.failed_failover(lb, &observation) {
+        if !named
+            && let Some(failed) = self.failed_failover(
+                lb,
+                &amphorae::classify(&observation, &self.p.site.octavia).built(),
+            )
+        {
             return Err(self.refuse_failover(lb, failed));
         }
         self.progress.line(
@@ -782,12 +790,11 @@ impl Run<'_> {
     fn failed_failover(
         &self,
         lb: &LoadBalancer,
-        observation: &amphorae::AmphoraObservation,
+        built: &[never_retry::Built],
     ) -> Option<never_retry::FailedFailover> {
-        let inventory = amphorae::classify(observation, &self.p.site.octavia);
         never_retry::evidence(
             lb,
-            &inventory.built(),
+            built,
             self.p.session.cloud_now(),
             self.p.site.timeouts.failed_failover_window,
         )
@@ -818,7 +825,7 @@ impl Run<'_> {
     /// load balancers cannot be read (then no orphan may be taken for a free one).
     async fn failed_failover_records(
         &self,
-        observation: &amphorae::AmphoraObservation,
+        built: &[never_retry::Built],
         overriding: Option<&str>,
     ) -> Result<std::collections::HashMap<String, String>, String> {
         let lbs = layers::load_balancers::probe(self.p)
@@ -827,7 +834,7 @@ impl Run<'_> {
         Ok(lbs
             .all()
             .filter(|lb| overriding.is_none_or(|o| !lb.id.eq_ignore_ascii_case(o)))
-            .filter_map(|lb| Some((lb, self.failed_failover(lb, observation)?)))
+            .filter_map(|lb| Some((lb, self.failed_failover(lb, built)?)))
             .flat_map(|(lb, failed)| failed.servers.into_iter().map(move |s| (s, lb.id.clone())))
             .collect())
     }
