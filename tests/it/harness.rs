@@ -76,12 +76,52 @@ impl TestTwin {
         let home = tempfile::tempdir().unwrap();
         let files = write_client_files(&twin, &home.path().join("twin"), std::path::Path::new(BIN))
             .unwrap();
-        TestTwin {
+        let t = TestTwin {
             twin,
             files,
             home,
             runtime: Some(runtime),
+        };
+        t.capture_plan();
+        t
+    }
+
+    /// With `PLAN_SNAPSHOTS=<dir>` (scripts/plan-snapshots), writes the `plan` of the
+    /// scenario as it starts to `<dir>/<test>.txt`: the record that a change to the
+    /// engine decides as before for every scenario the suite starts.
+    fn capture_plan(&self) {
+        let Some(dir) = std::env::var_os("PLAN_SNAPSHOTS") else {
+            return;
+        };
+        let output = self.std_cmd().arg("plan").output().unwrap();
+        let home = self.home.path().display().to_string();
+        let ports = [
+            self.twin.addr().port(),
+            self.twin.ssh_port(),
+            self.twin.kube_port(),
+        ];
+        let text = format!(
+            "exit {}\n{}",
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout)
+        )
+        .replace(&home, "[HOME]");
+        let text = ports
+            .iter()
+            .fold(text, |t, p| t.replace(&format!(":{p}"), ":[PORT]"));
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("unnamed")
+            .replace("::", "__");
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut n = 0;
+        let mut path = dir.join(format!("{test}.txt"));
+        while path.exists() {
+            n += 1;
+            path = dir.join(format!("{test}.{n}.txt"));
         }
+        std::fs::write(path, text).unwrap();
     }
 
     /// The binary with `HOME` in the temp dir, the twin's clouds.yaml and site file.
