@@ -72,13 +72,15 @@ pub fn conditions(object: &Value) -> Vec<Condition> {
     all
 }
 
+pub use crate::status::Phase;
+
 /// A CAPI `Cluster`, in either dialect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ClusterView {
     /// Name.
     pub name: String,
     /// `Provisioned`, `Provisioning`, ...
-    pub phase: Option<String>,
+    pub phase: Option<Phase>,
     /// v1beta2 `Available`, else v1beta1 `Ready`.
     pub available: Option<bool>,
     /// `InfrastructureReady`.
@@ -105,7 +107,7 @@ pub fn cluster(object: &Value) -> ClusterView {
         .collect();
     ClusterView {
         name: name(object),
-        phase: object["status"]["phase"].as_str().map(str::to_string),
+        phase: object["status"]["phase"].as_str().map(Phase::parse),
         available: find("Available").or_else(|| find("Ready")),
         infrastructure_ready: find("InfrastructureReady")
             .or_else(|| object["status"]["initialization"]["infrastructureProvisioned"].as_bool())
@@ -145,17 +147,14 @@ pub struct MachineView {
     /// Name.
     pub name: String,
     /// `Running`, `Provisioning`, `Deleting`, `Failed`, ...
-    pub phase: String,
+    pub phase: Phase,
 }
 
 /// Reads a Machine.
 pub fn machine(object: &Value) -> MachineView {
     MachineView {
         name: name(object),
-        phase: object["status"]["phase"]
-            .as_str()
-            .unwrap_or("Unknown")
-            .to_string(),
+        phase: Phase::parse(object["status"]["phase"].as_str().unwrap_or("Unknown")),
     }
 }
 
@@ -351,7 +350,7 @@ mod tests {
         assert_eq!(c.available, Some(false));
         assert_eq!(c.infrastructure_ready, Some(false));
         assert!(c.lb_timeout);
-        assert_eq!(c.phase.as_deref(), Some("Provisioned"));
+        assert_eq!(c.phase, Some(Phase::Provisioned));
     }
 
     #[test]
@@ -375,7 +374,7 @@ mod tests {
         );
         assert_eq!(
             machine(&json!({"metadata": {"name": "m"}, "status": {"phase": "Running"}})).phase,
-            "Running"
+            Phase::Running
         );
         let h = health_check(
             &json!({"metadata": {"name": "h"}, "status": {"expectedMachines": 2, "currentHealthy": 1}}),

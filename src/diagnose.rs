@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::status::{HealthStatus, OperatingStatus, ProvisioningStatus};
+
 /// Which row of the observation table (DESIGN §5) matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -52,10 +54,13 @@ pub const CAPO_LB_TIMEOUT: &str = "is not active after timeout";
 /// API; the D-042 signature is a known-good false negative; a component carrying
 /// CAPO's LB timeout points at Octavia.
 pub fn magnum_health(
-    health_status: Option<&str>,
+    health_status: Option<&HealthStatus>,
     reason: &BTreeMap<String, String>,
 ) -> Option<Diagnosis> {
-    let unhealthy = matches!(health_status, Some("UNHEALTHY") | Some("UNKNOWN") | None);
+    let unhealthy = matches!(
+        health_status,
+        Some(HealthStatus::Unhealthy) | Some(HealthStatus::Unknown) | None
+    );
     if !unhealthy {
         return None;
     }
@@ -94,10 +99,13 @@ pub fn is_d042(reason: &BTreeMap<String, String>) -> bool {
 }
 
 /// A load balancer in provisioning ERROR: the control-plane operation failed.
-pub fn load_balancer(provisioning: &str, operating: &str) -> Option<Diagnosis> {
-    (provisioning == "ERROR").then(|| Diagnosis {
+pub fn load_balancer(
+    provisioning: &ProvisioningStatus,
+    operating: &OperatingStatus,
+) -> Option<Diagnosis> {
+    (*provisioning == ProvisioningStatus::Error).then(|| Diagnosis {
         rule: Rule::LoadBalancerControlPlaneFailed,
-        finding: if operating == "ONLINE" {
+        finding: if *operating == OperatingStatus::Online {
             "provisioning ERROR with operating ONLINE: a control-plane operation failed, the dataplane is fine; no urgency".into()
         } else {
             format!("provisioning ERROR with operating {operating}: a control-plane operation failed and the dataplane is not healthy either")
@@ -238,7 +246,7 @@ mod tests {
 
     #[test]
     fn empty_reason_is_the_conductor_not_d042() {
-        let d = magnum_health(Some("UNHEALTHY"), &BTreeMap::new()).unwrap();
+        let d = magnum_health(Some(&HealthStatus::Unhealthy), &BTreeMap::new()).unwrap();
         assert_eq!(d.rule, Rule::ConductorUnreachable);
         assert!(d.finding.contains("not D-042"));
     }
@@ -252,15 +260,20 @@ mod tests {
             ("infrastructure", D042_INFRASTRUCTURE),
         ]);
         assert_eq!(
-            magnum_health(Some("UNHEALTHY"), &r).unwrap().rule,
+            magnum_health(Some(&HealthStatus::Unhealthy), &r)
+                .unwrap()
+                .rule,
             Rule::D042
         );
         let not_ready = reason(&[
             ("cluster", "Provisioning"),
             ("infrastructure", D042_INFRASTRUCTURE),
         ]);
-        assert_eq!(magnum_health(Some("UNHEALTHY"), &not_ready), None);
-        assert_eq!(magnum_health(Some("HEALTHY"), &r), None);
+        assert_eq!(
+            magnum_health(Some(&HealthStatus::Unhealthy), &not_ready),
+            None
+        );
+        assert_eq!(magnum_health(Some(&HealthStatus::Healthy), &r), None);
     }
 
     #[test]
@@ -272,16 +285,16 @@ mod tests {
             ),
             ("infrastructure", D042_INFRASTRUCTURE),
         ]);
-        let d = magnum_health(Some("UNHEALTHY"), &r).unwrap();
+        let d = magnum_health(Some(&HealthStatus::Unhealthy), &r).unwrap();
         assert_eq!(d.rule, Rule::CapoRacedTheStorm);
         assert!(d.next.contains("load balancer first"));
     }
 
     #[test]
     fn lb_error_online_needs_failover_without_urgency() {
-        let d = load_balancer("ERROR", "ONLINE").unwrap();
+        let d = load_balancer(&"ERROR".into(), &"ONLINE".into()).unwrap();
         assert!(d.finding.contains("no urgency") && d.next.contains("failover"));
-        assert_eq!(load_balancer("ACTIVE", "ONLINE"), None);
+        assert_eq!(load_balancer(&"ACTIVE".into(), &"ONLINE".into()), None);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! The tree mirrors the runbook: [`layers`] holds one module per layer (probe →
 //! assess), [`cloud`] talks to OpenStack natively with two scopes, [`diagnose`] is the
-//! observation table, [`cli`] and [`commands`] are the thin edge.
+//! observation table, [`status`] the typed words services report, [`cli`] and
+//! [`commands`] are the thin edge.
 
 pub mod capi;
 pub mod cli;
@@ -21,5 +22,6 @@ pub mod juju;
 pub mod layers;
 pub mod report;
 pub mod site;
+pub mod status;
 pub mod ui;
 pub mod words;

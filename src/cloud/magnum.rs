@@ -7,6 +7,8 @@ use serde::{Deserialize, Deserializer};
 
 use super::{ApiError, Call, Scope, Service, Session};
 
+pub use crate::status::HealthStatus;
+
 /// A cluster's health as Magnum reports it.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Cluster {
@@ -18,7 +20,7 @@ pub struct Cluster {
     pub status: String,
     /// HEALTHY, UNHEALTHY, UNKNOWN, or null.
     #[serde(default)]
-    pub health_status: Option<String>,
+    pub health_status: Option<HealthStatus>,
     /// Component → state (the CAPI Helm driver: `cluster`, `infrastructure`,
     /// `controlplane`, `nodegroup`). Empty while the conductor cannot reach the
     /// management cluster.

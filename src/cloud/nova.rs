@@ -7,6 +7,8 @@ use serde_json::json;
 
 use super::{ApiError, Call, Link, Scope, Service, Session, collect_pages};
 
+pub use crate::status::{ServerStatus, TaskState};
+
 /// A server as `GET /servers/{id}` and `/servers/detail` return it (microversion 2.47).
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Server {
@@ -15,7 +17,7 @@ pub struct Server {
     /// Name.
     pub name: String,
     /// ACTIVE, SHUTOFF, ERROR, BUILD, ...
-    pub status: String,
+    pub status: ServerStatus,
     /// Owning project.
     pub tenant_id: String,
     /// vm_state.
@@ -23,7 +25,7 @@ pub struct Server {
     pub vm_state: Option<String>,
     /// task_state (`powering-on`, ...), null when idle.
     #[serde(rename = "OS-EXT-STS:task_state", default)]
-    pub task_state: Option<String>,
+    pub task_state: Option<TaskState>,
     /// Power state number (1 RUNNING, 4 SHUTDOWN).
     #[serde(rename = "OS-EXT-STS:power_state", default)]
     pub power_state: Option<u8>,

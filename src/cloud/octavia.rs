@@ -6,6 +6,8 @@ use serde::Deserialize;
 
 use super::{ApiError, Call, Link, Scope, Service, Session, collect_pages};
 
+pub use crate::status::{AmphoraStatus, OperatingStatus, ProvisioningStatus};
+
 /// A load balancer.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct LoadBalancer {
@@ -15,9 +17,9 @@ pub struct LoadBalancer {
     #[serde(default)]
     pub name: String,
     /// ACTIVE, ERROR, PENDING_UPDATE, ...
-    pub provisioning_status: String,
+    pub provisioning_status: ProvisioningStatus,
     /// ONLINE, OFFLINE, DEGRADED, ERROR, ...
-    pub operating_status: String,
+    pub operating_status: OperatingStatus,
     /// Owning project.
     pub project_id: String,
     /// VIP address.
@@ -54,7 +56,7 @@ pub struct Amphora {
     #[serde(default)]
     pub compute_id: Option<String>,
     /// ALLOCATED, BOOTING, READY, ERROR, FAILOVER_STOPPED, ...
-    pub status: String,
+    pub status: AmphoraStatus,
     /// STANDALONE, MASTER, BACKUP.
     #[serde(default)]
     pub role: Option<String>,

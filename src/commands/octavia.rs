@@ -242,7 +242,7 @@ async fn choose(
         run.left_alone(&o);
         return Ok(o
             .all()
-            .filter(|lb| lb.provisioning_status == "ERROR")
+            .filter(|lb| lb.provisioning_status == crate::cloud::octavia::ProvisioningStatus::Error)
             .cloned()
             .collect());
     }
@@ -271,7 +271,7 @@ async fn choose(
                 )),
                 _ => Unchosen::Stop(e.to_string()),
             })?;
-        if !matches!(lb.provisioning_status.as_str(), "ERROR" | "ACTIVE") {
+        if !lb.provisioning_status.is_settled() {
             return Err(Unchosen::Stop(format!(
                 "load balancer {id} is {}: Octavia accepts a failover only from ACTIVE or ERROR; wait for it to settle",
                 lb.provisioning_status
@@ -341,7 +341,7 @@ fn render_swept(swept: &Swept, flavor: &AmphoraFlavor, format: Format) -> String
         t.add_row([
             o.server_id.clone(),
             format!("amphora-{}", o.amphora_id),
-            o.status.clone(),
+            o.status.to_string(),
             o.project_id.clone(),
             o.host.clone().unwrap_or_else(|| "-".into()),
             o.created.clone(),

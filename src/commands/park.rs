@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use crate::capi::{self, Kubectl};
+use crate::capi::{self, Kubectl, Phase};
 use crate::cli::UsageError;
 use crate::cli::settings::Settings;
 use crate::cloud::credentials::Env;
+use crate::cloud::nova::ServerStatus;
 use crate::cloud::{Scope, nova};
 use crate::engine::lock::RunLock;
 use crate::engine::wait::{Check, Wait, WaitError};
@@ -93,7 +94,7 @@ async fn park_with(
         .into());
     };
     let kubeconfig = expand_home(&site.management.kubeconfig);
-    if server.status == "SHUTOFF" && server.task_state.is_none() {
+    if server.status == ServerStatus::Shutoff && server.task_state.is_none() {
         // Filing asked for is still done: the file outlives the VM's state.
         if let Some(root) = &park.file_secrets {
             file_and_record(root, &kubeconfig, journal)?;
@@ -127,8 +128,11 @@ async fn park_with(
                     // Provisioned: the server exists, its node has not joined yet.
                     .filter(|m| {
                         matches!(
-                            m.phase.as_str(),
-                            "Provisioning" | "Provisioned" | "Pending" | "Deleting"
+                            m.phase,
+                            Phase::Provisioning
+                                | Phase::Provisioned
+                                | Phase::Pending
+                                | Phase::Deleting
                         )
                     })
                     .map(|m| format!("{} ({})", m.name, m.phase))
@@ -211,10 +215,10 @@ async fn park_with(
                 let id = id.clone();
                 async move {
                     let s = nova::show_server(session, Scope::Admin, &id).await?;
-                    Ok::<_, crate::cloud::ApiError>(if s.status == "SHUTOFF" {
+                    Ok::<_, crate::cloud::ApiError>(if s.status == ServerStatus::Shutoff {
                         Check::Done(())
                     } else {
-                        Check::NotYet(s.status)
+                        Check::NotYet(s.status.to_string())
                     })
                 }
             },

@@ -64,7 +64,7 @@ pub fn evidence(
     now: Timestamp,
     window: Duration,
 ) -> Option<FailedFailover> {
-    if lb.provisioning_status != "ERROR" {
+    if lb.provisioning_status != crate::cloud::octavia::ProvisioningStatus::Error {
         return None;
     }
     let ended = lb.updated()?;

@@ -569,10 +569,10 @@ impl Run<'_> {
         let before = octavia::show_load_balancer(session, Scope::Admin, &lb.id)
             .await
             .map_err(|e| self.stop(Layer::LoadBalancers, first_line(&e)))?;
-        match before.provisioning_status.as_str() {
-            "ERROR" => {}
-            "ACTIVE" if named => {}
-            "ACTIVE" => {
+        match &before.provisioning_status {
+            crate::cloud::octavia::ProvisioningStatus::Error => {}
+            crate::cloud::octavia::ProvisioningStatus::Active if named => {}
+            crate::cloud::octavia::ProvisioningStatus::Active => {
                 self.progress.line(
                     Layer::LoadBalancers,
                     &format!("{label} is ACTIVE now: nothing to fail over"),
@@ -593,9 +593,7 @@ impl Run<'_> {
             Ok(o) => o
                 .all()
                 .chain(&o.others)
-                .filter(|other| {
-                    other.id != lb.id && other.provisioning_status.starts_with("PENDING_")
-                })
+                .filter(|other| other.id != lb.id && other.provisioning_status.is_pending())
                 .map(|other| format!("{} ({})", other.id, other.provisioning_status))
                 .collect(),
             Err(e) => {
@@ -650,7 +648,7 @@ impl Run<'_> {
             // may even be over. Look (has it moved since?), never re-send.
             Err(e) => match octavia::show_load_balancer(session, Scope::Admin, &lb.id).await {
                 Ok(now)
-                    if now.provisioning_status.starts_with("PENDING_")
+                    if now.provisioning_status.is_pending()
                         || now.updated_at != before.updated_at =>
                 {
                     self.changed(format!("failed over load balancer {}", lb.id));
@@ -700,8 +698,8 @@ impl Run<'_> {
             .gate(Layer::LoadBalancers, "~108 s", wait, 
                 || async {
                     let now = octavia::show_load_balancer(session, Scope::Admin, &lb.id).await?;
-                    Ok::<_, ApiError>(match now.provisioning_status.as_str() {
-                        "ACTIVE" | "ERROR" => Check::Done(now),
+                    Ok::<_, ApiError>(match &now.provisioning_status {
+                        s if s.is_settled() => Check::Done(now),
                         status => {
                             let mut since = pending.lock().unwrap_or_else(|p| p.into_inner());
                             if since.is_none() {
@@ -732,7 +730,7 @@ impl Run<'_> {
             // Our own watch, on the cloud's clock like every time people read.
             _ => started.elapsed().mul_f64(self.p.site.time_scale()),
         };
-        if after.provisioning_status == "ERROR" {
+        if after.provisioning_status == crate::cloud::octavia::ProvisioningStatus::Error {
             return Err(self.failed(&after, took, &swept).await);
         }
         let (fips_after, fips_error_after) = self.floating_ips(&after).await;
@@ -858,7 +856,7 @@ impl Run<'_> {
                 continue;
             };
             let known = outcome.starts_with("ACTIVE") || outcome.starts_with("ERROR");
-            if known || !matches!(lb.provisioning_status.as_str(), "ACTIVE" | "ERROR") {
+            if known || !lb.provisioning_status.is_settled() {
                 continue;
             }
             self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("{} (seen afterwards; run {run} did not know)", lb.provisioning_status)}));
@@ -1082,7 +1080,10 @@ impl Run<'_> {
                 let errors: Vec<LoadBalancer> = observed
                     .map(|o| {
                         o.all()
-                            .filter(|lb| lb.provisioning_status == "ERROR")
+                            .filter(|lb| {
+                                lb.provisioning_status
+                                    == crate::cloud::octavia::ProvisioningStatus::Error
+                            })
                             .cloned()
                             .collect()
                     })

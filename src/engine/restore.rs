@@ -147,7 +147,7 @@ pub async fn verify(p: Probe<'_>, journal: &Journal, progress: &Progress) -> Vec
             let not_allocated: Vec<String> = o
                 .amphorae
                 .iter()
-                .filter(|a| a.status != "ALLOCATED")
+                .filter(|a| a.status != crate::cloud::octavia::AmphoraStatus::Allocated)
                 .map(|a| format!("{} {}", a.id, a.status))
                 .collect();
             journal.record(
@@ -327,9 +327,9 @@ impl Run<'_> {
                     let id = id.clone();
                     async move {
                         let s = nova::show_server(self.p.session, Scope::Admin, &id).await?;
-                        Ok::<_, ApiError>(match (s.status.as_str(), s.task_state.as_deref()) {
-                            ("ACTIVE", None) => Check::Done(Ok(())),
-                            ("ERROR", _) => Check::Done(Err(format!(
+                        Ok::<_, ApiError>(match (&s.status, s.task_state.as_ref()) {
+                            (nova::ServerStatus::Active, None) => Check::Done(Ok(())),
+                            (nova::ServerStatus::Error, _) => Check::Done(Err(format!(
                                 "`{}` went to ERROR: {}",
                                 s.name,
                                 s.fault

@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use serde::Serialize;
 
 use crate::cloud::glance::{self, Image};
-use crate::cloud::nova::{self, Server, ServerQuery};
-use crate::cloud::octavia::{self, Amphora};
+use crate::cloud::nova::{self, Server, ServerQuery, ServerStatus};
+use crate::cloud::octavia::{self, Amphora, AmphoraStatus};
 use crate::cloud::{ApiError, Scope};
 use crate::site;
 use crate::words::count;
@@ -61,7 +61,7 @@ pub struct Orphan {
     /// Compute host (holds a Placement allocation when set).
     pub host: Option<String>,
     /// Server status.
-    pub status: String,
+    pub status: ServerStatus,
     /// Creation time.
     pub created: String,
     /// Nova's fault on it (`No valid host was found. ...` for a failed spawn).
@@ -95,7 +95,7 @@ pub struct Lookalike {
     /// Owning project.
     pub project_id: String,
     /// Server status.
-    pub status: String,
+    pub status: ServerStatus,
     /// Creation time.
     pub created: String,
     /// Nova's fault on it.
@@ -402,9 +402,9 @@ pub fn classify(o: &AmphoraObservation, site: &site::Octavia) -> Inventory {
                 continue;
             }
         };
-        let kind = match s.status.as_str() {
-            "ERROR" => OrphanKind::FailedSpawn,
-            "ACTIVE" => OrphanKind::Zombie,
+        let kind = match s.status {
+            ServerStatus::Error => OrphanKind::FailedSpawn,
+            ServerStatus::Active => OrphanKind::Zombie,
             _ => OrphanKind::Other,
         };
         inventory.orphans.push(Orphan {
@@ -429,9 +429,9 @@ pub fn stuck(amphorae: &[Amphora]) -> Vec<String> {
     amphorae
         .iter()
         .filter_map(|a| {
-            let meaning = match a.status.as_str() {
-                "FAILOVER_STOPPED" => "Octavia's failover circuit breaker stopped automatic failovers for it: it will not heal itself",
-                "ERROR" => "in ERROR: Octavia's health manager cannot repair it",
+            let meaning = match a.status {
+                AmphoraStatus::FailoverStopped => "Octavia's failover circuit breaker stopped automatic failovers for it: it will not heal itself",
+                AmphoraStatus::Error => "in ERROR: Octavia's health manager cannot repair it",
                 _ => return None,
             };
             Some(format!("amphora {} ({}) {meaning}", a.id, a.status))
@@ -487,7 +487,7 @@ pub fn assess(o: &AmphoraObservation, site: &site::Octavia) -> Row {
     let allocated = o
         .amphorae
         .iter()
-        .filter(|a| a.status == "ALLOCATED")
+        .filter(|a| a.status == AmphoraStatus::Allocated)
         .count();
     let mut row = Row::new(
         Layer::Amphorae,

@@ -62,7 +62,7 @@ pub fn assess(o: &CapoObservation) -> Row {
         row = row.evidence(format!(
             "Cluster {}: phase {}, available {}, infrastructure ready {}",
             c.name,
-            c.phase.as_deref().unwrap_or("?"),
+            c.phase.as_ref().map_or("?", |p| p.as_str()),
             c.available.map_or("unknown".into(), |b| b.to_string()),
             c.infrastructure_ready
                 .map_or("unknown".into(), |b| b.to_string())
@@ -99,9 +99,12 @@ pub fn assess(o: &CapoObservation) -> Row {
         ));
     }
     let machines: Vec<capi::MachineView> = of_kind(o, "Machine").map(capi::machine).collect();
-    let running = machines.iter().filter(|m| m.phase == "Running").count();
+    let running = machines
+        .iter()
+        .filter(|m| m.phase == capi::Phase::Running)
+        .count();
     row = row.evidence(format!("Machines: {running} of {} Running", machines.len()));
-    for m in machines.iter().filter(|m| m.phase != "Running") {
+    for m in machines.iter().filter(|m| m.phase != capi::Phase::Running) {
         row.state = row.state.max(Health::Yellow);
         row = row.evidence(format!("  Machine {} is {}", m.name, m.phase));
     }

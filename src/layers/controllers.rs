@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::capi::{Kubectl, KubectlError};
+use crate::capi::{Kubectl, KubectlError, Phase};
 
 use super::{Health, Layer, Row};
 
@@ -74,7 +74,7 @@ pub fn assess(o: &ControllersObservation) -> Row {
                     p["metadata"]["name"].as_str().unwrap_or("")
                 );
                 // Finished jobs (cert-manager's start-up check, addon installs) are done, not down.
-                p["status"]["phase"] != "Succeeded" && patterns.iter().any(|pat| id.contains(pat))
+                phase(p) != Phase::Succeeded && patterns.iter().any(|pat| id.contains(pat))
             })
             .collect();
         if pods.is_empty() {
@@ -83,7 +83,7 @@ pub fn assess(o: &ControllersObservation) -> Row {
         }
         let running = pods
             .iter()
-            .filter(|p| p["status"]["phase"] == "Running" && ready(p))
+            .filter(|p| phase(p) == Phase::Running && ready(p))
             .count();
         if running < pods.len() {
             state = state.max(Health::Yellow);
@@ -110,4 +110,8 @@ pub fn assess(o: &ControllersObservation) -> Row {
         row = row.next("check the pods with `kubectl get pods -A` on the management cluster; after a cold start give them a few minutes past `cluster status: ready`");
     }
     row
+}
+/// A pod's phase (`Unknown` when it has none yet).
+fn phase(pod: &Value) -> Phase {
+    Phase::parse(pod["status"]["phase"].as_str().unwrap_or("Unknown"))
 }

@@ -5,7 +5,7 @@
 //! any other in the project (another application's) is reported as "not this site's:
 //! left alone". Changes nothing.
 
-use crate::cloud::octavia::{self, LoadBalancer};
+use crate::cloud::octavia::{self, LoadBalancer, ProvisioningStatus};
 use crate::cloud::{ApiError, Scope};
 use crate::diagnose;
 use crate::words::count;
@@ -40,12 +40,13 @@ impl LoadBalancerObservation {
         self.site
             .iter()
             .chain(&self.others)
-            .any(|lb| lb.provisioning_status.starts_with("PENDING_"))
+            .any(|lb| lb.provisioning_status.is_pending())
     }
 
     /// Whether any of the site's needs a failover (provisioning ERROR).
     pub fn needs_failover(&self) -> bool {
-        self.all().any(|lb| lb.provisioning_status == "ERROR")
+        self.all()
+            .any(|lb| lb.provisioning_status == ProvisioningStatus::Error)
     }
 }
 
@@ -96,7 +97,7 @@ pub fn assess(o: &LoadBalancerObservation) -> Row {
     let all: Vec<&LoadBalancer> = o.all().collect();
     let errors: Vec<&&LoadBalancer> = all
         .iter()
-        .filter(|lb| lb.provisioning_status == "ERROR")
+        .filter(|lb| lb.provisioning_status == ProvisioningStatus::Error)
         .collect();
     let state = if !errors.is_empty() || !o.missing.is_empty() {
         Health::Red
@@ -117,7 +118,7 @@ pub fn assess(o: &LoadBalancerObservation) -> Row {
             "{}, {} ACTIVE",
             count(all.len(), "load balancer", "load balancers"),
             all.iter()
-                .filter(|lb| lb.provisioning_status == "ACTIVE")
+                .filter(|lb| lb.provisioning_status == ProvisioningStatus::Active)
                 .count()
         )
     };

@@ -2,7 +2,7 @@
 //! each site cluster's `health_status` and `health_status_reason` in the management
 //! project's scope. Changes nothing.
 
-use crate::cloud::magnum::{self, ClusterAnswer};
+use crate::cloud::magnum::{self, ClusterAnswer, HealthStatus};
 use crate::cloud::{ApiError, Scope};
 use crate::diagnose::{self, Rule};
 
@@ -57,10 +57,10 @@ pub fn assess(o: &MagnumObservation) -> Row {
                 cluster,
                 api_version,
             }) => {
-                let health = cluster.health_status.as_deref();
+                let health = cluster.health_status.as_ref();
                 let diagnosis = diagnose::magnum_health(health, &cluster.health_status_reason);
                 let state = match (health, diagnosis.as_ref().map(|d| d.rule)) {
-                    (Some("HEALTHY"), _) => Health::Green,
+                    (Some(HealthStatus::Healthy), _) => Health::Green,
                     (_, Some(Rule::D042)) => Health::Green,
                     _ => Health::Red,
                 };
@@ -77,7 +77,7 @@ pub fn assess(o: &MagnumObservation) -> Row {
                 };
                 // A green layer must not read as a failure: name the signature.
                 let known_good = match diagnosis.as_ref().map(|d| d.rule) {
-                    Some(Rule::D042) if health != Some("HEALTHY") => {
+                    Some(Rule::D042) if health != Some(&HealthStatus::Healthy) => {
                         " (D-042: cosmetic, known good)"
                     }
                     _ => "",
@@ -85,14 +85,14 @@ pub fn assess(o: &MagnumObservation) -> Row {
                 summaries.push(format!(
                     "{} {}{known_good}",
                     cluster.name,
-                    health.unwrap_or("null")
+                    health.map_or("null", |h| h.as_str())
                 ));
                 row = row.evidence(format!(
                     "{} ({}): status {}, health {}, reason {reason}{}",
                     cluster.name,
                     cluster.uuid,
                     cluster.status,
-                    health.unwrap_or("null"),
+                    health.map_or("null", |h| h.as_str()),
                     api_version
                         .as_ref()
                         .map(|v| format!(" [{v}]"))

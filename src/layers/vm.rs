@@ -3,7 +3,7 @@
 //! the site file; when it is not there, whether the scope lists anything at all and
 //! whether another project has it (admin scope). Changes nothing.
 
-use crate::cloud::nova::{self, Server, ServerQuery};
+use crate::cloud::nova::{self, Server, ServerQuery, ServerStatus, TaskState};
 use crate::cloud::{ApiError, Scope};
 use crate::diagnose;
 
@@ -120,7 +120,7 @@ pub fn assess(o: &VmObservation) -> Row {
             o.found_in.as_deref(),
         )));
     };
-    let task = s.task_state.as_deref();
+    let task = s.task_state.as_ref();
     let mut facts = format!("`{}` {} status {}", s.name, s.id, s.status);
     if let Some(t) = task {
         facts.push_str(&format!(", task {t}"));
@@ -129,20 +129,20 @@ pub fn assess(o: &VmObservation) -> Row {
         facts.push_str(&format!(", host {h}"));
     }
 
-    match (s.status.as_str(), task) {
-        ("ACTIVE", None) => Row::new(Layer::Vm, Health::Green, "ACTIVE")
+    match (&s.status, task) {
+        (ServerStatus::Active, None) => Row::new(Layer::Vm, Health::Green, "ACTIVE")
             .evidence(facts)
             .evidence(match &s.launched_at {
                 Some(t) => format!("launched (spawned) at {t}"),
                 None => "boot time not reported".into(),
             }),
-        ("SHUTOFF", Some("powering-on")) | ("ACTIVE", Some(_)) | ("BUILD", _) => {
-            Row::new(Layer::Vm, Health::Yellow, format!("{} ({})", s.status, task.unwrap_or("building"))).evidence(facts)
+        (ServerStatus::Shutoff, Some(TaskState::PoweringOn)) | (ServerStatus::Active, Some(_)) | (ServerStatus::Build, _) => {
+            Row::new(Layer::Vm, Health::Yellow, format!("{} ({})", s.status, task.map_or("building", |t| t.as_str()))).evidence(facts)
         }
-        ("SHUTOFF", _) => Row::new(Layer::Vm, Health::Red, "parked (SHUTOFF)")
+        (ServerStatus::Shutoff, _) => Row::new(Layer::Vm, Health::Red, "parked (SHUTOFF)")
             .evidence(facts)
             .next(format!("start it in the management project (runbook D-041 manual start: `openstack --os-project-id {} server start {}`)", o.project_id, s.name)),
-        ("ERROR", _) => match s.fault.as_ref().map(|f| f.message.as_str()).filter(|m| !m.trim().is_empty()) {
+        (ServerStatus::Error, _) => match s.fault.as_ref().map(|f| f.message.as_str()).filter(|m| !m.trim().is_empty()) {
             Some(fault) => Row::new(Layer::Vm, Health::Red, "ERROR")
                 .evidence(facts)
                 .evidence(format!("fault: {fault}"))

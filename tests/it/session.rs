@@ -106,7 +106,7 @@ async fn a_server_action_is_never_retried_but_reads_are() {
         "nothing was started behind our back"
     );
     let server = nova::show_server(&s, Scope::Management, &id).await.unwrap();
-    assert_eq!(server.status, "SHUTOFF");
+    assert_eq!(server.status, capi_restore::status::ServerStatus::Shutoff);
     assert_eq!(s.stats().retries(), 2, "GET retried through the burst");
 }
 
@@ -165,7 +165,10 @@ async fn magnum_negotiates_its_version() {
         .await
         .unwrap();
     assert_eq!(answer.api_version.as_deref(), Some("container-infra 1.11"));
-    assert_eq!(answer.cluster.health_status.as_deref(), Some("UNHEALTHY"));
+    assert_eq!(
+        answer.cluster.health_status,
+        Some(capi_restore::status::HealthStatus::Unhealthy)
+    );
     match magnum::show_cluster(&s, Scope::Management, "no-such-cluster").await {
         Err(ApiError::Status {
             status: 404,
