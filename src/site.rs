@@ -276,6 +276,62 @@ impl Default for AmphoraFlavor {
     }
 }
 
+/// A wait the tool makes: each reads its poll interval and deadline from the site
+/// file ([`Site::gate`]), and carries the runbook's figure to show beside the time
+/// waited. No deadline is written anywhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Gate {
+    /// The management VM ACTIVE after its start.
+    ServerActive,
+    /// The management VM SHUTOFF after its stop (`park`).
+    ServerStopped,
+    /// sshd answering on the floating IP (`SSH-PORT-OK`).
+    SshPort,
+    /// `cluster status: ready`, inside the convergence window.
+    KubernetesReady,
+    /// Nodes Ready and the CAPI controllers Running.
+    Controllers,
+    /// The load balancers out of PENDING_* before anything is decided about them.
+    LoadBalancersSettled,
+    /// One failover out of PENDING_UPDATE.
+    Failover,
+    /// A deleted orphan amphora server gone from Nova.
+    ServerGone,
+    /// Every Cluster Available (CAPO's resync).
+    CapoAvailable,
+    /// Magnum HEALTHY or the D-042 signature.
+    MagnumHealthy,
+}
+
+/// A gate's figures: how often to look and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GateFigures {
+    /// Between two looks.
+    pub interval: Duration,
+    /// Give up after this long (on the cloud's clock).
+    pub deadline: Duration,
+}
+
+impl Gate {
+    /// The runbook's figure for it, shown beside the time waited.
+    pub fn expected(self, site: &Site) -> String {
+        match self {
+            Gate::ServerActive => "~20 s".into(),
+            Gate::ServerStopped => "seconds".into(),
+            Gate::SshPort => "~3.5 min after ACTIVE".into(),
+            Gate::KubernetesReady => format!(
+                "~{} min from boot",
+                site.timeouts.k8s_expected.as_secs() / 60
+            ),
+            Gate::Controllers | Gate::CapoAvailable | Gate::MagnumHealthy => String::new(),
+            Gate::LoadBalancersSettled => "~108 s for a failover".into(),
+            Gate::Failover => "~108 s".into(),
+            Gate::ServerGone => "a few seconds".into(),
+        }
+    }
+}
+
 /// Deadlines, each with the runbook figure it covers.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -304,6 +360,9 @@ pub struct Timeouts {
     /// whoever's journal recorded it: never retry a failed failover blindly.
     #[serde(with = "human_nonzero")]
     pub failed_failover_window: Duration,
+    /// Nodes Ready and the CAPI controllers Running, once Kubernetes is ready.
+    #[serde(with = "human_nonzero")]
+    pub controllers: Duration,
     /// CAPO resync after a failover (runbook: ~10 min).
     #[serde(with = "human_nonzero")]
     pub capo_resync: Duration,
@@ -322,9 +381,27 @@ impl Default for Timeouts {
             server_deleted: Duration::from_secs(2 * 60),
             failover: Duration::from_secs(10 * 60),
             failed_failover_window: Duration::from_secs(3 * 3600),
+            controllers: Duration::from_secs(10 * 60),
             capo_resync: Duration::from_secs(10 * 60),
             kubectl: Duration::from_secs(30),
         }
+    }
+}
+
+impl Site {
+    /// A gate's poll interval and deadline, as this site file sets them.
+    pub fn gate(&self, gate: Gate) -> GateFigures {
+        let (t, p) = (&self.timeouts, &self.poll);
+        let (interval, deadline) = match gate {
+            Gate::ServerActive | Gate::ServerStopped => (p.server, t.server_active),
+            Gate::SshPort => (p.ssh_port, t.ssh_port),
+            Gate::KubernetesReady => (p.k8s, t.k8s_convergence),
+            Gate::Controllers => (p.k8s, t.controllers),
+            Gate::LoadBalancersSettled | Gate::Failover => (p.failover, t.failover),
+            Gate::ServerGone => (p.server, t.server_deleted),
+            Gate::CapoAvailable | Gate::MagnumHealthy => (p.k8s, t.capo_resync),
+        };
+        GateFigures { interval, deadline }
     }
 }
 

@@ -21,7 +21,6 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::never_retry;
-use super::plan::Action;
 use super::restore::Stopped;
 use super::run::{Run, first_line, secs};
 use super::wait::{Check, Wait};
@@ -29,7 +28,7 @@ use crate::cloud::octavia::{self, LoadBalancer};
 use crate::cloud::{ApiError, Scope, neutron, nova};
 use crate::journal::Event;
 use crate::layers::amphorae::{self, Lookalike, Orphan};
-use crate::layers::{self, Health, Layer, Row};
+use crate::layers::{self, Decision, Health, Layer, Row};
 
 /// A failover that ends in ERROR this soon is an early-flow failure (runbook: a
 /// 10–20 s fast fail, usually NoValidHost).
@@ -1009,11 +1008,11 @@ impl Run<'_> {
             Ok(o) => amphorae::assess(&o, &self.p.site.octavia),
             Err(e) => Row::unobservable(Layer::Amphorae, &e),
         };
-        let (action_amphorae, what) = self.decide(&amphorae);
-        match action_amphorae {
-            Action::Nothing => self.progress.line(Layer::Amphorae, &amphorae.summary),
+        let (sweep, what) = self.decide(&amphorae);
+        match sweep {
+            Decision::Nothing => self.progress.line(Layer::Amphorae, &amphorae.summary),
             // Orphans alone block nothing: swept before a failover, else reported.
-            Action::Sweep => self.progress.line(Layer::Amphorae, &what),
+            Decision::Sweep(_) => self.progress.line(Layer::Amphorae, &what),
             _ => return Err(self.stop(Layer::Amphorae, what)),
         }
         // Headroom counts the VM's allocation: measure it once the VM step is over.
@@ -1065,30 +1064,23 @@ impl Run<'_> {
             self.left_alone(o);
             self.settle_unknown_failovers(&o.all().cloned().collect::<Vec<_>>());
         }
-        let (action, what) = self.decide(&lbs);
-        match action {
-            Action::Nothing => {
+        let (decision, what) = self.decide(&lbs);
+        match decision {
+            Decision::Nothing => {
                 self.progress.line(Layer::LoadBalancers, &lbs.summary);
                 // Reported for the record; no failover needs it.
                 self.headroom(false, None).await?;
-                if action_amphorae == Action::Sweep {
+                if matches!(sweep, Decision::Sweep(_)) {
                     self.progress.line(Layer::Amphorae, "orphans left in place: no failover needs their capacity; `juju-capi-restore sweep` deletes them");
                 }
                 Ok(())
             }
-            Action::Failover => {
-                let errors: Vec<LoadBalancer> = observed
-                    .map(|o| {
-                        o.all()
-                            .filter(|lb| {
-                                lb.provisioning_status
-                                    == crate::cloud::octavia::ProvisioningStatus::Error
-                            })
-                            .cloned()
-                            .collect()
-                    })
+            // The ones the decision names, as the observation has them.
+            Decision::Failover(ids) => {
+                let chosen: Vec<LoadBalancer> = observed
+                    .map(|o| o.all().filter(|lb| ids.contains(&lb.id)).cloned().collect())
                     .unwrap_or_default();
-                self.failover_each(&errors, false).await.map(|_| ())
+                self.failover_each(&chosen, false).await.map(|_| ())
             }
             _ => Err(self.stop(Layer::LoadBalancers, what)),
         }

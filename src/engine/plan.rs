@@ -9,54 +9,19 @@
 
 use serde::Serialize;
 
-use crate::layers::{Health, Layer, Row};
-use crate::site::Site;
-
-/// What `restore` does for one layer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Action {
-    /// Already green.
-    Nothing,
-    /// Start the VM (Nova `os-start`, management scope), then wait for ACTIVE.
-    StartServer,
-    /// Wait: the layer converges by itself.
-    Wait,
-    /// Delete orphan amphora servers, verify-then-delete (confirmed).
-    Sweep,
-    /// Fail over load balancers in ERROR, one at a time (confirmed).
-    Failover,
-    /// Measured again right before it matters (headroom, after the sweep).
-    Check,
-    /// An operator must act; `restore` stops this branch and says how.
-    Manual,
-    /// Cannot proceed: the diagnosis says why.
-    Stop,
-}
-
-impl Action {
-    /// The action's name, as JSON shows it.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Action::Nothing => "nothing",
-            Action::StartServer => "start-server",
-            Action::Wait => "wait",
-            Action::Sweep => "sweep",
-            Action::Failover => "failover",
-            Action::Check => "check",
-            Action::Manual => "manual",
-            Action::Stop => "stop",
-        }
-    }
-}
+use crate::layers::{Decision, Health, Layer, Row};
+use crate::site::{Gate, Site};
 
 /// One planned step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
     /// The layer.
     pub layer: Layer,
-    /// What happens.
-    pub action: Action,
+    /// The decision's name (`start-server`, `wait`, `sweep`, `failover`, ...).
+    pub action: &'static str,
+    /// The decision itself, as the layer's facts gave it.
+    #[serde(skip)]
+    pub decision: Decision,
     /// In words, with the runbook's figures.
     pub what: String,
     /// The layers it waits for.
@@ -82,52 +47,98 @@ pub fn rests_on(layer: Layer, on: Layer) -> bool {
     layer == on || depends_on(layer).iter().any(|l| rests_on(*l, on))
 }
 
-/// Decides each layer's step from its row (and the site's figures).
+/// Each layer's step: the decision its row carries, said with the site's figures.
 pub fn plan(rows: &[Row], site: &Site) -> Vec<Step> {
-    let t = &site.timeouts;
-    let mins = |d: std::time::Duration| format!("{} min", d.as_secs().div_ceil(60));
     rows.iter()
         .map(|row| {
-            let (action, what) = match (row.layer, row.state) {
-                (_, Health::Green) => (Action::Nothing, format!("nothing to do: {}", row.summary)),
-                (Layer::Vm, _) if row.summary.starts_with("parked") => (
-                    Action::StartServer,
-                    format!("start `{}` in the management project, then wait for ACTIVE (~20 s; deadline {} s)", site.management.server, t.server_active.as_secs()),
-                ),
-                (Layer::Vm, Health::Yellow) => (Action::Wait, format!("wait for ACTIVE ({}; deadline {} s)", row.summary, t.server_active.as_secs())),
-                (Layer::Vm, _) => (Action::Stop, format!("stop: {}", advice(row))),
-                (Layer::Ssh, _) => (
-                    Action::Wait,
-                    format!("wait for sshd on {}:{} (~3.5 min after ACTIVE; deadline {})", site.management.floating_ip, site.ssh.port, mins(t.ssh_port)),
-                ),
-                (Layer::Kubernetes, Health::Red) => (Action::Stop, format!("stop: {}", advice(row))),
-                (Layer::Kubernetes, _) => (
-                    Action::Wait,
-                    format!("wait for `cluster status: ready` (~{} from boot; window {}); never restart anything inside it", mins(t.k8s_expected), mins(t.k8s_convergence)),
-                ),
-                (Layer::CapiControllers, _) => (
-                    Action::Wait,
-                    format!("re-emit the kubeconfig if `{}` is missing, then wait for nodes Ready and controllers Running", site.management.kubeconfig.display()),
-                ),
-                (Layer::Amphorae, Health::Yellow) if !row.summary.contains("orphan amphora server") => (Action::Nothing, format!("nothing to sweep: {}; {}", row.summary, row.evidence.last().cloned().unwrap_or_default())),
-                (Layer::Amphorae, Health::Yellow) => (Action::Sweep, format!("{}: swept before any failover (re-verified against Octavia's list just before each delete, by server UUID, after confirmation); left alone when no failover is needed", row.summary)),
-                (Layer::Amphorae, _) => (Action::Stop, format!("stop: {}", advice(row))),
-                (Layer::Headroom, Health::Yellow) => (Action::Nothing, format!("no slot, but no failover is needed: {}", row.summary)),
-                (Layer::Headroom, Health::Red) => (Action::Check, format!("{}: measured again after the sweep, which may free one; without a slot the failover is refused, never attempted", row.summary)),
-                (Layer::Headroom, _) => (Action::Stop, format!("stop: {}", advice(row))),
-                (Layer::LoadBalancers, Health::Yellow) if row.summary.starts_with("no load balancers") => (Action::Manual, format!("{}: {}", row.summary, advice(row))),
-                (Layer::LoadBalancers, Health::Yellow) => (Action::Wait, format!("wait for the load balancers to leave PENDING_*: {}", row.summary)),
-                (Layer::LoadBalancers, Health::Red) if row.summary.contains("provisioning ERROR") => (
-                    Action::Failover,
-                    format!("{}: fail over each, one at a time, after a sweep and a headroom check (~108 s each; deadline {}); a failed failover is never retried", row.summary, mins(t.failover)),
-                ),
-                (Layer::LoadBalancers, _) => (Action::Manual, format!("{}: {}", row.summary, advice(row))),
-                (Layer::Capo, _) => (Action::Wait, format!("wait for every Cluster to be Available (CAPO resync; deadline {})", mins(t.capo_resync))),
-                (Layer::Magnum, _) => (Action::Wait, format!("wait for Magnum HEALTHY or the D-042 signature (deadline {})", mins(t.capo_resync))),
-            };
-            Step { layer: row.layer, action, what, after: depends_on(row.layer).to_vec() }
+            let decision = row.decision();
+            Step {
+                layer: row.layer,
+                action: decision.name(),
+                what: say(row, &decision, site),
+                decision,
+                after: depends_on(row.layer).to_vec(),
+            }
         })
         .collect()
+}
+
+/// A decision in words, with the runbook's figures and the site's deadlines.
+fn say(row: &Row, decision: &Decision, site: &Site) -> String {
+    let t = &site.timeouts;
+    let summary = &row.summary;
+    match (decision, row.layer, row.state) {
+        (Decision::Nothing, _, Health::Green) => format!("nothing to do: {summary}"),
+        (Decision::Nothing, Layer::Amphorae, _) => format!(
+            "nothing to sweep: {summary}; {}",
+            row.evidence.last().cloned().unwrap_or_default()
+        ),
+        (Decision::Nothing, Layer::Headroom, _) => {
+            format!("no slot, but no failover is needed: {summary}")
+        }
+        (Decision::Nothing, ..) => format!("nothing to do: {summary}"),
+        (Decision::Start, ..) => format!(
+            "start `{}` in the management project, then wait for ACTIVE (~20 s; deadline {} s)",
+            site.management.server,
+            t.server_active.as_secs()
+        ),
+        (Decision::Wait(gate), ..) => wait(*gate, row, site),
+        (Decision::Sweep(_), ..) => format!(
+            "{summary}: swept before any failover (re-verified against Octavia's list just before each delete, by server UUID, after confirmation); left alone when no failover is needed"
+        ),
+        (Decision::Failover(_), ..) => format!(
+            "{summary}: fail over each, one at a time, after a sweep and a headroom check (~108 s each; deadline {}); a failed failover is never retried",
+            mins(t.failover)
+        ),
+        (Decision::Recheck, ..) => format!(
+            "{summary}: measured again after the sweep, which may free one; without a slot the failover is refused, never attempted"
+        ),
+        (Decision::Operator, ..) => format!("{summary}: {}", advice(row)),
+        (Decision::Stop, ..) => format!("stop: {}", advice(row)),
+    }
+}
+
+/// A wait in words: what it waits for, the runbook's figure and the deadline.
+fn wait(gate: Gate, row: &Row, site: &Site) -> String {
+    let t = &site.timeouts;
+    let deadline = mins(site.gate(gate).deadline);
+    match gate {
+        Gate::ServerActive => format!(
+            "wait for ACTIVE ({}; deadline {} s)",
+            row.summary,
+            t.server_active.as_secs()
+        ),
+        Gate::SshPort => format!(
+            "wait for sshd on {}:{} (~3.5 min after ACTIVE; deadline {deadline})",
+            site.management.floating_ip, site.ssh.port
+        ),
+        Gate::KubernetesReady => format!(
+            "wait for `cluster status: ready` (~{} from boot; window {deadline}); never restart anything inside it",
+            mins(t.k8s_expected)
+        ),
+        Gate::Controllers => format!(
+            "re-emit the kubeconfig if `{}` is missing, then wait for nodes Ready and controllers Running",
+            site.management.kubeconfig.display()
+        ),
+        Gate::LoadBalancersSettled => format!(
+            "wait for the load balancers to leave PENDING_*: {}",
+            row.summary
+        ),
+        Gate::CapoAvailable => {
+            format!("wait for every Cluster to be Available (CAPO resync; deadline {deadline})")
+        }
+        Gate::MagnumHealthy => {
+            format!("wait for Magnum HEALTHY or the D-042 signature (deadline {deadline})")
+        }
+        Gate::ServerStopped | Gate::Failover | Gate::ServerGone => {
+            format!("wait ({gate:?}; deadline {deadline})")
+        }
+    }
+}
+
+/// A deadline in whole minutes, rounded up.
+fn mins(d: std::time::Duration) -> String {
+    format!("{} min", d.as_secs().div_ceil(60))
 }
 
 /// The row's own advice: its diagnosis' next step, else its `next`, else its summary.
@@ -158,7 +169,7 @@ pub fn render(steps: &[Step]) -> String {
         out.push_str(&format!(
             "  {:<16} {:<12} {}{after}\n",
             s.layer.name(),
-            s.action.name(),
+            s.action,
             s.what
         ));
     }
@@ -176,7 +187,7 @@ mod tests {
     #[test]
     fn a_parked_vm_is_started_and_the_host_chain_waited_for() {
         let rows = vec![
-            Row::new(Layer::Vm, Health::Red, "parked (SHUTOFF)"),
+            Row::new(Layer::Vm, Health::Red, "parked (SHUTOFF)").decided(Decision::Start),
             Row::waiting(Layer::Ssh, Layer::Vm),
             Row::waiting(Layer::Kubernetes, Layer::Vm),
             Row::new(
@@ -184,17 +195,13 @@ mod tests {
                 Health::Red,
                 "1 of 1 in provisioning ERROR",
             )
-            .next("fail it over"),
+            .next("fail it over")
+            .decided(Decision::Failover(vec!["lb".into()])),
         ];
         let steps = plan(&rows, &site());
         assert_eq!(
-            steps.iter().map(|s| s.action.clone()).collect::<Vec<_>>(),
-            [
-                Action::StartServer,
-                Action::Wait,
-                Action::Wait,
-                Action::Failover
-            ]
+            steps.iter().map(|s| s.action).collect::<Vec<_>>(),
+            ["start-server", "wait", "wait", "failover"]
         );
         assert!(steps[1].what.contains("127.0.0.1:22") && steps[1].what.contains("3.5 min"));
         assert!(steps[2].what.contains("never restart"));
@@ -214,8 +221,29 @@ mod tests {
             ],
             &site(),
         );
-        assert_eq!(steps[0].action, Action::Stop);
-        assert_eq!(steps[1].action, Action::Nothing);
+        assert_eq!(steps[0].decision, Decision::Stop);
+        assert_eq!(steps[1].decision, Decision::Nothing);
+    }
+
+    #[test]
+    fn a_decision_is_read_from_the_row_never_from_its_words() {
+        // Words that once decided: rewording a summary must change nothing.
+        let rows = [
+            Row::new(Layer::Vm, Health::Red, "parked (SHUTOFF) looks parked"),
+            Row::new(
+                Layer::LoadBalancers,
+                Health::Red,
+                "1 of 1 in provisioning ERROR",
+            ),
+            Row::new(Layer::Amphorae, Health::Yellow, "2 orphan amphora servers"),
+            Row::new(Layer::Amphorae, Health::Yellow, "stuck rows")
+                .decided(Decision::Sweep(vec!["s".into()])),
+        ];
+        let steps = plan(&rows, &site());
+        assert_eq!(
+            steps.iter().map(|s| s.action).collect::<Vec<_>>(),
+            ["stop", "manual", "stop", "sweep"]
+        );
     }
 
     #[test]

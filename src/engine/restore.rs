@@ -17,13 +17,12 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::plan::Action;
 use super::run::{Run, first_line, secs};
 use super::wait::{Check, Wait};
 use crate::cloud::nova;
 use crate::cloud::{ApiError, Scope};
 use crate::journal::{Event, Journal};
-use crate::layers::{self, Health, Layer, Probe, Row};
+use crate::layers::{self, Decision, Health, Layer, Probe, Row};
 use crate::ui::progress::Progress;
 
 /// How to run.
@@ -211,7 +210,7 @@ impl Run<'_> {
             return Ok(());
         }
         let gate = layers::ssh_gate::assess(&layers::ssh_gate::probe(self.p).await);
-        if self.decide(&gate).0 != Action::Nothing {
+        if self.decide(&gate).0 != Decision::Nothing {
             let waited = layers::ssh_gate::await_open(
                 self.p,
                 self.attempt(Layer::Ssh, "~3.5 min after ACTIVE"),
@@ -269,12 +268,12 @@ impl Run<'_> {
             return Err(self.stop(Layer::Vm, what));
         };
         match action {
-            Action::Nothing => {
+            Decision::Nothing => {
                 self.progress
                     .line(Layer::Vm, &format!("`{}` is ACTIVE", server.name));
                 return Ok(());
             }
-            Action::StartServer => {
+            Decision::Start => {
                 self.progress.line(
                     Layer::Vm,
                     &format!(
@@ -310,7 +309,7 @@ impl Run<'_> {
                     return Err(self.stop(Layer::Vm, first_line(&e)));
                 }
             }
-            Action::Wait => {}
+            Decision::Wait(_) => {}
             _ => return Err(self.stop(Layer::Vm, what)),
         }
         let id = server.id.clone();
@@ -415,7 +414,7 @@ impl Run<'_> {
             return Ok(());
         }
         match action {
-            Action::Wait => self.progress.line(layer, &what),
+            Decision::Wait(_) => self.progress.line(layer, &what),
             _ => return Err(self.stop(layer, what)),
         }
         let wait = Wait {

@@ -8,11 +8,11 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::plan::{self, Action};
+use super::plan;
 use super::restore::{StopCause, Stopped};
 use super::wait::{Attempt, Check, Wait, WaitError, Waited};
 use crate::journal::{Event, Journal};
-use crate::layers::{Layer, Probe, Row};
+use crate::layers::{Decision, Layer, Probe, Row};
 use crate::ui::confirm::{self, Refused};
 use crate::ui::progress::Progress;
 
@@ -80,8 +80,9 @@ impl<'a> Run<'a> {
         confirm::answered(question, &answer, self.journal)
     }
 
-    /// Records a layer's row and the decision for it; returns the action.
-    pub(crate) fn decide(&self, row: &Row) -> (Action, String) {
+    /// Records a layer's row and the decision it carries; returns the decision and
+    /// how `plan` says it.
+    pub(crate) fn decide(&self, row: &Row) -> (Decision, String) {
         let step = plan::plan(std::slice::from_ref(row), self.p.site).remove(0);
         self.journal.record(Event::Probe, Some(row.layer.name()), json!({"state": row.state, "summary": row.summary, "evidence": row.evidence, "diagnosis": row.diagnosis}));
         self.journal.record(
@@ -89,7 +90,7 @@ impl<'a> Run<'a> {
             Some(row.layer.name()),
             json!({"action": step.action, "what": step.what}),
         );
-        (step.action, step.what)
+        (step.decision, step.what)
     }
 
     /// Whether to stop after `layer`: `--until` reached, or a signal asked to stop.

@@ -21,7 +21,7 @@ use crate::cloud::{ApiError, Scope};
 use crate::site;
 use crate::words::count;
 
-use super::{Health, Layer, Probe, Row};
+use super::{Decision, Health, Layer, Probe, Row};
 
 /// Both inventories, and what Glance says of the images in question.
 #[derive(Debug, Clone, PartialEq)]
@@ -542,12 +542,14 @@ pub fn assess(o: &AmphoraObservation, site: &site::Octavia) -> Row {
         row.state = row.state.max(Health::Yellow);
         row = row.evidence(lookalike.describe());
     }
-    if !orphans.is_empty() {
-        row = row.next(
-            "sweep them (verify-then-delete by server UUID, runbook Step 5a) before any failover",
-        );
+    if orphans.is_empty() {
+        // Stuck rows and lookalikes are reported; there is nothing to delete.
+        return row.decided(Decision::Nothing);
     }
-    row
+    row.next("sweep them (verify-then-delete by server UUID, runbook Step 5a) before any failover")
+        .decided(Decision::Sweep(
+            orphans.iter().map(|o| o.server_id.clone()).collect(),
+        ))
 }
 
 #[cfg(test)]

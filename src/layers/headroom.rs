@@ -13,7 +13,7 @@ use crate::cloud::ApiError;
 use crate::cloud::placement::{self, Inventory, ProviderCapacity};
 use crate::site::AmphoraFlavor;
 
-use super::{Health, Layer, Probe, Row};
+use super::{Decision, Health, Layer, Probe, Row};
 
 /// The disabled-compute-service trait Nova sets and its scheduler skips.
 pub const DISABLED_TRAIT: &str = "COMPUTE_STATUS_DISABLED";
@@ -182,7 +182,13 @@ pub fn assess(providers: &[ProviderCapacity], flavor: &AmphoraFlavor, needed: bo
     if total == 0 {
         row = row.next("free an amphora's worth first: the orphan sweep usually does it; never start a failover without a slot (it fails with NoValidHost and mints another orphan)");
     }
-    row
+    // No slot matters only when a failover needs one: then it is measured again
+    // after the sweep, which may free one.
+    let decision = match state {
+        Health::Red => Decision::Recheck,
+        _ => Decision::Nothing,
+    };
+    row.decided(decision)
 }
 
 #[cfg(test)]

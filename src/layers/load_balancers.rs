@@ -10,7 +10,8 @@ use crate::cloud::{ApiError, Scope};
 use crate::diagnose;
 use crate::words::count;
 
-use super::{Health, Layer, Probe, Row};
+use super::{Decision, Health, Layer, Probe, Row};
+use crate::site::Gate;
 
 /// What Octavia says.
 #[derive(Debug, Clone, PartialEq)]
@@ -163,7 +164,17 @@ pub fn assess(o: &LoadBalancerObservation) -> Row {
             "name the kube-api load balancers in `load_balancers` of the site file (`juju-capi-restore site discover` finds CAPO's); only those are ever failed over"
         });
     }
-    row
+    let decision = if !errors.is_empty() {
+        Decision::Failover(errors.iter().map(|lb| lb.id.clone()).collect())
+    } else if !o.missing.is_empty() || all.is_empty() {
+        // The site file names none, or names one Octavia does not know.
+        Decision::Operator
+    } else if o.pending() {
+        Decision::Wait(Gate::LoadBalancersSettled)
+    } else {
+        Decision::Nothing
+    };
+    row.decided(decision)
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! The runbook's layers, bottom-up. Each layer module has an I/O `probe` that gathers
-//! an observation and a pure `assess` that turns it into a [`Row`]: state, evidence
-//! and diagnosis. Actions (`act`) join them as the restore engine lands.
+//! a typed observation and a pure `assess` that turns it into a [`Row`]: state,
+//! evidence, diagnosis (what `status` shows) and the [`Decision`] (what `restore`
+//! does about it, which `plan` shows). The engine executes decisions; it never reads
+//! a decision back out of a row's words.
 
 pub mod amphorae;
 pub mod capo;
 pub mod controllers;
+pub mod decision;
 pub mod headroom;
 pub mod kubernetes;
 pub mod load_balancers;
@@ -17,6 +20,7 @@ use serde::Serialize;
 use crate::cloud::{ApiError, Scope, Session};
 use crate::diagnose::Diagnosis;
 use crate::site::Site;
+pub use decision::Decision;
 
 /// A layer of the stack, in the runbook's bottom-up order (DESIGN §4.0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -140,6 +144,9 @@ pub struct Row {
     /// down): a cloud fault, exit 4, rather than a red layer.
     #[serde(skip)]
     pub unobserved: bool,
+    /// What the layer's facts decided, when its state alone does not say it.
+    #[serde(skip)]
+    pub decided: Option<Decision>,
 }
 
 impl Row {
@@ -153,7 +160,22 @@ impl Row {
             diagnosis: Vec::new(),
             next: None,
             unobserved: false,
+            decided: None,
         }
+    }
+
+    /// Sets the decision the layer's facts give.
+    pub fn decided(mut self, decision: Decision) -> Row {
+        self.decided = Some(decision);
+        self
+    }
+
+    /// What `restore` does about this layer: the facts' decision, else the state's
+    /// (see [`Decision::by_state`]).
+    pub fn decision(&self) -> Decision {
+        self.decided
+            .clone()
+            .unwrap_or_else(|| Decision::by_state(self.layer, self.state))
     }
 
     /// Adds evidence.

@@ -7,7 +7,8 @@ use crate::cloud::nova::{self, Server, ServerQuery, ServerStatus, TaskState};
 use crate::cloud::{ApiError, Scope};
 use crate::diagnose;
 
-use super::{Health, Layer, Probe, Row};
+use super::{Decision, Health, Layer, Probe, Row};
+use crate::site::Gate;
 
 /// What was seen of the management VM.
 #[derive(Debug, Clone, PartialEq)]
@@ -137,10 +138,11 @@ pub fn assess(o: &VmObservation) -> Row {
                 None => "boot time not reported".into(),
             }),
         (ServerStatus::Shutoff, Some(TaskState::PoweringOn)) | (ServerStatus::Active, Some(_)) | (ServerStatus::Build, _) => {
-            Row::new(Layer::Vm, Health::Yellow, format!("{} ({})", s.status, task.map_or("building", |t| t.as_str()))).evidence(facts)
+            Row::new(Layer::Vm, Health::Yellow, format!("{} ({})", s.status, task.map_or("building", |t| t.as_str()))).evidence(facts).decided(Decision::Wait(Gate::ServerActive))
         }
         (ServerStatus::Shutoff, _) => Row::new(Layer::Vm, Health::Red, "parked (SHUTOFF)")
             .evidence(facts)
+            .decided(Decision::Start)
             .next(format!("start it in the management project (runbook D-041 manual start: `openstack --os-project-id {} server start {}`)", o.project_id, s.name)),
         (ServerStatus::Error, _) => match s.fault.as_ref().map(|f| f.message.as_str()).filter(|m| !m.trim().is_empty()) {
             Some(fault) => Row::new(Layer::Vm, Health::Red, "ERROR")
