@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cloud::credentials::Env;
@@ -28,6 +28,85 @@ pub fn state_dir(env: &Env) -> PathBuf {
 
 /// How a failover request that changed nothing is recorded (Octavia refused it).
 pub const NOT_STARTED: &str = "not started";
+
+/// How a failover ended: what the journal records and the never-retry rule reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum FailoverOutcome {
+    /// Back to ACTIVE after `took_s` seconds.
+    Active {
+        /// Seconds, by Octavia's clock where it gives one; null when the run that
+        /// sent it did not see its end.
+        took_s: Option<u64>,
+    },
+    /// Ended in provisioning ERROR after `took_s` seconds.
+    Failed {
+        /// Seconds, by Octavia's clock where it gives one; null when the run that
+        /// sent it did not see its end.
+        took_s: Option<u64>,
+        /// Early (NoValidHost) or late.
+        class: FailureClass,
+    },
+    /// The request changed nothing: refused, or unchanged after a failed request.
+    NotStarted,
+    /// The run ended before it knew (killed, interrupted, a lost answer).
+    Unknown,
+}
+
+impl FailoverOutcome {
+    /// Whether this outcome bars an automatic failover: anything but ACTIVE
+    /// (a request that started nothing is not a failover at all).
+    pub fn bars_a_retry(&self) -> bool {
+        matches!(
+            self,
+            FailoverOutcome::Failed { .. } | FailoverOutcome::Unknown
+        )
+    }
+}
+
+impl FailoverOutcome {
+    /// The outcome an action entry records: its typed `outcome`, else (journals
+    /// written before it was typed) read from its `result` words. `None`: not an
+    /// outcome (the request was only accepted).
+    fn recorded(detail: &Value) -> Option<FailoverOutcome> {
+        if let Ok(outcome) = FailoverOutcome::deserialize(&detail["outcome"]) {
+            return Some(outcome);
+        }
+        let result = detail["result"].as_str()?;
+        let took_s = detail["took_s"].as_u64();
+        Some(if result == "accepted" {
+            return None;
+        } else if result.starts_with("ACTIVE") {
+            FailoverOutcome::Active { took_s }
+        } else if result.starts_with("ERROR") {
+            FailoverOutcome::Failed {
+                took_s,
+                class: match took_s {
+                    Some(s) if s <= 20 => FailureClass::FastFail,
+                    Some(_) => FailureClass::Late,
+                    None => FailureClass::Unseen,
+                },
+            }
+        } else if result.starts_with(NOT_STARTED) {
+            FailoverOutcome::NotStarted
+        } else {
+            // A request error: whether Octavia started it is not known.
+            FailoverOutcome::Unknown
+        })
+    }
+}
+
+/// Where in Octavia's flow a failover failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureClass {
+    /// Within the fast-fail figure (20 s): an early-flow failure, usually NoValidHost.
+    FastFail,
+    /// Later: amphora boot, network plumbing or the amphora agent.
+    Late,
+    /// Its end was seen afterwards, by another run: when it failed is not known.
+    Unseen,
+}
 
 /// One run's journal.
 #[derive(Debug)]
@@ -130,10 +209,10 @@ impl Journal {
     }
 
     /// The last failover of load balancer `lb` recorded by an earlier run, as
-    /// `(run, outcome)`: `ACTIVE ...`, `ERROR ...`, a request error whose effect is
-    /// unknown, or `no outcome recorded` when the run ended (or was killed) before it
-    /// knew. A request recorded as `not started` does not count: nothing happened.
-    pub fn last_failover(&self, lb: &str) -> Option<(String, String)> {
+    /// `(run, outcome)`: unknown when the run ended (or was killed) before it knew,
+    /// or its request failed with an effect nobody saw. A request that started
+    /// nothing does not count: nothing happened.
+    pub fn last_failover(&self, lb: &str) -> Option<(String, FailoverOutcome)> {
         let dir = self.path.parent()?;
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .ok()?
@@ -156,15 +235,13 @@ impl Journal {
                 let run = entry["run"].as_str().unwrap_or_default().to_string();
                 if d["requested"]["load_balancer"] == lb {
                     prior = last.clone();
-                    last = Some((run, "no outcome recorded".to_string()));
+                    last = Some((run, FailoverOutcome::Unknown));
                 } else if d["load_balancer"] == lb
-                    && let Some(result) = d["result"].as_str()
-                    && result != "accepted"
+                    && let Some(outcome) = FailoverOutcome::recorded(d)
                 {
-                    last = if result.starts_with(NOT_STARTED) {
-                        prior.clone()
-                    } else {
-                        Some((run, result.to_string()))
+                    last = match outcome {
+                        FailoverOutcome::NotStarted => prior.clone(),
+                        outcome => Some((run, outcome)),
                     };
                 }
             }
@@ -228,16 +305,32 @@ mod tests {
             std::fs::write(runs.join(format!("{run}.jsonl")), text).unwrap();
         };
         assert_eq!(current.last_failover(lb), None);
+        let failed = FailoverOutcome::Failed {
+            took_s: None,
+            class: FailureClass::Unseen,
+        };
         failover(Some("ERROR after 15s"));
-        assert_eq!(current.last_failover(lb).unwrap().1, "ERROR after 15s");
+        assert_eq!(current.last_failover(lb).unwrap().1, failed);
         // Refused by Octavia: nothing happened, the ERROR before it still stands.
         failover(Some("not started: 409 Conflict"));
-        assert_eq!(current.last_failover(lb).unwrap().1, "ERROR after 15s");
+        assert_eq!(current.last_failover(lb).unwrap().1, failed);
         // Killed before the outcome: unknown, which is not a success.
         failover(None);
-        assert_eq!(current.last_failover(lb).unwrap().1, "no outcome recorded");
+        assert_eq!(
+            current.last_failover(lb).unwrap().1,
+            FailoverOutcome::Unknown
+        );
+        // A request error: its effect unknown.
+        failover(Some("octavia answered 503"));
+        assert_eq!(
+            current.last_failover(lb).unwrap().1,
+            FailoverOutcome::Unknown
+        );
         failover(Some("ACTIVE after 1m 48s"));
-        assert!(current.last_failover(lb).unwrap().1.starts_with("ACTIVE"));
+        assert_eq!(
+            current.last_failover(lb).unwrap().1,
+            FailoverOutcome::Active { took_s: None }
+        );
         assert_eq!(current.last_failover("another"), None);
     }
 

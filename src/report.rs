@@ -120,11 +120,9 @@ async fn observe_host_chain(p: Probe<'_>) -> Vec<Row> {
     if vm_row.state != Health::Green {
         return blocked_after(vec![vm_row]);
     }
-    let server = vm.as_ref().ok().and_then(|o| o.server.as_ref());
-    let vcpus = server
-        .and_then(|s| s.flavor.as_ref())
-        .and_then(|f| f.vcpus)
-        .unwrap_or(2);
+    let vcpus = vm
+        .as_ref()
+        .map_or(layers::vm::DEFAULT_VCPUS, layers::vm::vcpus);
     let ssh_row = layers::ssh_gate::assess(&layers::ssh_gate::probe(p).await);
     if ssh_row.state != Health::Green {
         return blocked_after(vec![vm_row, ssh_row]);

@@ -13,6 +13,7 @@ use super::restore::{StopCause, Stopped};
 use super::wait::{Attempt, Check, Wait, WaitError, Waited};
 use crate::journal::{Event, Journal};
 use crate::layers::{Decision, Layer, Probe, Row};
+use crate::site::Gate;
 use crate::ui::confirm::{self, Refused};
 use crate::ui::progress::Progress;
 
@@ -132,14 +133,15 @@ impl<'a> Run<'a> {
         self.journal.record(Event::Wait, Some(layer.name()), json!({"done": true, "waited_s": waited.elapsed.as_secs(), "attempts": waited.attempts}));
     }
 
-    /// Waits on `check` with progress and a journal entry per attempt (`expected`:
-    /// the runbook's figure, shown beside the time waited), and records the gate once
-    /// it is passed.
+    /// Waits at `gate` (its interval and deadline from the site file) on `check`,
+    /// with progress and a journal entry per attempt (the runbook's figure shown
+    /// beside the time waited), and records the gate once it is passed. Every wait
+    /// of a run goes through here.
     pub(crate) async fn gate<T, E, F, Fut>(
         &self,
         layer: Layer,
-        expected: &str,
-        wait: Wait,
+        gate: Gate,
+        what: impl Into<String>,
         check: F,
     ) -> Result<Waited<T>, WaitError<E>>
     where
@@ -147,7 +149,9 @@ impl<'a> Run<'a> {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Check<T>, E>>,
     {
-        let waited = wait.until(check, self.attempt(layer, expected)).await?;
+        let wait = Wait::at(self.p.site, gate, what);
+        let expected = gate.expected(self.p.site);
+        let waited = wait.until(check, self.attempt(layer, &expected)).await?;
         self.waited(layer, &waited);
         Ok(waited)
     }

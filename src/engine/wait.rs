@@ -31,6 +31,19 @@ pub struct Wait {
     pub scale: f64,
 }
 
+impl Wait {
+    /// The wait at `gate`, with the interval and deadline the site file gives it.
+    pub fn at(site: &crate::site::Site, gate: crate::site::Gate, what: impl Into<String>) -> Wait {
+        let figures = site.gate(gate);
+        Wait {
+            what: what.into(),
+            interval: figures.interval,
+            deadline: figures.deadline,
+            scale: site.time_scale(),
+        }
+    }
+}
+
 /// One attempt, as progress shows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt<'a> {
@@ -110,23 +123,9 @@ impl Wait {
         Fut: Future<Output = Result<Check<T>, E>>,
     {
         let started = Instant::now();
-        let scale = if self.scale.is_finite() && self.scale > 0.0 {
-            self.scale
-        } else {
-            1.0
-        };
-        // The cloud's time since the start, and the real time a cloud duration takes:
-        // on a fast (simulated) clock never less than MIN_REAL, nor more than the
-        // duration itself, so a loaded machine's process start-up cannot decide it.
+        let scale = self.scale();
         let elapsed_on_cloud = || started.elapsed().mul_f64(scale);
-        let real = |d: Duration| {
-            if scale > 1.0 {
-                d.div_f64(scale).max(MIN_REAL).min(d)
-            } else {
-                d
-            }
-        };
-        let real_deadline = real(self.deadline);
+        let real_deadline = self.real_deadline();
         let mut attempts = 0;
         loop {
             if let Some(signal) = super::interrupt::requested() {
@@ -178,17 +177,42 @@ impl Wait {
                             },
                         });
                     }
-                    let remaining = real_deadline - real_elapsed;
-                    // Sleep in short slices so a signal is seen promptly.
-                    let until = Instant::now() + self.interval.min(remaining);
-                    while Instant::now() < until && super::interrupt::requested().is_none() {
-                        tokio::time::sleep(
-                            (until - Instant::now()).min(Duration::from_millis(200)),
-                        )
-                        .await;
-                    }
+                    self.pause(real_deadline - real_elapsed).await;
                 }
             }
+        }
+    }
+
+    /// How much faster than real time the cloud's clock runs (1 when unset or odd).
+    fn scale(&self) -> f64 {
+        if self.scale.is_finite() && self.scale > 0.0 {
+            self.scale
+        } else {
+            1.0
+        }
+    }
+
+    /// The real time the deadline takes: on a fast (simulated) clock never less than
+    /// MIN_REAL, nor more than the deadline itself, so a loaded machine's process
+    /// start-up cannot decide it.
+    fn real_deadline(&self) -> Duration {
+        let scale = self.scale();
+        if scale > 1.0 {
+            self.deadline
+                .div_f64(scale)
+                .max(MIN_REAL)
+                .min(self.deadline)
+        } else {
+            self.deadline
+        }
+    }
+
+    /// Sleeps until the next attempt (at most `remaining`), in short slices so a
+    /// signal is seen promptly.
+    async fn pause(&self, remaining: Duration) {
+        let until = Instant::now() + self.interval.min(remaining);
+        while Instant::now() < until && super::interrupt::requested().is_none() {
+            tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(200))).await;
         }
     }
 }

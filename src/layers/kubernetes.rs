@@ -238,60 +238,53 @@ pub enum NotReady {
     SudoPassword(String),
 }
 
-/// The readiness gate: polls every `poll.k8s` until `cluster status: ready`. Inside
-/// the convergence window every not-ready answer (and an sshd too loaded to answer)
-/// is progress, never a reason to act; past the window, or on an ssh failure that
-/// waiting cannot cure, it stops with the evidence.
-pub async fn await_ready(
+/// One look at the readiness gate (`cluster status: ready`).
+#[derive(Debug)]
+pub enum Look {
+    /// Ready: the observation that says so.
+    Ready(Box<K8sObservation>),
+    /// Not yet, with the evidence: inside the convergence window every not-ready
+    /// answer (and an sshd too loaded to answer) is progress, never a reason to act.
+    NotYet(String),
+}
+
+/// Looks once, in one ssh session; `form` is the `k8s status` form that worked last
+/// and is kept for the next look. Past the window, or on an ssh failure that waiting
+/// cannot cure, it is an error with the evidence.
+pub async fn look(
     p: Probe<'_>,
     vcpus: u32,
-    progress: impl FnMut(&crate::engine::wait::Attempt<'_>),
-) -> Result<crate::engine::wait::Waited<K8sObservation>, crate::engine::wait::WaitError<NotReady>> {
-    use crate::engine::wait::{Check, Wait};
+    form: &std::cell::Cell<StatusForm>,
+) -> Result<Look, NotReady> {
     let t = &p.site.timeouts;
-    let wait = Wait {
-        what: "cluster status: ready".into(),
-        interval: p.site.poll.k8s,
-        deadline: t.k8s_convergence,
-        scale: p.site.time_scale(),
-    };
-    // One ssh session per poll: the form that worked is kept for the next one.
-    let form = std::cell::Cell::new(StatusForm::Json);
-    let form = &form;
-    wait.until(
-        || async move {
-            match probe(p, vcpus, form.get()).await {
-                Ok(o) => {
-                    form.set(o.form);
-                    if sudo_wants_password(&o.reading) {
-                        return Err(NotReady::SudoPassword(p.site.ssh.user.clone()));
-                    }
-                    let row = assess(&o, t.k8s_convergence, t.k8s_expected);
-                    match row.state {
-                        Health::Green => Ok(Check::Done(o)),
-                        Health::Red => Err(NotReady::Window(Box::new(row))),
-                        _ => Ok(Check::NotYet(
-                            std::iter::once(row.summary)
-                                .chain(row.evidence)
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        )),
-                    }
-                }
-                // A VM at load 100 may refuse or drop an ssh session: part of the storm.
-                Err(
-                    e @ SshError::Transport {
-                        transient: true, ..
-                    },
-                ) => Ok(Check::NotYet(
-                    e.to_string().lines().next().unwrap_or_default().to_string(),
-                )),
-                Err(e) => Err(NotReady::Ssh(e)),
+    match probe(p, vcpus, form.get()).await {
+        Ok(o) => {
+            form.set(o.form);
+            if sudo_wants_password(&o.reading) {
+                return Err(NotReady::SudoPassword(p.site.ssh.user.clone()));
             }
-        },
-        progress,
-    )
-    .await
+            let row = assess(&o, t.k8s_convergence, t.k8s_expected);
+            match row.state {
+                Health::Green => Ok(Look::Ready(Box::new(o))),
+                Health::Red => Err(NotReady::Window(Box::new(row))),
+                _ => Ok(Look::NotYet(
+                    std::iter::once(row.summary)
+                        .chain(row.evidence)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )),
+            }
+        }
+        // A VM at load 100 may refuse or drop an ssh session: part of the storm.
+        Err(
+            e @ SshError::Transport {
+                transient: true, ..
+            },
+        ) => Ok(Look::NotYet(
+            e.to_string().lines().next().unwrap_or_default().to_string(),
+        )),
+        Err(e) => Err(NotReady::Ssh(e)),
+    }
 }
 
 fn sudo_wants_password(reading: &Reading) -> bool {

@@ -42,37 +42,16 @@ pub fn assess(o: &SshGateObservation) -> Row {
     }
 }
 
-/// The gate (`SSH-PORT-OK`): probes every `poll.ssh_port`, each attempt limited to
-/// five seconds, until sshd answers or `timeouts.ssh_port` passes. The default
-/// deadline, 6 min, covers sshd's ~3.5 min lag after ACTIVE with margin; the
-/// runbook's own 18 × 10 s loop gives up at 3 min, before its 3.5 min figure.
-pub async fn await_open(
-    p: Probe<'_>,
-    progress: impl FnMut(&crate::engine::wait::Attempt<'_>),
-) -> Result<crate::engine::wait::Waited<()>, crate::engine::wait::WaitError<std::convert::Infallible>>
-{
-    use crate::engine::wait::{Check, Wait};
-    let addr = SocketAddr::new(p.site.management.floating_ip, p.site.ssh.port);
-    let wait = Wait {
-        what: format!("ssh port {addr}"),
-        interval: p.site.poll.ssh_port,
-        deadline: p.site.timeouts.ssh_port,
-        scale: p.site.time_scale(),
-    };
-    wait.until(
-        || async move {
-            Ok(
-                match tcp_probe::probe(addr, tcp_probe::ATTEMPT_TIMEOUT).await {
-                    PortState::Open => Check::Done(()),
-                    PortState::Refused => Check::NotYet("connection refused".into()),
-                    PortState::NoAnswer => {
-                        Check::NotYet("no answer within 5 s (the attempt's limit)".into())
-                    }
-                    PortState::Failed(e) => Check::NotYet(e),
-                },
-            )
-        },
-        progress,
-    )
-    .await
+/// The gate (`SSH-PORT-OK`) after one probe: `None` when sshd answers, else what
+/// the attempt saw. The engine polls it every `poll.ssh_port` until
+/// `timeouts.ssh_port`: the default, 6 min, covers sshd's ~3.5 min lag after ACTIVE
+/// with margin; the runbook's own 18 × 10 s loop gives up at 3 min, before its 3.5
+/// min figure.
+pub fn not_open_yet(o: &SshGateObservation) -> Option<String> {
+    match &o.state {
+        PortState::Open => None,
+        PortState::Refused => Some("connection refused".into()),
+        PortState::NoAnswer => Some("no answer within 5 s (the attempt's limit)".into()),
+        PortState::Failed(e) => Some(e.clone()),
+    }
 }

@@ -158,6 +158,19 @@ pub fn assess(o: &VmObservation) -> Row {
     }
 }
 
+/// When Nova does not say how many vCPUs the VM has: gp.mid's, the runbook's flavor.
+pub const DEFAULT_VCPUS: u32 = 2;
+
+/// The VM's vCPUs, for reading its load average (Nova's flavor, else
+/// [`DEFAULT_VCPUS`]).
+pub fn vcpus(o: &VmObservation) -> u32 {
+    o.server
+        .as_ref()
+        .and_then(|s| s.flavor.as_ref())
+        .and_then(|f| f.vcpus)
+        .unwrap_or(DEFAULT_VCPUS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

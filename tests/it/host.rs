@@ -118,8 +118,9 @@ mod gates {
 
     use capi_restore::cloud::Session;
     use capi_restore::commands::twin::admin_cloud;
+    use capi_restore::engine::host_chain::{await_kubernetes_ready, await_ssh_port};
     use capi_restore::engine::wait::WaitError;
-    use capi_restore::layers::{Probe, kubernetes, ssh_gate};
+    use capi_restore::layers::{Probe, kubernetes};
     use capi_restore::site::Site;
     use twin::scenario::ServerStatus;
 
@@ -155,7 +156,7 @@ mod gates {
             c.start_server(&id, now).unwrap();
         });
         let mut refused = 0;
-        let gate = ssh_gate::await_open(p, |a| {
+        let gate = await_ssh_port(p, |a| {
             refused += u32::from(a.evidence == "connection refused")
         })
         .await
@@ -165,7 +166,7 @@ mod gates {
             "sshd lagged ACTIVE: {refused} refusals"
         );
         let mut noise = 0;
-        let ready = kubernetes::await_ready(p, 2, |a| {
+        let ready = await_kubernetes_ready(p, 2, |a| {
             noise += u32::from(a.evidence.contains("expected during the cold start"))
         })
         .await
@@ -186,7 +187,7 @@ mod gates {
             s.management.sshd_never_opens = true;
         });
         let (session, site) = parts(&t, |s| s.timeouts.ssh_port = Duration::from_millis(400));
-        let e = ssh_gate::await_open(
+        let e = await_ssh_port(
             Probe {
                 session: &session,
                 site: &site,
@@ -214,7 +215,7 @@ mod gates {
             s.management.k8s_never_ready = true;
         });
         let (session, site) = parts(&t, |_| {});
-        let e = kubernetes::await_ready(
+        let e = await_kubernetes_ready(
             Probe {
                 session: &session,
                 site: &site,
