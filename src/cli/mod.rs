@@ -13,18 +13,13 @@ use clap::Parser;
 
 use crate::cloud::credentials::Env;
 use crate::commands;
-use crate::exit;
+use crate::exit::ExitStatus;
 
 use args::{Args, Command};
 use settings::{Settings, Verbosity};
 
 /// Juju's one-line plugin description.
 pub const DESCRIPTION: &str = "restore a parked Cluster-API management stack (VM, k8s, CAPI, Octavia, Magnum) bottom-up, safely";
-
-/// Bad usage found after parsing (clap reports its own).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);
 
 /// Runs the program with the process arguments.
 pub fn main() -> ExitCode {
@@ -39,11 +34,12 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() {
-                exit::BAD_INPUT
+            let status = if e.use_stderr() {
+                ExitStatus::BadInput
             } else {
-                exit::SUCCESS
-            });
+                ExitStatus::Success
+            };
+            return status.into();
         }
     };
     if args.description {
@@ -65,7 +61,7 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
                 ),
             }
         );
-        return ExitCode::from(exit::BAD_INPUT);
+        return ExitStatus::BadInput.into();
     }
     let settings = Settings::resolve(args.global, &env);
     init_logging(settings.verbosity);
@@ -73,7 +69,7 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
         // Global flags alone: say what the commands are.
         use clap::CommandFactory;
         let _ = Args::command().print_help();
-        return ExitCode::from(exit::BAD_INPUT);
+        return ExitStatus::BadInput.into();
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -83,7 +79,7 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::INTERNAL);
+            return ExitStatus::Internal.into();
         }
     };
     let result = runtime.block_on(dispatch(command, &settings, &env));
@@ -91,15 +87,15 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
     // for it (the default drop would, until Enter).
     runtime.shutdown_background();
     match result {
-        Ok(code) => code,
+        Ok(status) => status.into(),
         Err(e) => {
             report_error(&e);
-            ExitCode::from(exit::for_error(&e))
+            ExitStatus::of_error(&e).into()
         }
     }
 }
 
-async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
+async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::Result<ExitStatus> {
     match command {
         Command::Status => commands::status::run(settings, env).await,
         Command::Plan => commands::plan::run(settings, env).await,

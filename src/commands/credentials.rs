@@ -2,18 +2,22 @@
 //! clouds.yaml needs no password.
 
 use std::io::Read;
-use std::process::ExitCode;
 
 use secrecy::SecretString;
 
-use crate::cli::UsageError;
 use crate::cli::args::CredentialsAction;
 use crate::cli::settings::Settings;
 use crate::cloud::credentials::Env;
 use crate::cloud::keyring::Keyring;
+use crate::error::UsageError;
+use crate::exit::ExitStatus;
 
 /// Stores the secret for `--cloud` (or `OS_CLOUD`).
-pub fn run(settings: &Settings, env: &Env, action: CredentialsAction) -> anyhow::Result<ExitCode> {
+pub fn run(
+    settings: &Settings,
+    env: &Env,
+    action: CredentialsAction,
+) -> anyhow::Result<ExitStatus> {
     match action {
         CredentialsAction::Store => {
             let cloud = settings
@@ -35,7 +39,7 @@ pub fn run(settings: &Settings, env: &Env, action: CredentialsAction) -> anyhow:
             eprintln!(
                 "stored in the {store} keyring (service `juju-capi-restore`, user `{cloud}`)"
             );
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitStatus::Success)
         }
     }
 }

@@ -4,12 +4,13 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::ExitCode;
 
 use crate::cli::settings::Settings;
 use crate::cloud::Session;
 use crate::cloud::credentials::Env;
+use crate::engine::ending::Ending;
 use crate::engine::restore::Options;
+use crate::exit::ExitStatus;
 
 use super::twin::{admin_cloud, load_scenario, site_for, start};
 
@@ -19,7 +20,7 @@ pub async fn run(
     _env: &Env,
     scenario: Option<&Path>,
     time_scale: Option<f64>,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<ExitStatus> {
     let scenario = load_scenario(scenario, time_scale)?;
     let twin = start(scenario, SocketAddr::from(([127, 0, 0, 1], 0)), false).await?;
     let dir = super::twin::private_dir(&format!("juju-capi-restore-demo-{}", std::process::id()))?;
@@ -72,7 +73,7 @@ pub async fn run(
         );
     }
     // Done is what the runbook calls done: its final verify says SUCCESS.
-    let code = if restored == ExitCode::SUCCESS {
+    let code = if restored == ExitStatus::Success {
         eprintln!("demo: the runbook's final verify, as `juju-capi-restore verify` runs it");
         let state = dir.join("state");
         let verify_journal = crate::journal::Journal::create(&state, "verify")?;
@@ -101,9 +102,9 @@ pub async fn run(
         verify_journal.record(
             crate::journal::Event::End,
             None,
-            serde_json::json!({"success": ending == crate::exit::Ending::Green, "ending": ending, "exit_code": ending.code(), "stopped": stopped}),
+            serde_json::json!({"success": ending == Ending::Green, "ending": ending, "exit_code": ending.code(), "stopped": stopped}),
         );
-        ending.exit_code()
+        ending.status()
     } else {
         restored
     };

@@ -3,12 +3,12 @@
 //! verified figure.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use serde_json::Value;
 
-use crate::cli::UsageError;
 use crate::cloud::credentials::Env;
+use crate::error::UsageError;
+use crate::exit::ExitStatus;
 use crate::journal;
 
 /// What an action was aimed at, when it names a server or a load balancer.
@@ -51,7 +51,7 @@ pub fn run(
     run: Option<&str>,
     markdown: bool,
     format: crate::ui::Format,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<ExitStatus> {
     let structured = format != crate::ui::Format::Table;
     let runs_dir = journal::state_dir(env).join("runs");
     let mut runs: Vec<PathBuf> = match std::fs::read_dir(&runs_dir) {
@@ -83,7 +83,7 @@ pub fn run(
                 })
                 .collect();
             print!("{}", crate::ui::structured(&listed, format));
-            return Ok(ExitCode::SUCCESS);
+            return Ok(ExitStatus::Success);
         }
         if runs.is_empty() {
             println!("no runs journaled under `{}` yet", runs_dir.display());
@@ -92,7 +92,7 @@ pub fn run(
             let entries = read(path);
             println!("{}  {}", stem(path), outcome(&entries));
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitStatus::Success);
     };
     let chosen: Vec<&PathBuf> = if wanted == "latest" {
         runs.last().into_iter().collect()
@@ -133,10 +133,10 @@ pub fn run(
             entries: &entries,
         };
         print!("{}", crate::ui::structured(&one, format));
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitStatus::Success);
     }
     print!("{}", render(&stem(path), &entries, markdown));
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 fn stem(path: &Path) -> String {

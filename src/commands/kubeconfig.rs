@@ -1,13 +1,12 @@
 //! `kubeconfig`: re-emit the management kubeconfig (runbook phase-06 Step 6.5).
 
-use std::process::ExitCode;
-
 use crate::cli::settings::Settings;
+use crate::exit::ExitStatus;
 use crate::host::kubeconfig;
 use crate::site::{Site, expand_home};
 
 /// Fetches the kubeconfig over ssh and writes it to the site's path, 0600.
-pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run(settings: &Settings) -> anyhow::Result<ExitStatus> {
     let site = Site::load(&settings.site_path)?;
     let path = expand_home(&site.management.kubeconfig);
     let text = kubeconfig::emit(&site, &path).await?;
@@ -31,5 +30,5 @@ pub async fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
         };
         print!("{}", crate::ui::structured(&written, settings.format));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

@@ -20,7 +20,7 @@ use crate::cli::settings::Settings;
 use crate::cloud::credentials::{Env, resolve};
 use crate::cloud::keyring::Keyring;
 use crate::cloud::{Scope, Session};
-use crate::exit;
+use crate::engine::ending::Ending;
 use crate::report::Report;
 use crate::site::Site;
 
@@ -42,7 +42,7 @@ pub async fn connect(settings: &Settings, env: &Env) -> anyhow::Result<(Site, Se
                         .is_ok_and(|ip| ip.is_loopback())
             });
         if !loopback {
-            return Err(crate::cli::UsageError(format!(
+            return Err(crate::error::UsageError(format!(
                 "the site file `{}` has a `twin:` section (time scale {}x), which only the simulated cloud on loopback may have, but the cloud is at `{}`: remove the `twin:` section",
                 settings.site_path.display(),
                 twin.time_scale,
@@ -73,7 +73,7 @@ use crate::ui::{self, Format};
 pub fn print_report(
     report: &Report,
     format: Format,
-    ending: &exit::Ending,
+    ending: &Ending,
     closing: &str,
     verdict: Option<&str>,
 ) {
@@ -86,7 +86,7 @@ pub fn print_report(
                 report: &'a Report,
                 lowest_red: Option<&'static str>,
                 /// How the command ended, as a value: the same as its exit code.
-                ending: &'a exit::Ending,
+                ending: &'a Ending,
                 closing: &'a str,
                 /// `verify`'s verdict (`SUCCESS` or `not yet`); null for the others.
                 verdict: Option<&'a str>,

@@ -4,26 +4,26 @@
 //! (a terminal question or `--yes`). `headroom` only reads.
 
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::cli::UsageError;
 use crate::cli::settings::{Settings, Verbosity};
 use crate::cloud::credentials::Env;
 use crate::cloud::octavia::{self, LoadBalancer};
 use crate::cloud::{Scope, Session};
+use crate::engine::ending::Ending;
 use crate::engine::failover::FailedOver;
-use crate::engine::lock::RunLock;
 use crate::engine::restore::Stopped;
 use crate::engine::run::Run;
 use crate::engine::sweep::Swept;
-use crate::exit;
+use crate::error::UsageError;
+use crate::exit::ExitStatus;
 use crate::journal::{self, Event, Journal};
 use crate::layers::headroom::{self, HostHeadroom};
 use crate::layers::{Layer, Probe};
+use crate::lock::RunLock;
 use crate::site::{AmphoraFlavor, Site};
 use crate::ui::progress::Progress;
 use crate::ui::{self, Format};
@@ -67,34 +67,34 @@ impl Frame {
         })
     }
 
-    /// Ends the journal and turns the outcome into an exit code: one [`exit::Ending`]
+    /// Ends the journal and turns the outcome into an exit code: one [`Ending`]
     /// for the closing line, the journal and the code.
-    fn end(&self, stops: &[Stopped], actions: usize) -> ExitCode {
+    fn end(&self, stops: &[Stopped], actions: usize) -> ExitStatus {
         if let Some(signal) = crate::engine::interrupt::requested() {
             self.journal.record(
                 Event::End,
                 None,
                 json!({"interrupted_by_signal": signal, "actions": actions}),
             );
-            return ExitCode::from(crate::engine::interrupt::exit_code(signal));
+            return ExitStatus::of_signal(signal);
         }
-        let ending = exit::Ending::of(stops, None);
+        let ending = Ending::of(stops, None);
         self.journal.record(
             Event::End,
             None,
             json!({"ending": ending, "exit_code": ending.code(), "stopped": stops, "actions": actions, "nothing_changed": actions == 0}),
         );
         // Said even with -q: cron mail must carry why a run stopped.
-        if ending != exit::Ending::Green {
+        if ending != Ending::Green {
             eprintln!("{}", ending.line(stops));
         }
         eprintln!("journal: {}", self.journal.path().display());
-        ending.exit_code()
+        ending.status()
     }
 }
 
 /// `sweep [--yes]`.
-pub async fn sweep(settings: &Settings, env: &Env, yes: bool) -> anyhow::Result<ExitCode> {
+pub async fn sweep(settings: &Settings, env: &Env, yes: bool) -> anyhow::Result<ExitStatus> {
     let frame = Frame::open(settings, env, "sweep", json!({"yes": yes})).await?;
     let run = Run::new(
         Probe {
@@ -131,7 +131,7 @@ pub async fn sweep(settings: &Settings, env: &Env, yes: bool) -> anyhow::Result<
 }
 
 /// `headroom`: read-only.
-pub async fn headroom(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
+pub async fn headroom(settings: &Settings, env: &Env) -> anyhow::Result<ExitStatus> {
     let (site, session) = super::connect(settings, env).await?;
     let providers = headroom::probe(Probe {
         session: &session,
@@ -146,9 +146,9 @@ pub async fn headroom(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode
         settings.format,
     ));
     Ok(if total == 0 {
-        exit::for_layer(Some(Layer::Headroom))
+        ExitStatus::of_layer(Some(Layer::Headroom))
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 
@@ -158,7 +158,7 @@ pub async fn failover(
     env: &Env,
     ids: &[String],
     yes: bool,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<ExitStatus> {
     for id in ids {
         crate::site::Uuid::parse(id).map_err(|e| {
             UsageError(format!(

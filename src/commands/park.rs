@@ -4,20 +4,21 @@
 //! journaled.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use serde_json::json;
 
 use crate::capi::{self, Kubectl, Phase};
-use crate::cli::UsageError;
 use crate::cli::settings::Settings;
 use crate::cloud::credentials::Env;
 use crate::cloud::nova::ServerStatus;
 use crate::cloud::{Scope, nova};
-use crate::engine::lock::RunLock;
+use crate::engine::ending::Ending;
 use crate::engine::wait::{Check, Wait, WaitError};
+use crate::error::UsageError;
+use crate::exit::ExitStatus;
 use crate::journal::{self, Event, Journal};
 use crate::layers::Probe;
+use crate::lock::RunLock;
 use crate::site::expand_home;
 
 /// `park`'s options.
@@ -34,15 +35,11 @@ pub struct ParkSettings {
 /// What parking leaves behind, for the operator and for cron mail.
 const EXPECT_WHILE_PARKED: &str = "expect while parked: Magnum UNHEALTHY with an EMPTY reason (the conductor cannot reach the management API: not D-042); the Container Infra panel may answer 504; workload clusters keep running (they do not depend on the management cluster at runtime). Bring it back with `juju-capi-restore restore`.";
 
-pub use crate::ui::confirm::{Refused, confirm};
-
-/// A pre-check said no (a CAPI operation in flight, or no way to check): exit 3.
-#[derive(Debug, thiserror::Error)]
-#[error("refused: {0}")]
-pub struct ParkRefused(pub String);
+use crate::error::{NotConfirmed, Refused};
+use crate::ui::confirm::confirm;
 
 /// Runs `park`.
-pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::Result<ExitCode> {
+pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::Result<ExitStatus> {
     let (site, session) = super::connect(settings, env).await?;
     let state = journal::state_dir(env);
     let _lock = RunLock::acquire(&state, "park")?;
@@ -57,14 +54,14 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
     // Every way out leaves an End in the journal: a refusal or an error says which.
     if let Err(e) = &result {
         let first = e.to_string().lines().next().unwrap_or_default().to_string();
-        if e.is::<Refused>() {
-            let ending = crate::exit::Ending::NotConfirmed;
+        if e.is::<NotConfirmed>() {
+            let ending = Ending::NotConfirmed;
             journal.record(
                 Event::End,
                 None,
                 json!({"ending": ending, "exit_code": ending.code(), "why": first}),
             );
-        } else if let Some(ParkRefused(why)) = e.downcast_ref::<ParkRefused>() {
+        } else if let Some(Refused(why)) = e.downcast_ref::<Refused>() {
             // The reason alone: the journal's rendering says "refused: " itself.
             journal.record(Event::End, None, json!({ "refused": why }));
         } else {
@@ -80,7 +77,7 @@ async fn park_with(
     session: &crate::cloud::Session,
     journal: &Journal,
     park: ParkSettings,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<ExitStatus> {
     let p = Probe { session, site };
     let vm = crate::layers::vm::probe(p).await?;
     let Some(server) = vm.server.clone() else {
@@ -108,7 +105,7 @@ async fn park_with(
             None,
             json!({"result": "already SHUTOFF", "success": true}),
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitStatus::Success);
     }
     // Pre-check: Machines being created or deleted would be cut off mid-operation.
     if kubeconfig.is_file() {
@@ -143,7 +140,7 @@ async fn park_with(
                     json!({"machines_in_flight": busy}),
                 );
                 if !busy.is_empty() && !park.force {
-                    return Err(ParkRefused(format!(
+                    return Err(Refused(format!(
                         "a CAPI operation is in flight: {}; wait for it, or pass `--force`",
                         busy.join(", ")
                     ))
@@ -152,7 +149,7 @@ async fn park_with(
             }
             // Not knowing is not a yes: refuse unless the operator says so.
             Err(e) if !park.force => {
-                return Err(ParkRefused(format!(
+                return Err(Refused(format!(
                     "cannot check for CAPI operations in flight ({}); fix the kubeconfig (`juju-capi-restore kubeconfig`), or pass `--force`",
                     e.to_string().lines().next().unwrap_or_default()
                 ))
@@ -164,7 +161,7 @@ async fn park_with(
             ),
         }
     } else if !park.force {
-        return Err(ParkRefused(format!(
+        return Err(Refused(format!(
             "no kubeconfig at `{}`: cannot check for CAPI operations in flight; emit it (`juju-capi-restore kubeconfig`), or pass `--force`",
             kubeconfig.display()
         ))
@@ -230,7 +227,7 @@ async fn park_with(
         Err(WaitError::Interrupted { signal, .. }) => {
             journal.record(Event::End, None, json!({"interrupted_by_signal": signal, "note": "the stop was accepted; Nova finishes it"}));
             eprintln!("interrupted while waiting: the stop was accepted and Nova finishes it");
-            return Ok(ExitCode::from(crate::engine::interrupt::exit_code(signal)));
+            return Ok(ExitStatus::of_signal(signal));
         }
         Err(WaitError::Failed(e)) => return Err(e.into()),
         Err(e) => {
@@ -238,7 +235,7 @@ async fn park_with(
             eprintln!(
                 "error: {e}\nthe stop was accepted: check the VM with `juju-capi-restore status`"
             );
-            return Ok(ExitCode::from(crate::exit::CLOUD));
+            return Ok(ExitStatus::Cloud);
         }
     };
     // Nova's ACPI stop is not a clean guest shutdown on this VM class: accepted (runbook).
@@ -250,14 +247,14 @@ async fn park_with(
         journal.path().display()
     );
     println!("parked `{}`. {EXPECT_WHILE_PARKED}", server.name);
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 /// A signal before the stop was sent: journaled, said, and its exit code (130/143).
-fn unchanged_by_signal(journal: &Journal, signal: i32, when: &str) -> ExitCode {
+fn unchanged_by_signal(journal: &Journal, signal: i32, when: &str) -> ExitStatus {
     journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
     eprintln!("interrupted {when}: nothing was changed");
-    ExitCode::from(crate::engine::interrupt::exit_code(signal))
+    ExitStatus::of_signal(signal)
 }
 
 /// Files the kubeconfig, says where, and journals the destination.

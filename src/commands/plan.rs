@@ -1,21 +1,20 @@
 //! `plan`: what `restore` would do now, touching nothing.
 
-use std::process::ExitCode;
-
 use crate::cli::settings::Settings;
 use crate::cloud::Session;
 use crate::cloud::credentials::Env;
 use crate::engine::plan;
+use crate::exit::ExitStatus;
 use crate::layers::Probe;
 use crate::report;
 use crate::site::Site;
 use crate::ui::{self, Format};
 
 /// Observes every layer and prints the plan.
-pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
+pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitStatus> {
     let (site, session) = super::connect(settings, env).await?;
     show(&session, &site, settings.format).await;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 /// Prints the plan for the stack as it is now.

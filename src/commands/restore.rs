@@ -1,17 +1,16 @@
 //! `restore`: the runbook as one command (see [`crate::engine::restore`]).
 
-use std::process::ExitCode;
-
 use serde_json::json;
 
 use crate::cli::settings::{Settings, Verbosity};
 use crate::cloud::Session;
 use crate::cloud::credentials::Env;
-use crate::engine::lock::RunLock;
+use crate::engine::ending::Ending;
 use crate::engine::restore::{self, Options};
-use crate::exit;
+use crate::exit::ExitStatus;
 use crate::journal::{self, Event, Journal};
 use crate::layers::Probe;
+use crate::lock::RunLock;
 use crate::report;
 use crate::site::Site;
 use crate::ui::progress::Progress;
@@ -30,11 +29,11 @@ pub async fn run(
     settings: &Settings,
     env: &Env,
     what: RestoreSettings,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<ExitStatus> {
     let (site, session) = super::connect(settings, env).await?;
     if what.dry_run {
         super::plan::show(&session, &site, settings.format).await;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitStatus::Success);
     }
     let state = journal::state_dir(env);
     let _lock = RunLock::acquire(&state, "restore")?;
@@ -54,7 +53,7 @@ pub async fn restore_with(
     settings: &Settings,
     options: Options,
     state: &std::path::Path,
-) -> anyhow::Result<(ExitCode, std::path::PathBuf)> {
+) -> anyhow::Result<(ExitStatus, std::path::PathBuf)> {
     let journal = Journal::create(state, "restore")?;
     journal.record(
         Event::Start,
@@ -74,15 +73,12 @@ pub async fn restore_with(
             "stopped by signal {signal}: run `juju-capi-restore restore` again to continue from here; journal: {}",
             journal.path().display()
         );
-        return Ok((
-            ExitCode::from(crate::engine::interrupt::exit_code(signal)),
-            journal.path().to_path_buf(),
-        ));
+        return Ok((ExitStatus::of_signal(signal), journal.path().to_path_buf()));
     }
     let report = report::observe(probe).await;
     // Only what --until asked for counts: above it, red is expected.
     let in_scope = |l: &crate::layers::Layer| options.until.is_none_or(|u| *l <= u);
-    let ending = exit::Ending::observed(
+    let ending = Ending::observed(
         &outcome.stopped,
         &report
             .red()
@@ -92,7 +88,7 @@ pub async fn restore_with(
         report.lowest_unobserved().filter(in_scope),
     );
     let closing = match (&ending, options.until) {
-        (exit::Ending::Green, Some(until)) => format!(
+        (Ending::Green, Some(until)) => format!(
             "restore: reached `--until {}`, every layer up to it green (exit code 0)",
             until.name()
         ),
@@ -109,7 +105,7 @@ pub async fn restore_with(
         json!({"ending": ending, "exit_code": ending.code(), "stopped": stops(), "actions": outcome.actions, "lowest_red": report.lowest_red().filter(in_scope).map(|l| l.name()), "api_requests": session.stats().requests()}),
     );
     eprintln!("journal: {}", journal.path().display());
-    Ok((ending.exit_code(), journal.path().to_path_buf()))
+    Ok((ending.status(), journal.path().to_path_buf()))
 }
 
 /// The end of an unattended run, for cron mail: what changed, the end state of each

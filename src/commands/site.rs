@@ -1,21 +1,21 @@
 //! `site template`, `site check` and `site discover`.
 
 use std::path::Path;
-use std::process::ExitCode;
 
-use crate::cli::UsageError;
 use crate::cli::args::SiteAction;
 use crate::cli::settings::Settings;
 use crate::cloud::credentials::{self, Env};
 use crate::cloud::keyring::Keyring;
 use crate::cloud::nova::{self, ServerQuery};
 use crate::cloud::{ApiError, Scope, Session, magnum, octavia};
+use crate::error::UsageError;
+use crate::exit::ExitStatus;
 use crate::layers::vm::exact_name_regex;
 use crate::site::{Http, Management, ProjectId, Site, TEMPLATE, Uuid};
 use crate::ui::{self, Format};
 
 /// Runs a `site` subcommand.
-pub async fn run(settings: &Settings, env: &Env, action: SiteAction) -> anyhow::Result<ExitCode> {
+pub async fn run(settings: &Settings, env: &Env, action: SiteAction) -> anyhow::Result<ExitStatus> {
     match action {
         // The template is commented YAML; for programs, the values it holds.
         SiteAction::Template => match settings.format {
@@ -88,7 +88,7 @@ pub async fn run(settings: &Settings, env: &Env, action: SiteAction) -> anyhow::
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 /// Finds the management VM in any project (admin scope), then what CAPO and Magnum

@@ -1,17 +1,16 @@
 //! `status`: probe every observable layer and print one row per layer.
 
-use std::process::ExitCode;
-
 use crate::cli::settings::Settings;
 use crate::cloud::Session;
 use crate::cloud::credentials::Env;
-use crate::exit;
+use crate::engine::ending::Ending;
+use crate::exit::ExitStatus;
 use crate::layers::Probe;
 use crate::report;
 use crate::site::Site;
 
 /// Loads the site and credentials, checks both scopes, probes, prints.
-pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitCode> {
+pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitStatus> {
     let (site, session) = super::connect(settings, env).await?;
     status(&session, &site, settings).await
 }
@@ -21,15 +20,15 @@ pub async fn status(
     session: &Session,
     site: &Site,
     settings: &Settings,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<ExitStatus> {
     let report = report::observe(Probe { session, site }).await;
-    let ending = exit::Ending::observed(&[], &report.red(), report.lowest_unobserved());
+    let ending = Ending::observed(&[], &report.red(), report.lowest_unobserved());
     super::print_report(
         &report,
         settings.format,
         &ending,
         &match ending {
-            exit::Ending::Unobserved { .. } => ending.line(&[]),
+            Ending::Unobserved { .. } => ending.line(&[]),
             _ => crate::ui::table::lowest_red(&report),
         },
         None,
@@ -40,5 +39,5 @@ pub async fn status(
         session.stats().retries(),
         session.stats().logins()
     );
-    Ok(ending.exit_code())
+    Ok(ending.status())
 }

@@ -4,17 +4,17 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use anyhow::Context;
 use secrecy::SecretString;
 use twin::{Scenario, Twin};
 
-use crate::cli::UsageError;
 use crate::cli::settings::Settings;
 use crate::cloud::credentials::{
     AuthMethod, CloudConfig, DomainRef, Interface, ProjectRef, Tls, UserRef,
 };
+use crate::error::UsageError;
+use crate::exit::ExitStatus;
 use crate::files::write_private;
 use crate::site::{Http, Juju, Management, PollIntervals, ProjectId, Site, Ssh, Uuid};
 
@@ -282,7 +282,7 @@ pub async fn run(
     dir: Option<PathBuf>,
     time_scale: Option<f64>,
     tls: bool,
-) -> anyhow::Result<ExitCode> {
+) -> anyhow::Result<ExitStatus> {
     let scenario = load_scenario(scenario, time_scale)?;
     let twin = start(scenario, listen, tls).await?;
     let dir = match dir {
@@ -322,7 +322,7 @@ pub async fn run(
         _ = term.recv() => {}
     }
     twin.stop().await;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 #[cfg(test)]

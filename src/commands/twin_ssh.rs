@@ -4,10 +4,10 @@
 //! command through the twin's `/host/exec`. Loopback only.
 
 use std::net::{IpAddr, SocketAddr};
-use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::UsageError;
+use crate::error::UsageError;
+use crate::exit::ExitStatus;
 use crate::host::tcp_probe::{self, PortState};
 
 /// What matters of an ssh command line.
@@ -49,7 +49,7 @@ fn parse(args: &[String]) -> Result<SshArgs, String> {
 }
 
 /// Runs one "ssh" command against the twin at `twin`.
-pub async fn run(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
+pub async fn run(twin: &str, args: &[String]) -> anyhow::Result<ExitStatus> {
     let ssh = parse(args).map_err(|e| UsageError(format!("twin-ssh: {e}")))?;
     let ip: IpAddr = ssh
         .host
@@ -71,14 +71,14 @@ pub async fn run(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
     };
     if let Some(words) = words {
         eprintln!("ssh: connect to host {ip} port {}: {words}", ssh.port);
-        return Ok(ExitCode::from(255));
+        return Ok(ExitStatus::Child(255));
     }
     host_exec(twin, serde_json::json!({"command": ssh.command})).await
 }
 
 /// `twin-exec`: runs one program of the twin's VM (the scripts behind a real sshd in
 /// the tests call this for `uptime` and `k8s`).
-pub async fn exec(twin: &str, argv: &[String]) -> anyhow::Result<ExitCode> {
+pub async fn exec(twin: &str, argv: &[String]) -> anyhow::Result<ExitStatus> {
     host_exec(twin, serde_json::json!({"argv": argv})).await
 }
 
@@ -88,7 +88,7 @@ pub async fn exec(twin: &str, argv: &[String]) -> anyhow::Result<ExitCode> {
 /// logs, and whether the controller answers), and says so. As juju does, it prompts
 /// for the password of a stale login only when stdin is a terminal; from /dev/null
 /// it fails with juju's `cannot get discharge ... EOF`.
-pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
+pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitStatus> {
     let mut iter = args.iter();
     let command = iter.next().map(String::as_str).unwrap_or_default();
     if !matches!(command, "ssh" | "status") {
@@ -96,7 +96,7 @@ pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
             "twin-juju: this stand-in for juju models only `juju ssh UNIT -- COMMAND` and `juju status` (got `{}`)",
             args.join(" ")
         );
-        return Ok(ExitCode::from(2));
+        return Ok(ExitStatus::Child(2));
     }
     let mut unit = None;
     let mut model = None;
@@ -122,7 +122,7 @@ pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
     }
     let Some(unit) = unit else {
         eprintln!("ERROR no unit, machine or leader given");
-        return Ok(ExitCode::from(2));
+        return Ok(ExitStatus::Child(2));
     };
     let body = serde_json::json!({"unit": unit, "argv": argv, "model": model});
     let answer = ask_twin(twin, "/host/juju-ssh", &body).await?;
@@ -136,7 +136,7 @@ pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
         std::io::BufRead::read_line(&mut std::io::stdin().lock(), &mut password)?;
         if password.trim().is_empty() {
             eprintln!("ERROR cannot get discharge: empty password");
-            return Ok(ExitCode::from(1));
+            return Ok(ExitStatus::Child(1));
         }
         ask_twin(twin, "/host/juju-login", &serde_json::json!({})).await?;
         ask_twin(twin, "/host/juju-ssh", &body).await?
@@ -147,12 +147,12 @@ pub async fn juju(twin: &str, args: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 /// Asks the twin's `/host/exec` and replays its answer as a process would.
-async fn host_exec(twin: &str, body: serde_json::Value) -> anyhow::Result<ExitCode> {
+async fn host_exec(twin: &str, body: serde_json::Value) -> anyhow::Result<ExitStatus> {
     post_twin(twin, "/host/exec", body).await
 }
 
 /// Posts to one of the twin's host endpoints and replays the answer as a process would.
-async fn post_twin(twin: &str, path: &str, body: serde_json::Value) -> anyhow::Result<ExitCode> {
+async fn post_twin(twin: &str, path: &str, body: serde_json::Value) -> anyhow::Result<ExitStatus> {
     Ok(replay(&ask_twin(twin, path, &body).await?))
 }
 
@@ -178,10 +178,10 @@ async fn ask_twin(
 }
 
 /// Prints an answer's stdout and stderr and gives its exit code, as a process would.
-fn replay(answer: &serde_json::Value) -> ExitCode {
+fn replay(answer: &serde_json::Value) -> ExitStatus {
     print!("{}", answer["stdout"].as_str().unwrap_or_default());
     eprint!("{}", answer["stderr"].as_str().unwrap_or_default());
-    ExitCode::from(answer["exit_code"].as_i64().unwrap_or(255).clamp(0, 255) as u8)
+    ExitStatus::Child(answer["exit_code"].as_i64().unwrap_or(255).clamp(0, 255) as u8)
 }
 
 #[cfg(test)]

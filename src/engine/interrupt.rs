@@ -15,11 +15,6 @@ pub fn requested() -> Option<i32> {
     }
 }
 
-/// The exit code for a run stopped by `signal` (130, 143).
-pub fn exit_code(signal: i32) -> u8 {
-    (128 + signal).clamp(0, 255) as u8
-}
-
 /// Starts listening: call once, inside the runtime, before a run that acts.
 pub fn install() {
     tokio::spawn(async {
@@ -42,7 +37,7 @@ pub fn install() {
                 );
             } else {
                 eprintln!("aborted");
-                std::process::exit(i32::from(exit_code(signal)));
+                std::process::exit(i32::from(crate::exit::ExitStatus::of_signal(signal).code()));
             }
         }
     });

@@ -11,10 +11,11 @@ use tokio::sync::watch;
 use super::plan;
 use super::restore::{StopCause, Stopped};
 use super::wait::{Attempt, Check, Wait, WaitError, Waited};
+use crate::error::NotConfirmed;
 use crate::journal::{Event, Journal};
 use crate::layers::{Decision, Layer, Probe, Row};
 use crate::site::Gate;
-use crate::ui::confirm::{self, Refused};
+use crate::ui::confirm;
 use crate::ui::progress::Progress;
 
 pub(crate) struct Run<'a> {
@@ -72,7 +73,7 @@ impl<'a> Run<'a> {
     }
 
     /// Asks for a destructive step (or takes `--yes`), with the live lines paused.
-    pub(crate) async fn confirm(&self, question: &str) -> Result<(), Refused> {
+    pub(crate) async fn confirm(&self, question: &str) -> Result<(), NotConfirmed> {
         if self.yes || !confirm::can_ask() {
             return confirm::decided(question, self.yes, self.journal);
         }

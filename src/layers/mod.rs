@@ -87,11 +87,6 @@ impl Layer {
                 )
             })
     }
-
-    /// The exit code of a run whose lowest red layer is this one: 10 and up, in order.
-    pub fn exit_code(self) -> u8 {
-        10 + Layer::ALL.iter().position(|l| *l == self).expect("listed") as u8
-    }
 }
 
 /// A layer's state. Meaning is in the word, never only in a colour.

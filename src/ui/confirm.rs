@@ -5,15 +5,11 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use serde_json::json;
 
+use crate::error::NotConfirmed;
 use crate::journal::{Event, Journal};
 
-/// The operator's answer to a destructive step.
-#[derive(Debug, thiserror::Error)]
-#[error("not confirmed: {0}")]
-pub struct Refused(pub String);
-
 /// Asks on the terminal, or takes `--yes`; refuses without either.
-pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), Refused> {
+pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), NotConfirmed> {
     if yes || !can_ask() {
         return decided(question, yes, journal);
     }
@@ -27,7 +23,7 @@ pub fn can_ask() -> bool {
 }
 
 /// The answer without asking: yes with `--yes`, refused without a terminal.
-pub fn decided(question: &str, yes: bool, journal: &Journal) -> Result<(), Refused> {
+pub fn decided(question: &str, yes: bool, journal: &Journal) -> Result<(), NotConfirmed> {
     if yes {
         journal.record(
             Event::Confirmation,
@@ -41,7 +37,7 @@ pub fn decided(question: &str, yes: bool, journal: &Journal) -> Result<(), Refus
         None,
         json!({"question": question, "answer": "refused: no terminal and no --yes"}),
     );
-    Err(Refused(format!(
+    Err(NotConfirmed(format!(
         "{question}: no terminal to ask on; pass `--yes` to confirm in unattended runs"
     )))
 }
@@ -56,7 +52,7 @@ pub fn ask(question: &str) -> String {
 }
 
 /// Journals the operator's answer and decides.
-pub fn answered(question: &str, answer: &str, journal: &Journal) -> Result<(), Refused> {
+pub fn answered(question: &str, answer: &str, journal: &Journal) -> Result<(), NotConfirmed> {
     // Ctrl-C at the prompt means no, whatever was typed after it.
     let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
         && crate::engine::interrupt::requested().is_none();
@@ -68,6 +64,6 @@ pub fn answered(question: &str, answer: &str, journal: &Journal) -> Result<(), R
     if yes {
         Ok(())
     } else {
-        Err(Refused(format!("{question}: not confirmed")))
+        Err(NotConfirmed(format!("{question}: not confirmed")))
     }
 }

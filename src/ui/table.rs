@@ -52,7 +52,7 @@ pub fn lowest_red(report: &Report) -> String {
         Some(layer) => format!(
             "lowest red layer: {} (exit code {})",
             layer.name(),
-            layer.exit_code()
+            crate::exit::ExitStatus::Red(layer).code()
         ),
         None => "no red layer (exit code 0)".to_string(),
     }

@@ -121,7 +121,7 @@ fn until_stops_once_that_layer_is_green() {
 fn a_second_run_is_refused_while_one_holds_the_lock() {
     let t = TestTwin::default_scenario();
     let state = t.home.path().join(".local/state/juju-capi-restore");
-    let _held = capi_restore::engine::lock::RunLock::acquire(&state, "restore").unwrap();
+    let _held = capi_restore::lock::RunLock::acquire(&state, "restore").unwrap();
     let output = t.cmd().arg("restore").output().unwrap();
     assert_eq!(output.status.code(), Some(3));
     let err = stderr(&output);
