@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::status::{HealthStatus, OperatingStatus, ProvisioningStatus};
 
 /// Which row of the observation table (DESIGN §5) matched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Rule {
     /// Magnum UNHEALTHY with an empty reason.
@@ -34,7 +34,7 @@ pub enum Rule {
 }
 
 /// What an observation means, and the next step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnosis {
     /// The rule that matched.
     pub rule: Rule,

@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::cloud::credentials::Env;
+use crate::env::Env;
 
 /// The tool's state directory (`$XDG_STATE_HOME` or `~/.local/state`).
 pub fn state_dir(env: &Env) -> PathBuf {

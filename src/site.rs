@@ -279,7 +279,7 @@ impl Default for AmphoraFlavor {
 /// A wait the tool makes: each reads its poll interval and deadline from the site
 /// file ([`Site::gate`]), and carries the runbook's figure to show beside the time
 /// waited. No deadline is written anywhere else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Gate {
     /// The management VM ACTIVE after its start.

@@ -15,8 +15,8 @@ use crate::cloud::credentials::Env;
 use crate::commands;
 use crate::exit::ExitStatus;
 
+use crate::settings::{Settings, Verbosity};
 use args::{Args, Command};
-use settings::{Settings, Verbosity};
 
 /// Juju's one-line plugin description.
 pub const DESCRIPTION: &str = "restore a parked Cluster-API management stack (VM, k8s, CAPI, Octavia, Magnum) bottom-up, safely";
@@ -63,7 +63,7 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
         );
         return ExitStatus::BadInput.into();
     }
-    let settings = Settings::resolve(args.global, &env);
+    let settings = settings::resolve(args.global, &env);
     init_logging(settings.verbosity);
     let Some(command) = args.command else {
         // Global flags alone: say what the commands are.
@@ -156,8 +156,30 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
             yes,
         } => commands::octavia::failover(settings, env, &load_balancers, yes).await,
         Command::TwinJuju { twin, args } => commands::twin_ssh::juju(&twin, &args).await,
-        Command::Site { action } => commands::site::run(settings, env, action).await,
-        Command::Credentials { action } => commands::credentials::run(settings, env, action),
+        Command::Site { action } => {
+            use commands::site::SiteAction as Site;
+            let action = match action {
+                args::SiteAction::Template => Site::Template,
+                args::SiteAction::Check => Site::Check,
+                args::SiteAction::Discover {
+                    server,
+                    write,
+                    force,
+                } => Site::Discover {
+                    server,
+                    write,
+                    force,
+                },
+            };
+            commands::site::run(settings, env, action).await
+        }
+        Command::Credentials {
+            action: args::CredentialsAction::Store,
+        } => commands::credentials::run(
+            settings,
+            env,
+            commands::credentials::CredentialsAction::Store,
+        ),
     }
 }
 

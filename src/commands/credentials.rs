@@ -5,12 +5,18 @@ use std::io::Read;
 
 use secrecy::SecretString;
 
-use crate::cli::args::CredentialsAction;
-use crate::cli::settings::Settings;
 use crate::cloud::credentials::Env;
 use crate::cloud::keyring::Keyring;
 use crate::error::UsageError;
 use crate::exit::ExitStatus;
+use crate::settings::Settings;
+
+/// What `credentials` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialsAction {
+    /// Read a secret from stdin and store it in the keyring.
+    Store,
+}
 
 /// Stores the secret for `--cloud` (or `OS_CLOUD`).
 pub fn run(

@@ -5,12 +5,12 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use crate::cli::settings::Settings;
 use crate::cloud::Session;
 use crate::cloud::credentials::Env;
-use crate::engine::ending::Ending;
+use crate::ending::Ending;
 use crate::engine::restore::Options;
 use crate::exit::ExitStatus;
+use crate::settings::Settings;
 
 use super::twin::{admin_cloud, load_scenario, site_for, start};
 
@@ -83,7 +83,7 @@ pub async fn run(
             serde_json::json!({"command": "verify", "time_scale": site.time_scale(), "cloud": session.config().name, "server": site.management.server}),
         );
         let progress = crate::ui::progress::Progress::with(
-            settings.verbosity == crate::cli::settings::Verbosity::Quiet,
+            settings.verbosity == crate::settings::Verbosity::Quiet,
             !settings.progress,
         )
         .on_clock(site.time_scale());

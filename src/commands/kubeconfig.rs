@@ -1,8 +1,8 @@
 //! `kubeconfig`: re-emit the management kubeconfig (runbook phase-06 Step 6.5).
 
-use crate::cli::settings::Settings;
 use crate::exit::ExitStatus;
 use crate::host::kubeconfig;
+use crate::settings::Settings;
 use crate::site::{Site, expand_home};
 
 /// Fetches the kubeconfig over ssh and writes it to the site's path, 0600.

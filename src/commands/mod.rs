@@ -16,12 +16,12 @@ pub mod verify;
 
 use std::io::Write;
 
-use crate::cli::settings::Settings;
 use crate::cloud::credentials::{Env, resolve};
 use crate::cloud::keyring::Keyring;
 use crate::cloud::{Scope, Session};
-use crate::engine::ending::Ending;
+use crate::ending::Ending;
 use crate::report::Report;
+use crate::settings::Settings;
 use crate::site::Site;
 
 /// Loads the site file, resolves credentials and authenticates both scopes: a wrong

@@ -9,13 +9,12 @@ use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::cli::settings::{Settings, Verbosity};
 use crate::cloud::credentials::Env;
 use crate::cloud::octavia::{self, LoadBalancer};
 use crate::cloud::{Scope, Session};
-use crate::engine::ending::Ending;
+use crate::ending::Ending;
+use crate::ending::Stopped;
 use crate::engine::failover::FailedOver;
-use crate::engine::restore::Stopped;
 use crate::engine::run::Run;
 use crate::engine::sweep::Swept;
 use crate::error::UsageError;
@@ -24,6 +23,7 @@ use crate::journal::{self, Event, Journal};
 use crate::layers::headroom::{self, HostHeadroom};
 use crate::layers::{Layer, Probe};
 use crate::lock::RunLock;
+use crate::settings::{Settings, Verbosity};
 use crate::site::{AmphoraFlavor, Site};
 use crate::ui::progress::Progress;
 use crate::ui::{self, Format};
@@ -47,7 +47,7 @@ impl Frame {
         let (site, session) = super::connect(settings, env).await?;
         let state = journal::state_dir(env);
         let lock = RunLock::acquire(&state, command)?;
-        crate::engine::interrupt::install();
+        crate::interrupt::install();
         let journal = Journal::create(&state, command)?;
         let mut start = start;
         start["command"] = json!(command);
@@ -70,7 +70,7 @@ impl Frame {
     /// Ends the journal and turns the outcome into an exit code: one [`Ending`]
     /// for the closing line, the journal and the code.
     fn end(&self, stops: &[Stopped], actions: usize) -> ExitStatus {
-        if let Some(signal) = crate::engine::interrupt::requested() {
+        if let Some(signal) = crate::interrupt::requested() {
             self.journal.record(
                 Event::End,
                 None,

@@ -8,17 +8,17 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::capi::{self, Kubectl, Phase};
-use crate::cli::settings::Settings;
 use crate::cloud::credentials::Env;
 use crate::cloud::nova::ServerStatus;
 use crate::cloud::{Scope, nova};
-use crate::engine::ending::Ending;
+use crate::ending::Ending;
 use crate::engine::wait::{Check, Wait, WaitError};
 use crate::error::UsageError;
 use crate::exit::ExitStatus;
 use crate::journal::{self, Event, Journal};
 use crate::layers::Probe;
 use crate::lock::RunLock;
+use crate::settings::Settings;
 use crate::site::expand_home;
 
 /// `park`'s options.
@@ -43,7 +43,7 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
     let (site, session) = super::connect(settings, env).await?;
     let state = journal::state_dir(env);
     let _lock = RunLock::acquire(&state, "park")?;
-    crate::engine::interrupt::install();
+    crate::interrupt::install();
     let journal = Journal::create(&state, "park")?;
     journal.record(
         Event::Start,
@@ -181,7 +181,7 @@ async fn park_with(
     );
     if let Err(refused) = confirm(&question, park.yes, journal) {
         // Ctrl-C at the prompt is an interruption (130), not a refusal (3).
-        if let Some(signal) = crate::engine::interrupt::requested() {
+        if let Some(signal) = crate::interrupt::requested() {
             return Ok(unchanged_by_signal(journal, signal, "at the prompt"));
         }
         return Err(refused.into());
@@ -192,7 +192,7 @@ async fn park_with(
         Scope::Admin
     };
     // A signal up to here (the scope check may log in): change nothing.
-    if let Some(signal) = crate::engine::interrupt::requested() {
+    if let Some(signal) = crate::interrupt::requested() {
         return Ok(unchanged_by_signal(journal, signal, "before the stop"));
     }
     let request = json!({"request": "os-stop", "server": server.id, "scope": format!("{scope}")});

@@ -1,12 +1,12 @@
 //! `plan`: what `restore` would do now, touching nothing.
 
-use crate::cli::settings::Settings;
 use crate::cloud::Session;
 use crate::cloud::credentials::Env;
 use crate::engine::plan;
 use crate::exit::ExitStatus;
 use crate::layers::Probe;
 use crate::report;
+use crate::settings::Settings;
 use crate::site::Site;
 use crate::ui::{self, Format};
 

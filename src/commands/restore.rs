@@ -2,16 +2,16 @@
 
 use serde_json::json;
 
-use crate::cli::settings::{Settings, Verbosity};
 use crate::cloud::Session;
 use crate::cloud::credentials::Env;
-use crate::engine::ending::Ending;
+use crate::ending::Ending;
 use crate::engine::restore::{self, Options};
 use crate::exit::ExitStatus;
 use crate::journal::{self, Event, Journal};
 use crate::layers::Probe;
 use crate::lock::RunLock;
 use crate::report;
+use crate::settings::{Settings, Verbosity};
 use crate::site::Site;
 use crate::ui::progress::Progress;
 
@@ -37,7 +37,7 @@ pub async fn run(
     }
     let state = journal::state_dir(env);
     let _lock = RunLock::acquire(&state, "restore")?;
-    crate::engine::interrupt::install();
+    crate::interrupt::install();
     Ok(
         restore_with(&session, &site, settings, what.options, &state)
             .await?
@@ -66,7 +66,7 @@ pub async fn restore_with(
     let outcome = restore::restore(probe, options, &journal, &progress).await;
     // `Stopped` serializes as {layer, why, cause}: the same shape every command journals.
     let stops = || json!(outcome.stopped);
-    if let Some(signal) = crate::engine::interrupt::requested() {
+    if let Some(signal) = crate::interrupt::requested() {
         // No final round of probes: the operator asked to stop.
         journal.record(Event::End, None, json!({"interrupted_by_signal": signal, "stopped": stops(), "actions": outcome.actions}));
         eprintln!(

@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use crate::cli::args::SiteAction;
-use crate::cli::settings::Settings;
 use crate::cloud::credentials::{self, Env};
 use crate::cloud::keyring::Keyring;
 use crate::cloud::nova::{self, ServerQuery};
@@ -11,8 +9,27 @@ use crate::cloud::{ApiError, Scope, Session, magnum, octavia};
 use crate::error::UsageError;
 use crate::exit::ExitStatus;
 use crate::layers::vm::exact_name_regex;
+use crate::settings::Settings;
 use crate::site::{Http, Management, ProjectId, Site, TEMPLATE, Uuid};
 use crate::ui::{self, Format};
+
+/// What `site` does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteAction {
+    /// Print the commented site template.
+    Template,
+    /// Validate the site file and print it with every default filled in.
+    Check,
+    /// Find the literals in the cloud.
+    Discover {
+        /// The management VM's name.
+        server: String,
+        /// Write the result to the site file.
+        write: bool,
+        /// Replace an existing site file (kept as `.bak`).
+        force: bool,
+    },
+}
 
 /// Runs a `site` subcommand.
 pub async fn run(settings: &Settings, env: &Env, action: SiteAction) -> anyhow::Result<ExitStatus> {

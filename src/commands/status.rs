@@ -1,12 +1,12 @@
 //! `status`: probe every observable layer and print one row per layer.
 
-use crate::cli::settings::Settings;
 use crate::cloud::Session;
 use crate::cloud::credentials::Env;
-use crate::engine::ending::Ending;
+use crate::ending::Ending;
 use crate::exit::ExitStatus;
 use crate::layers::Probe;
 use crate::report;
+use crate::settings::Settings;
 use crate::site::Site;
 
 /// Loads the site and credentials, checks both scopes, probes, prints.

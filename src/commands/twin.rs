@@ -9,13 +9,13 @@ use anyhow::Context;
 use secrecy::SecretString;
 use twin::{Scenario, Twin};
 
-use crate::cli::settings::Settings;
 use crate::cloud::credentials::{
     AuthMethod, CloudConfig, DomainRef, Interface, ProjectRef, Tls, UserRef,
 };
 use crate::error::UsageError;
 use crate::exit::ExitStatus;
 use crate::files::write_private;
+use crate::settings::Settings;
 use crate::site::{Http, Juju, Management, PollIntervals, ProjectId, Site, Ssh, Uuid};
 
 /// Loads a scenario file, or the embedded default.

@@ -2,14 +2,14 @@
 
 use serde_json::json;
 
-use crate::cli::settings::{Settings, Verbosity};
 use crate::cloud::credentials::Env;
-use crate::engine::ending::Ending;
+use crate::ending::Ending;
 use crate::engine::restore;
 use crate::exit::ExitStatus;
 use crate::journal::{self, Event, Journal};
 use crate::layers::Probe;
 use crate::report;
+use crate::settings::{Settings, Verbosity};
 use crate::ui::progress::Progress;
 
 /// Verifies, waiting where the runbook allows, and says SUCCESS or what is not.
@@ -43,7 +43,7 @@ pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitStatus> {
 
 /// The runbook's verdict on what [`restore::verify`] found: SUCCESS, or what is not;
 /// its closing line and its exit code come from the same value.
-pub fn verdict(stopped: &[restore::Stopped]) -> (Ending, String) {
+pub fn verdict(stopped: &[crate::ending::Stopped]) -> (Ending, String) {
     let ending = Ending::of(stopped, None);
     let closing = if stopped.is_empty() {
         "verify: SUCCESS: amphorae ALLOCATED, every Cluster Available, Magnum HEALTHY or the D-042 signature (known good) (exit code 0)".to_string()

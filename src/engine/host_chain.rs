@@ -10,11 +10,11 @@ use std::net::SocketAddr;
 
 use serde_json::json;
 
-use super::restore::Stopped;
 use super::run::{Run, first_line, secs};
 use super::wait::{Attempt, Check, Wait, WaitError, Waited};
 use crate::cloud::nova::{self, ServerStatus};
 use crate::cloud::{ApiError, Scope};
+use crate::ending::Stopped;
 use crate::host::ssh::StatusForm;
 use crate::journal::Event;
 use crate::layers::kubernetes::{self, K8sObservation, Look, NotReady};
@@ -88,7 +88,7 @@ impl Run<'_> {
             Scope::Admin
         };
         // A signal during the probes (the scope check may log in): change nothing.
-        if super::interrupt::requested().is_some() {
+        if crate::interrupt::requested().is_some() {
             return Err(self.stop(Layer::Vm, "interrupted before starting the VM".into()));
         }
         let request =

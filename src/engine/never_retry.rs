@@ -27,18 +27,7 @@ const SKEW: Duration = Duration::from_secs(60);
 /// failover deadline, which only says how long it watches.
 pub const FLOW_MAX: Duration = Duration::from_secs(30 * 60);
 
-/// A server with no amphora row, as this rule reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Built {
-    /// Nova server id.
-    pub server_id: String,
-    /// How to name it (kind, id, name).
-    pub what: String,
-    /// Nova's `created`.
-    pub created: String,
-    /// Nova's fault on it.
-    pub fault: Option<String>,
-}
+pub use crate::layers::amphorae::Built;
 
 /// The cloud's evidence that a failover of one load balancer failed recently.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -10,10 +10,10 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::restore::Stopped;
 use super::run::Run;
 use super::wait::Check;
 use crate::cloud::octavia::LoadBalancer;
+use crate::ending::Stopped;
 use crate::journal::Event;
 use crate::layers::amphorae;
 use crate::layers::{self, Decision, Layer, Row};

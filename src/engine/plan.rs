@@ -28,25 +28,6 @@ pub struct Step {
     pub after: Vec<Layer>,
 }
 
-/// The layers each layer depends on (DESIGN §4.0).
-pub fn depends_on(layer: Layer) -> &'static [Layer] {
-    match layer {
-        Layer::Vm | Layer::Amphorae => &[],
-        Layer::Ssh => &[Layer::Vm],
-        Layer::Kubernetes => &[Layer::Ssh],
-        Layer::CapiControllers => &[Layer::Kubernetes],
-        Layer::Headroom => &[Layer::Amphorae, Layer::Vm],
-        Layer::LoadBalancers => &[Layer::Headroom],
-        Layer::Capo => &[Layer::CapiControllers, Layer::LoadBalancers],
-        Layer::Magnum => &[Layer::Capo],
-    }
-}
-
-/// Whether `layer` depends on `on`, directly or through others (or is it).
-pub fn rests_on(layer: Layer, on: Layer) -> bool {
-    layer == on || depends_on(layer).iter().any(|l| rests_on(*l, on))
-}
-
 /// Each layer's step: the decision its row carries, said with the site's figures.
 pub fn plan(rows: &[Row], site: &Site) -> Vec<Step> {
     rows.iter()
@@ -57,7 +38,7 @@ pub fn plan(rows: &[Row], site: &Site) -> Vec<Step> {
                 action: decision.name(),
                 what: say(row, &decision, site),
                 decision,
-                after: depends_on(row.layer).to_vec(),
+                after: row.layer.depends_on().to_vec(),
             }
         })
         .collect()
@@ -249,11 +230,11 @@ mod tests {
     #[test]
     fn the_graph_joins_at_capo() {
         assert_eq!(
-            depends_on(Layer::Capo),
+            Layer::Capo.depends_on(),
             [Layer::CapiControllers, Layer::LoadBalancers]
         );
         assert_eq!(
-            depends_on(Layer::Headroom),
+            Layer::Headroom.depends_on(),
             [Layer::Amphorae, Layer::Vm],
             "headroom is measured after the VM started"
         );

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use super::run::{Run, first_line, secs};
 use super::wait::Check;
+use crate::ending::Stopped;
 use crate::journal::{Event, Journal};
 use crate::layers::{self, Decision, Health, Layer, Probe, Row};
 use crate::ui::progress::Progress;
@@ -30,28 +31,6 @@ pub struct Options {
     pub strict_order: bool,
     /// Confirm the destructive steps (orphan deletes, failovers) without asking.
     pub yes: bool,
-}
-
-/// Why a branch stopped.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Stopped {
-    /// The layer it stopped at.
-    pub layer: Layer,
-    /// What it was, and what to do.
-    pub why: String,
-    /// Whether it is a fault or only a destructive step nobody confirmed.
-    pub cause: StopCause,
-}
-
-/// What kind of stop: what a cron job must tell apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum StopCause {
-    /// The layer could not be made green.
-    Fault,
-    /// A destructive step (delete, failover, stop) was not confirmed: no terminal and
-    /// no `--yes`, or a no on the terminal.
-    NotConfirmed,
 }
 
 /// How a restore ended.
@@ -94,7 +73,7 @@ pub async fn restore(
     };
     let mut stopped: Vec<Stopped> = [host.err(), octavia.err()].into_iter().flatten().collect();
     let reached = |layer: Layer| options.until.is_none_or(|u| u >= layer);
-    if super::interrupt::requested().is_some() {
+    if crate::interrupt::requested().is_some() {
         progress.line(
             Layer::Capo,
             "not attempted: interrupted; the next `restore` continues from here",
@@ -114,7 +93,7 @@ pub async fn restore(
         progress.line(Layer::Capo, "not attempted: a branch below it stopped");
     }
     let actions = run.changes();
-    if actions == 0 && stopped.is_empty() && super::interrupt::requested().is_none() {
+    if actions == 0 && stopped.is_empty() && crate::interrupt::requested().is_none() {
         progress.line(
             Layer::Magnum,
             "nothing changed: no layer reached needed a change",

@@ -9,8 +9,8 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use super::plan;
-use super::restore::{StopCause, Stopped};
 use super::wait::{Attempt, Check, Wait, WaitError, Waited};
+use crate::ending::{StopCause, Stopped};
 use crate::error::NotConfirmed;
 use crate::journal::{Event, Journal};
 use crate::layers::{Decision, Layer, Probe, Row};
@@ -97,7 +97,7 @@ impl<'a> Run<'a> {
 
     /// Whether to stop after `layer`: `--until` reached, or a signal asked to stop.
     pub(crate) fn done_with(&self, layer: Layer) -> bool {
-        self.until.is_some_and(|u| u <= layer) || super::interrupt::requested().is_some()
+        self.until.is_some_and(|u| u <= layer) || crate::interrupt::requested().is_some()
     }
 
     /// Stops a branch at `layer` for a fault: said, journaled, returned.

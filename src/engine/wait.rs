@@ -44,18 +44,7 @@ impl Wait {
     }
 }
 
-/// One attempt, as progress shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attempt<'a> {
-    /// What is awaited.
-    pub what: &'a str,
-    /// 1, 2, ...
-    pub number: u32,
-    /// Since the wait began.
-    pub elapsed: Duration,
-    /// What the check saw.
-    pub evidence: &'a str,
-}
+pub use crate::ui::progress::Attempt;
 
 /// A condition met.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,7 +117,7 @@ impl Wait {
         let real_deadline = self.real_deadline();
         let mut attempts = 0;
         loop {
-            if let Some(signal) = super::interrupt::requested() {
+            if let Some(signal) = crate::interrupt::requested() {
                 return Err(WaitError::Interrupted {
                     what: self.what.clone(),
                     signal,
@@ -211,7 +200,7 @@ impl Wait {
     /// signal is seen promptly.
     async fn pause(&self, remaining: Duration) {
         let until = Instant::now() + self.interval.min(remaining);
-        while Instant::now() < until && super::interrupt::requested().is_none() {
+        while Instant::now() < until && crate::interrupt::requested().is_none() {
             tokio::time::sleep((until - Instant::now()).min(Duration::from_millis(200))).await;
         }
     }

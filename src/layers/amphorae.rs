@@ -125,12 +125,24 @@ pub struct Inventory {
     pub lookalikes: Vec<Lookalike>,
 }
 
+/// A server with no amphora row, as the never-retry rule reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    /// Nova server id.
+    pub server_id: String,
+    /// How to name it (kind, id, name).
+    pub what: String,
+    /// Nova's `created`.
+    pub created: String,
+    /// Nova's fault on it.
+    pub fault: Option<String>,
+}
+
 impl Inventory {
     /// Every server with no amphora row, provable or not, as the never-retry rule
     /// reads them: when in doubt, a server built during a failed failover still
     /// counts as its record.
-    pub fn built(&self) -> Vec<crate::engine::never_retry::Built> {
-        use crate::engine::never_retry::Built;
+    pub fn built(&self) -> Vec<Built> {
         self.orphans
             .iter()
             .map(|o| Built {

@@ -3,13 +3,13 @@
 //! `restore` executes it, the journal records it. Nothing derives it again from a
 //! summary or evidence line.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Health, Layer};
 use crate::site::Gate;
 
 /// One layer's decision (DESIGN §4.0: the runbook's DECISION blocks).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Decision {
     /// Green, or nothing that needs doing.

@@ -15,7 +15,7 @@ pub mod magnum;
 pub mod ssh_gate;
 pub mod vm;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cloud::{ApiError, Scope, Session};
 use crate::diagnose::Diagnosis;
@@ -23,7 +23,7 @@ use crate::site::Site;
 pub use decision::Decision;
 
 /// A layer of the stack, in the runbook's bottom-up order (DESIGN §4.0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Layer {
     /// The management VM in Nova.
@@ -75,6 +75,25 @@ impl Layer {
         }
     }
 
+    /// The layers it depends on (DESIGN §4.0).
+    pub fn depends_on(self) -> &'static [Layer] {
+        match self {
+            Layer::Vm | Layer::Amphorae => &[],
+            Layer::Ssh => &[Layer::Vm],
+            Layer::Kubernetes => &[Layer::Ssh],
+            Layer::CapiControllers => &[Layer::Kubernetes],
+            Layer::Headroom => &[Layer::Amphorae, Layer::Vm],
+            Layer::LoadBalancers => &[Layer::Headroom],
+            Layer::Capo => &[Layer::CapiControllers, Layer::LoadBalancers],
+            Layer::Magnum => &[Layer::Capo],
+        }
+    }
+
+    /// Whether it depends on `on`, directly or through others (or is it).
+    pub fn rests_on(self, on: Layer) -> bool {
+        self == on || self.depends_on().iter().any(|l| l.rests_on(on))
+    }
+
     /// The layer with this name.
     pub fn parse(name: &str) -> Result<Layer, String> {
         Layer::ALL
@@ -90,7 +109,7 @@ impl Layer {
 }
 
 /// A layer's state. Meaning is in the word, never only in a colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     /// Working.

@@ -55,7 +55,7 @@ pub fn ask(question: &str) -> String {
 pub fn answered(question: &str, answer: &str, journal: &Journal) -> Result<(), NotConfirmed> {
     // Ctrl-C at the prompt means no, whatever was typed after it.
     let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
-        && crate::engine::interrupt::requested().is_none();
+        && crate::interrupt::requested().is_none();
     journal.record(
         Event::Confirmation,
         None,

@@ -12,8 +12,20 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::wait::Attempt;
 use crate::layers::Layer;
+
+/// One attempt, as progress shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt<'a> {
+    /// What is awaited.
+    pub what: &'a str,
+    /// 1, 2, ...
+    pub number: u32,
+    /// Since the wait began.
+    pub elapsed: Duration,
+    /// What the check saw.
+    pub evidence: &'a str,
+}
 
 /// The progress printer.
 #[derive(Debug)]
@@ -139,7 +151,7 @@ impl Progress {
             tokio::select! {
                 answer = &mut read => break answer.ok(),
                 _ = tokio::time::sleep(Duration::from_millis(100)) => {
-                    if crate::engine::interrupt::requested().is_some() {
+                    if crate::interrupt::requested().is_some() {
                         eprintln!();
                         break None;
                     }

@@ -21,12 +21,12 @@ use self::policy::{
     Need, Refusal, Room,
 };
 use super::never_retry;
-use super::restore::Stopped;
 use super::run::{Run, first_line, secs};
 use super::sweep::{Deleting, Swept};
 use super::wait::{Check, WaitError};
 use crate::cloud::octavia::{self, LoadBalancer};
 use crate::cloud::{ApiError, Scope, neutron};
+use crate::ending::Stopped;
 use crate::journal::Event;
 use crate::layers::{self, Layer, Row};
 use crate::site::Gate;
@@ -60,7 +60,7 @@ impl Run<'_> {
         self.settle_unknown_failovers(lbs);
         let mut done = Vec::new();
         for lb in lbs {
-            if super::interrupt::requested().is_some() {
+            if crate::interrupt::requested().is_some() {
                 return Err(self.stop(Layer::LoadBalancers, "interrupted between failovers".into()));
             }
             done.extend(self.failover(lb, named).await?);
@@ -198,7 +198,7 @@ impl Run<'_> {
             lb.provisioning_status
         ))
         .await
-        .map_err(|r| match super::interrupt::requested() {
+        .map_err(|r| match crate::interrupt::requested() {
             Some(_) => self.stop(
                 Layer::LoadBalancers,
                 "interrupted at the question: no failover started".to_string(),
@@ -315,7 +315,7 @@ impl Run<'_> {
     /// re-sent.
     async fn start_failover(&self, before: &LoadBalancer) -> Result<(), Stopped> {
         let label = label(before);
-        if super::interrupt::requested().is_some() {
+        if crate::interrupt::requested().is_some() {
             return Err(self.stop(
                 Layer::LoadBalancers,
                 "interrupted before the failover".into(),

@@ -18,10 +18,10 @@ use serde_json::json;
 
 use self::verify::Verdict;
 use super::never_retry;
-use super::restore::Stopped;
 use super::run::{Run, first_line, secs};
 use super::wait::Check;
 use crate::cloud::{ApiError, Scope, nova, octavia};
+use crate::ending::Stopped;
 use crate::journal::Event;
 use crate::layers::amphorae::{self, AmphoraObservation, Lookalike, Orphan};
 use crate::layers::{self, Layer};
@@ -234,7 +234,7 @@ impl Run<'_> {
             ids.join(", ")
         );
         if let Err(refused) = self.confirm(&question).await {
-            if super::interrupt::requested().is_some() {
+            if crate::interrupt::requested().is_some() {
                 return Err(self.stop(
                     Layer::Amphorae,
                     "interrupted at the question: nothing deleted".into(),
@@ -248,7 +248,7 @@ impl Run<'_> {
             return Ok(());
         }
         for orphan in orphans {
-            if super::interrupt::requested().is_some() {
+            if crate::interrupt::requested().is_some() {
                 return Err(self.stop(
                     Layer::Amphorae,
                     "interrupted: the remaining orphans were not deleted".into(),

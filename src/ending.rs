@@ -1,16 +1,37 @@
-//! How a run ended, as one value ([`Ending`]): its closing line, the end of its
+//! How a run ended, as one value ([`Ending`]), and where its branches stopped
+//! ([`Stopped`]): its closing line, the end of its
 //! journal and its exit status all come from it, so they cannot disagree. A fault
 //! outranks "not confirmed"; a red layer resting on a step nobody confirmed is that
 //! step's doing.
 
-use super::plan::rests_on;
-use super::restore::{StopCause, Stopped};
 use crate::exit::ExitStatus;
 use crate::layers::Layer;
 
+/// Why a branch stopped.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Stopped {
+    /// The layer it stopped at.
+    pub layer: Layer,
+    /// What it was, and what to do.
+    pub why: String,
+    /// Whether it is a fault or only a destructive step nobody confirmed.
+    pub cause: StopCause,
+}
+
+/// What kind of stop: what a cron job must tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopCause {
+    /// The layer could not be made green.
+    Fault,
+    /// A destructive step (delete, failover, stop) was not confirmed: no terminal and
+    /// no `--yes`, or a no on the terminal.
+    NotConfirmed,
+}
+
 /// How a run ended: the one value its closing line, the end of its journal and its
 /// exit code all come from, so they cannot disagree.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum Ending {
     /// Every layer in scope is green (or yellow).
@@ -49,7 +70,7 @@ impl Ending {
             .filter(|s| s.cause == StopCause::NotConfirmed)
             .map(|s| s.layer)
             .collect();
-        let excused = |layer: &Layer| unconfirmed.iter().any(|u| rests_on(*layer, *u));
+        let excused = |layer: &Layer| unconfirmed.iter().any(|u| layer.rests_on(*u));
         let fault = stops
             .iter()
             .filter(|s| s.cause == StopCause::Fault)
