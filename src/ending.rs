@@ -8,7 +8,7 @@ use crate::exit::ExitStatus;
 use crate::layers::Layer;
 
 /// Why a branch stopped.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stopped {
     /// The layer it stopped at.
     pub layer: Layer,

@@ -7,12 +7,13 @@ use std::path::Path;
 
 use crate::cloud::Session;
 use crate::cloud::credentials::Env;
-use crate::ending::Ending;
 use crate::engine::restore::Options;
 use crate::exit::ExitStatus;
 use crate::settings::Settings;
 
+use super::frame::Frame;
 use super::twin::{admin_cloud, load_scenario, site_for, start};
+use super::verify::Shown;
 
 /// Runs the demo.
 pub async fn run(
@@ -41,69 +42,52 @@ pub async fn run(
         site.http.clone(),
     )?;
     super::authenticate(&session).await?;
-    let (restored, journal) = super::restore::restore_with(
-        &session,
-        &site,
+    // The twin is simulated: its orphans and failovers are confirmed without asking.
+    let options = Options {
+        yes: true,
+        ..Options::default()
+    };
+    let state = dir.join("state");
+    let frame = Frame::on(
+        site,
+        session,
         settings,
-        // The twin is simulated: its orphans and failovers are confirmed without asking.
-        Options {
-            yes: true,
-            ..Options::default()
-        },
-        &dir.join("state"),
-    )
-    .await?;
+        &state,
+        "restore",
+        super::restore::start(options),
+        true,
+    )?;
+    let restored = super::restore::restore_in(&frame, settings, options).await;
+    let journal = frame.journal.path().to_path_buf();
+    let (site, session) = frame.into_parts();
     eprintln!(
         "demo: {} API requests ({} Keystone logins)",
         session.stats().requests(),
         session.stats().logins()
     );
     if settings.format == crate::ui::Format::Table {
-        let entries: Vec<serde_json::Value> = std::fs::read_to_string(&journal)?
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
         let id = journal
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         println!(
             "\nthe journal of this run (`juju-capi-restore journal` renders any run):\n{}",
-            super::journal::render(&id, &entries, false)
+            super::journal::render(&id, &crate::journal::read(&journal), false)
         );
     }
     // Done is what the runbook calls done: its final verify says SUCCESS.
     let code = if restored == ExitStatus::Success {
         eprintln!("demo: the runbook's final verify, as `juju-capi-restore verify` runs it");
-        let state = dir.join("state");
-        let verify_journal = crate::journal::Journal::create(&state, "verify")?;
-        verify_journal.record(
-            crate::journal::Event::Start,
-            None,
-            serde_json::json!({"command": "verify", "time_scale": site.time_scale(), "cloud": session.config().name, "server": site.management.server}),
-        );
-        let progress = crate::ui::progress::Progress::with(
-            settings.verbosity == crate::settings::Verbosity::Quiet,
-            !settings.progress,
-        )
-        .on_clock(site.time_scale());
-        let p = crate::layers::Probe {
-            session: &session,
-            site: &site,
-        };
-        let stopped = crate::engine::restore::verify(p, &verify_journal, &progress).await;
-        let (ending, closing) = super::verify::verdict(&stopped);
-        // stdout carries one document for programs; the verdict goes beside it.
-        if settings.format == crate::ui::Format::Table {
-            println!("{closing}");
-        } else {
-            eprintln!("{closing}");
-        }
-        verify_journal.record(
-            crate::journal::Event::End,
-            None,
-            serde_json::json!({"success": ending == Ending::Green, "ending": ending, "exit_code": ending.code(), "stopped": stopped}),
-        );
+        let frame = Frame::on(
+            site,
+            session,
+            settings,
+            &state,
+            "verify",
+            Default::default(),
+            false,
+        )?;
+        let (ending, _) = super::verify::verify_in(&frame, settings, Shown::VerdictOnly).await;
         ending.status()
     } else {
         restored

@@ -2,34 +2,35 @@
 //! the runbooks: the timeline, and each gate's measured wait beside the runbook's
 //! verified figure.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::cloud::credentials::Env;
+use crate::ending::Ending;
 use crate::error::UsageError;
 use crate::exit::ExitStatus;
-use crate::journal;
+use crate::journal::{self, Action, Decided, End, Entry, Line, Start};
+use crate::layers::Layer;
 
 /// What an action was aimed at, when it names a server or a load balancer.
-fn target(detail: &serde_json::Value) -> String {
-    ["server", "load_balancer"]
-        .iter()
-        .find_map(|k| detail[*k].as_str())
+fn target(server: &Option<String>, load_balancer: &Option<String>) -> String {
+    server
+        .as_deref()
+        .or(load_balancer.as_deref())
         .map(|id| format!(" {id}"))
         .unwrap_or_default()
 }
 
 /// What the runbook says each gate takes (AS-EXECUTED-VERIFIED 2026-06-10, gp.mid).
-fn runbook_figure(layer: &str) -> &'static str {
+fn runbook_figure(layer: Layer) -> &'static str {
     match layer {
-        "vm" => "ACTIVE ~20 s",
-        "ssh" => "sshd ~3.5 min after ACTIVE",
-        "kubernetes" => "ready ~20-21 min from boot",
-        "capi-controllers" => "Running soon after k8s ready",
-        "load-balancers" => "failover ~108 s to ACTIVE",
-        "amphorae" => "orphan server gone: seconds",
-        "capo" => "Available within ~10 min of a failover",
+        Layer::Vm => "ACTIVE ~20 s",
+        Layer::Ssh => "sshd ~3.5 min after ACTIVE",
+        Layer::Kubernetes => "ready ~20-21 min from boot",
+        Layer::CapiControllers => "Running soon after k8s ready",
+        Layer::LoadBalancers => "failover ~108 s to ACTIVE",
+        Layer::Amphorae => "orphan server gone: seconds",
+        Layer::Capo => "Available within ~10 min of a failover",
         _ => "-",
     }
 }
@@ -40,7 +41,7 @@ struct Listed {
     run: String,
     command: Option<String>,
     outcome: String,
-    exit_code: Option<i64>,
+    exit_code: Option<u8>,
     path: String,
 }
 
@@ -68,16 +69,12 @@ pub fn run(
                 .iter()
                 .rev()
                 .map(|path| {
-                    let entries = read(path);
-                    let end = entries.iter().rev().find(|e| e["event"] == "end");
+                    let entries = journal::read(path).lines;
                     Listed {
                         run: stem(path),
-                        command: entries
-                            .first()
-                            .and_then(|e| e["detail"]["command"].as_str())
-                            .map(str::to_string),
+                        command: start(&entries).map(|s| s.command.clone()),
                         outcome: outcome(&entries),
-                        exit_code: end.and_then(|e| e["detail"]["exit_code"].as_i64()),
+                        exit_code: end(&entries).and_then(|e| e.exit_code),
                         path: path.display().to_string(),
                     }
                 })
@@ -89,8 +86,7 @@ pub fn run(
             println!("no runs journaled under `{}` yet", runs_dir.display());
         }
         for path in runs.iter().rev() {
-            let entries = read(path);
-            println!("{}  {}", stem(path), outcome(&entries));
+            println!("{}  {}", stem(path), outcome(&journal::read(path).lines));
         }
         return Ok(ExitStatus::Success);
     };
@@ -117,25 +113,28 @@ pub fn run(
                 .into());
             }
         };
-    let entries = read(path);
+    let read = journal::read(path);
     if structured {
         #[derive(serde::Serialize)]
         struct Run<'a> {
             run: String,
             outcome: String,
             path: String,
-            entries: &'a [Value],
+            entries: &'a [Line],
+            /// Lines this release cannot read as entries.
+            unreadable: usize,
         }
         let one = Run {
             run: stem(path),
-            outcome: outcome(&entries),
+            outcome: outcome(&read.lines),
             path: path.display().to_string(),
-            entries: &entries,
+            entries: &read.lines,
+            unreadable: read.unreadable,
         };
         print!("{}", crate::ui::structured(&one, format));
         return Ok(ExitStatus::Success);
     }
-    print!("{}", render(&stem(path), &entries, markdown));
+    print!("{}", render(&stem(path), &read, markdown));
     Ok(ExitStatus::Success)
 }
 
@@ -145,78 +144,79 @@ fn stem(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn read(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+/// The run's start, if its journal has one.
+fn start(entries: &[Line]) -> Option<&Start> {
+    entries.iter().find_map(|l| match &l.entry {
+        Entry::Start(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// The run's end (the last one not about a layer).
+fn end(entries: &[Line]) -> Option<&End> {
+    entries.iter().rev().find_map(|l| match &l.entry {
+        Entry::End(e) if l.layer.is_none() => Some(e),
+        _ => None,
+    })
 }
 
 /// One line on how a run ended.
-fn outcome(entries: &[Value]) -> String {
-    let end = entries
-        .iter()
-        .rev()
-        .find(|e| e["event"] == "end" && e["layer"].is_null());
-    let took = entries
-        .last()
-        .and_then(|e| e["elapsed_s"].as_f64())
-        .unwrap_or(0.0);
+fn outcome(entries: &[Line]) -> String {
+    let took = entries.last().map_or(0.0, |l| l.elapsed_s);
     // "stopped at vm, headroom", from the stops a run recorded.
-    let stopped_at = |d: &Value| {
-        d["stopped"]
-            .as_array()
-            .filter(|s| !s.is_empty())
-            .map(|stops| {
-                let layers: Vec<&str> = stops.iter().filter_map(|s| s["layer"].as_str()).collect();
-                format!("stopped at {}", layers.join(", "))
-            })
+    let stopped_at = |e: &End| {
+        e.stopped.as_ref().filter(|s| !s.is_empty()).map(|stops| {
+            let layers: Vec<&str> = stops.iter().map(|s| s.layer.name()).collect();
+            format!("stopped at {}", layers.join(", "))
+        })
     };
-    let result = match end {
+    let result = match end(entries) {
         None => "did not finish (killed?)".to_string(),
-        Some(e) if e["detail"]["interrupted_by_signal"].is_number() => "interrupted".to_string(),
-        Some(e) if e["detail"]["success"] == true => "SUCCESS".to_string(),
-        // Newer runs record their ending as a value: read it as one.
-        Some(e) if e["detail"]["ending"]["result"].is_string() => {
-            let d = &e["detail"];
-            let layer = d["ending"]["layer"].as_str().unwrap_or("?");
-            match d["ending"]["result"].as_str().unwrap_or_default() {
-                "green" => "ended green".to_string(),
-                "not-confirmed" => "not confirmed (needs `--yes`)".to_string(),
-                "unobserved" => format!("could not observe `{layer}` (a cloud API failed)"),
-                _ => stopped_at(d).unwrap_or_else(|| format!("ended with `{layer}` red")),
+        Some(e) if e.interrupted_by_signal.is_some() => "interrupted".to_string(),
+        Some(e) if e.success == Some(true) => "SUCCESS".to_string(),
+        Some(e) if e.ending.is_some() => match e.ending.as_ref() {
+            Some(Ending::Green) => "ended green".to_string(),
+            Some(Ending::NotConfirmed) => "not confirmed (needs `--yes`)".to_string(),
+            Some(Ending::Unobserved { layer }) => {
+                format!("could not observe `{}` (a cloud API failed)", layer.name())
             }
-        }
-        Some(e) if e["detail"]["refused"].is_string() => {
-            format!("refused: {}", e["detail"]["refused"].as_str().unwrap_or(""))
-        }
-        Some(e) if e["detail"]["error"].is_string() => {
-            format!("failed: {}", e["detail"]["error"].as_str().unwrap_or(""))
-        }
-        Some(e) => {
-            stopped_at(&e["detail"]).unwrap_or_else(|| match e["detail"]["lowest_red"].as_str() {
-                Some(layer) => format!("ended with `{layer}` red"),
-                None => "ended green".to_string(),
-            })
-        }
+            Some(Ending::Red { .. }) | None => {
+                stopped_at(e).unwrap_or_else(|| format!("ended with `{}` red", layer_name(e)))
+            }
+        },
+        Some(End {
+            refused: Some(why), ..
+        }) => format!("refused: {why}"),
+        Some(End {
+            error: Some(error), ..
+        }) => format!("failed: {error}"),
+        Some(e) => stopped_at(e).unwrap_or_else(|| match e.lowest_red {
+            Some(layer) => format!("ended with `{}` red", layer.name()),
+            None => "ended green".to_string(),
+        }),
     };
     format!("{result} ({took:.0} s)")
 }
 
+/// The red layer an end names.
+fn layer_name(e: &End) -> &'static str {
+    match &e.ending {
+        Some(Ending::Red { layer }) => layer.name(),
+        _ => "?",
+    }
+}
+
 /// Renders a run: the timeline of decisions, actions and gates, and the gate table.
-pub fn render(id: &str, entries: &[Value], markdown: bool) -> String {
+pub fn render(id: &str, read: &journal::Read, markdown: bool) -> String {
+    let entries = &read.lines;
     let mut out = String::new();
-    let start = entries.first().map(|e| &e["detail"]);
+    let start = start(entries);
     let heading = format!(
         "{} of `{}` on cloud `{}`, {}",
-        start.and_then(|d| d["command"].as_str()).unwrap_or("run"),
-        start.and_then(|d| d["server"].as_str()).unwrap_or("?"),
-        start.and_then(|d| d["cloud"].as_str()).unwrap_or("?"),
-        entries
-            .first()
-            .and_then(|e| e["at"].as_str())
-            .unwrap_or("?")
+        start.map_or("run", |s| s.command.as_str()),
+        start.and_then(|s| s.server.as_deref()).unwrap_or("?"),
+        start.and_then(|s| s.cloud.as_deref()).unwrap_or("?"),
+        entries.first().map_or("?", |l| l.at.as_str())
     );
     if markdown {
         out.push_str(&format!(
@@ -229,7 +229,7 @@ pub fn render(id: &str, entries: &[Value], markdown: bool) -> String {
     // One clock for every time shown: the cloud's. A run against the twin recorded
     // its time scale; its real seconds become simulated ones, and the heading says so.
     let scale = start
-        .and_then(|d| d["time_scale"].as_f64())
+        .and_then(|s| s.time_scale)
         .filter(|x| x.is_finite() && *x > 0.0)
         .unwrap_or(1.0);
     let clock = if scale != 1.0 {
@@ -238,90 +238,118 @@ pub fn render(id: &str, entries: &[Value], markdown: bool) -> String {
         "real time".to_string()
     };
     out.push_str(&format!("times: {clock}\n"));
-    let mut last_decision = std::collections::HashMap::new();
-    for e in entries {
-        let t = (e["elapsed_s"].as_f64().unwrap_or(0.0) * scale) as u64;
-        let layer = e["layer"].as_str().unwrap_or("");
-        let d = &e["detail"];
-        if let Some(what) = d["what"].as_str() {
-            last_decision.insert(layer, what);
+    timeline(&mut out, entries, scale);
+    if read.unreadable > 0 {
+        out.push_str(&format!(
+            "({} line(s) of this journal are not entries this release can read)\n",
+            read.unreadable
+        ));
+    }
+    gates(&mut out, entries, markdown, &clock);
+    out
+}
+
+/// The timeline: one line per decision, action, gate passed and confirmation.
+fn timeline(out: &mut String, entries: &[Line], scale: f64) {
+    let mut last_decision: HashMap<Option<Layer>, &str> = HashMap::new();
+    for l in entries {
+        let t = (l.elapsed_s * scale) as u64;
+        if let Entry::Decision(Decided::Step { what, .. }) = &l.entry {
+            last_decision.insert(l.layer, what);
         }
-        let text = match e["event"].as_str().unwrap_or("") {
-            // A stop whose reason is the decision just above says only that.
-            "decision" if d["stopped"].is_string() => match d["stopped"].as_str() {
-                Some(why) if last_decision.get(layer) == Some(&why) => "stopped here".to_string(),
-                why => format!("stopped: {}", why.unwrap_or("")),
-            },
-            "decision" if d["nothing_changed"] == true => "nothing changed".to_string(),
-            "decision" => format!("decided: {}", d["what"].as_str().unwrap_or("")),
-            // Journaled before the request is sent, so a crash mid-request still
-            // shows what may have happened.
-            "action" if d["requested"].is_object() => format!(
-                "ACTION {}{}: requested",
-                d["requested"]["request"].as_str().unwrap_or(""),
-                target(&d["requested"])
-            ),
-            "action" => format!(
-                "ACTION {}{}: {}",
-                d["request"].as_str().unwrap_or(""),
-                target(d),
-                d["result"].as_str().unwrap_or("")
-            ),
-            "wait" if d["done"] == true => format!(
-                "gate passed after {} s ({} attempts)",
-                d["waited_s"], d["attempts"]
-            ),
-            "confirmation" => format!(
-                "confirmation: {} -> {}",
-                d["question"].as_str().unwrap_or(""),
-                d["answer"].as_str().unwrap_or("")
-            ),
-            "end" if !layer.is_empty() => format!(
-                "stopped: {}",
-                d["stopped"].as_str().or(d["result"].as_str()).unwrap_or("")
-            ),
-            _ => continue,
+        let Some(text) = say(l, &last_decision) else {
+            continue;
         };
+        let layer = l.layer.map_or("", Layer::name);
         out.push_str(&format!(
             "+{:02}:{:02}  {layer:<16} {text}\n",
             t / 60,
             t % 60
         ));
     }
-    let gates: Vec<(&str, u64)> = entries
+}
+
+/// One entry in words, for the timeline (None: not shown).
+fn say(l: &Line, last_decision: &HashMap<Option<Layer>, &str>) -> Option<String> {
+    Some(match &l.entry {
+        // A stop whose reason is the decision just above says only that.
+        Entry::Decision(Decided::Stopped { stopped, .. }) => {
+            if last_decision.get(&l.layer) == Some(&stopped.as_str()) {
+                "stopped here".to_string()
+            } else {
+                format!("stopped: {stopped}")
+            }
+        }
+        Entry::Decision(Decided::NothingChanged { .. }) => "nothing changed".to_string(),
+        Entry::Decision(Decided::Step { what, .. }) => format!("decided: {what}"),
+        Entry::Decision(Decided::AbortedDelete { why, .. }) => format!("decided: {why}"),
+        Entry::Decision(Decided::RefusedFailover { because, .. }) => {
+            format!("decided: no failover, {because}")
+        }
+        // Journaled before the request is sent, so a crash mid-request still shows
+        // what may have happened.
+        Entry::Action(Action::Requested { requested: r }) => format!(
+            "ACTION {}{}: requested",
+            r.request,
+            target(&r.server, &r.load_balancer)
+        ),
+        Entry::Action(Action::Result(r)) => format!(
+            "ACTION {}{}: {}",
+            r.request,
+            target(&r.server, &r.load_balancer),
+            r.result
+        ),
+        Entry::Wait(journal::Wait::Done {
+            waited_s, attempts, ..
+        }) => format!("gate passed after {waited_s} s ({attempts} attempts)"),
+        Entry::Confirmation(c) => format!("confirmation: {} -> {}", c.question, c.answer),
+        _ => return None,
+    })
+}
+
+/// The gates passed, with the runbook's figure beside each.
+fn gates(out: &mut String, entries: &[Line], markdown: bool, clock: &str) {
+    let gates: Vec<(Layer, u64)> = entries
         .iter()
-        .filter(|e| e["event"] == "wait" && e["detail"]["done"] == true)
-        .filter_map(|e| Some((e["layer"].as_str()?, e["detail"]["waited_s"].as_u64()?)))
+        .filter_map(|l| match (&l.entry, l.layer) {
+            (Entry::Wait(journal::Wait::Done { waited_s, .. }), Some(layer)) => {
+                Some((layer, *waited_s))
+            }
+            _ => None,
+        })
         .collect();
+    let took =
+        |secs: u64| humantime::format_duration(std::time::Duration::from_secs(secs)).to_string();
     if markdown {
         out.push_str("```\n\n| gate | waited | runbook |\n|---|---|---|\n");
         for (layer, secs) in &gates {
             out.push_str(&format!(
-                "| {layer} | {} | {} |\n",
-                humantime::format_duration(std::time::Duration::from_secs(*secs)),
-                runbook_figure(layer)
+                "| {} | {} | {} |\n",
+                layer.name(),
+                took(*secs),
+                runbook_figure(*layer)
             ));
         }
     } else if !gates.is_empty() {
         out.push_str(&format!("\ngates (waited vs the runbook; {clock}):\n"));
         for (layer, secs) in &gates {
             out.push_str(&format!(
-                "  {layer:<16} {:>10}   {}\n",
-                humantime::format_duration(std::time::Duration::from_secs(*secs)).to_string(),
-                runbook_figure(layer)
+                "  {:<16} {:>10}   {}\n",
+                layer.name(),
+                took(*secs),
+                runbook_figure(*layer)
             ));
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    fn entry(t: f64, event: &str, layer: Option<&str>, detail: Value) -> Value {
-        json!({"at": "2026-06-10T07:00:00Z", "elapsed_s": t, "run": "r", "event": event, "layer": layer, "detail": detail})
+    fn entry(t: f64, event: &str, layer: Option<&str>, detail: Value) -> Line {
+        serde_json::from_value(json!({"at": "2026-06-10T07:00:00Z", "elapsed_s": t, "run": "r", "event": event, "layer": layer, "detail": detail})).unwrap()
     }
 
     #[test]
@@ -376,6 +404,36 @@ mod tests {
                 json!({"stopped": [], "lowest_red": null}),
             ),
         ];
-        insta::assert_snapshot!(render("20260610T070000Z-restore-4242", &entries, true));
+        let read = journal::Read {
+            lines: entries,
+            unreadable: 0,
+        };
+        insta::assert_snapshot!(render("20260610T070000Z-restore-4242", &read, true));
+    }
+
+    #[test]
+    fn a_journal_from_the_release_before_still_renders() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.jsonl");
+        std::fs::write(
+            &path,
+            include_str!("../../tests/fixtures/journal-v0.1-restore-fast-fail.jsonl"),
+        )
+        .unwrap();
+        let text = render("old", &journal::read(&path), false);
+        assert!(
+            text.contains("run old: stopped at load-balancers"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "ACTION loadbalancer failover 0f968008-2c4b-4d7e-b1a9-6e3f5c8d2a17: ERROR after 15s"
+            ),
+            "{text}"
+        );
+        assert!(
+            !text.contains("not entries this release can read"),
+            "{text}"
+        );
     }
 }

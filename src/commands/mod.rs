@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod demo;
+pub mod frame;
 pub mod journal;
 pub mod kubeconfig;
 pub mod octavia;

@@ -9,9 +9,10 @@ use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
 use serde_json::json;
 
+use super::frame::{Frame, options};
+use crate::cloud::Scope;
 use crate::cloud::credentials::Env;
 use crate::cloud::octavia::{self, LoadBalancer};
-use crate::cloud::{Scope, Session};
 use crate::ending::Ending;
 use crate::ending::Stopped;
 use crate::engine::failover::FailedOver;
@@ -19,92 +20,36 @@ use crate::engine::run::Run;
 use crate::engine::sweep::Swept;
 use crate::error::UsageError;
 use crate::exit::ExitStatus;
-use crate::journal::{self, Event, Journal};
+use crate::journal::End;
 use crate::layers::headroom::{self, HostHeadroom};
 use crate::layers::{Layer, Probe};
-use crate::lock::RunLock;
-use crate::settings::{Settings, Verbosity};
-use crate::site::{AmphoraFlavor, Site};
-use crate::ui::progress::Progress;
+use crate::settings::Settings;
+use crate::site::AmphoraFlavor;
 use crate::ui::{self, Format};
 
-/// One changing command's frame: connection, lock, journal, progress.
-struct Frame {
-    site: Site,
-    session: Session,
-    journal: Journal,
-    progress: Progress,
-    _lock: RunLock,
-}
-
-impl Frame {
-    async fn open(
-        settings: &Settings,
-        env: &Env,
-        command: &str,
-        start: serde_json::Value,
-    ) -> anyhow::Result<Frame> {
-        let (site, session) = super::connect(settings, env).await?;
-        let state = journal::state_dir(env);
-        let lock = RunLock::acquire(&state, command)?;
-        crate::interrupt::install();
-        let journal = Journal::create(&state, command)?;
-        let mut start = start;
-        start["command"] = json!(command);
-        start["time_scale"] = json!(site.twin.map(|t| t.time_scale));
-        start["cloud"] = json!(session.config().name);
-        start["server"] = json!(site.management.server);
-        start["project"] = json!(site.management.project_id.as_str());
-        journal.record(Event::Start, None, start);
-        let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress)
-            .on_clock(site.time_scale());
-        Ok(Frame {
-            site,
-            session,
-            journal,
-            progress,
-            _lock: lock,
-        })
+/// Ends a Step-5 command: interrupted, or its ending from where it stopped (a
+/// non-green one said on stderr even with -q: cron mail must carry why).
+fn end(frame: &Frame, stops: &[Stopped], actions: usize) -> ExitStatus {
+    let counted = End {
+        actions: Some(actions),
+        ..End::default()
+    };
+    if let Some(status) = frame.interrupted(counted.clone()) {
+        return status;
     }
-
-    /// Ends the journal and turns the outcome into an exit code: one [`Ending`]
-    /// for the closing line, the journal and the code.
-    fn end(&self, stops: &[Stopped], actions: usize) -> ExitStatus {
-        if let Some(signal) = crate::interrupt::requested() {
-            self.journal.record(
-                Event::End,
-                None,
-                json!({"interrupted_by_signal": signal, "actions": actions}),
-            );
-            return ExitStatus::of_signal(signal);
-        }
-        let ending = Ending::of(stops, None);
-        self.journal.record(
-            Event::End,
-            None,
-            json!({"ending": ending, "exit_code": ending.code(), "stopped": stops, "actions": actions, "nothing_changed": actions == 0}),
-        );
-        // Said even with -q: cron mail must carry why a run stopped.
-        if ending != Ending::Green {
-            eprintln!("{}", ending.line(stops));
-        }
-        eprintln!("journal: {}", self.journal.path().display());
-        ending.status()
+    let ending = Ending::of(stops, None);
+    if ending != Ending::Green {
+        eprintln!("{}", ending.line(stops));
     }
+    let mut more = super::frame::Options::new();
+    more.insert("nothing_changed".into(), json!(actions == 0));
+    frame.finish(&ending, stops, End { more, ..counted })
 }
 
 /// `sweep [--yes]`.
 pub async fn sweep(settings: &Settings, env: &Env, yes: bool) -> anyhow::Result<ExitStatus> {
-    let frame = Frame::open(settings, env, "sweep", json!({"yes": yes})).await?;
-    let run = Run::new(
-        Probe {
-            session: &frame.session,
-            site: &frame.site,
-        },
-        &frame.journal,
-        &frame.progress,
-        yes,
-    );
+    let frame = Frame::open(settings, env, "sweep", options([("yes", json!(yes))])).await?;
+    let run = frame.run(yes);
     let result = run.sweep().await;
     let mut stops: Vec<Stopped> = result.as_ref().err().cloned().into_iter().collect();
     if let Ok(swept) = &result {
@@ -127,7 +72,7 @@ pub async fn sweep(settings: &Settings, env: &Env, yes: bool) -> anyhow::Result<
             ));
         }
     }
-    Ok(frame.end(&stops, run.changes()))
+    Ok(end(&frame, &stops, run.changes()))
 }
 
 /// `headroom`: read-only.
@@ -170,25 +115,19 @@ pub async fn failover(
         settings,
         env,
         "failover",
-        json!({"load_balancers": ids, "yes": yes}),
+        options([("load_balancers", json!(ids)), ("yes", json!(yes))]),
     )
     .await?;
-    let p = Probe {
-        session: &frame.session,
-        site: &frame.site,
-    };
-    let run = Run::new(p, &frame.journal, &frame.progress, yes);
+    let p = frame.probe();
+    let run = frame.run(yes);
     let chosen = match choose(p, &run, ids).await {
         Ok(lbs) => lbs,
         Err(Unchosen::BadInput(why)) => {
-            frame
-                .journal
-                .record(Event::End, None, json!({"bad_input": why, "actions": 0}));
-            return Err(UsageError(why).into());
+            return Err(frame.failed(UsageError(why).into()));
         }
         Err(Unchosen::Stop(why)) => {
             let stopped = run.stop(Layer::LoadBalancers, why);
-            return Ok(frame.end(&[stopped], 0));
+            return Ok(end(&frame, &[stopped], 0));
         }
     };
     if chosen.is_empty() {
@@ -199,7 +138,7 @@ pub async fn failover(
         if settings.format != Format::Table {
             print(&ui::structured(&Vec::<FailedOver>::new(), settings.format));
         }
-        return Ok(frame.end(&[], 0));
+        return Ok(end(&frame, &[], 0));
     }
     let result = run.failover_each(&chosen, !ids.is_empty()).await;
     if let Ok(done) = &result {
@@ -218,7 +157,7 @@ pub async fn failover(
         });
     }
     let stops: Vec<Stopped> = result.as_ref().err().cloned().into_iter().collect();
-    Ok(frame.end(&stops, run.changes()))
+    Ok(end(&frame, &stops, run.changes()))
 }
 
 /// Why no load balancer was chosen.

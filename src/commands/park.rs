@@ -7,18 +7,18 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use super::frame::{Frame, options};
 use crate::capi::{self, Kubectl, Phase};
 use crate::cloud::credentials::Env;
 use crate::cloud::nova::ServerStatus;
 use crate::cloud::{Scope, nova};
-use crate::ending::Ending;
 use crate::engine::wait::{Check, Wait, WaitError};
 use crate::error::UsageError;
 use crate::exit::ExitStatus;
-use crate::journal::{self, Event, Journal};
-use crate::layers::Probe;
-use crate::lock::RunLock;
+use crate::journal::{self, ActionResult, End, Entry, Journal, Request};
+use crate::layers::Layer;
 use crate::settings::Settings;
+use crate::site::Gate;
 use crate::site::expand_home;
 
 /// `park`'s options.
@@ -35,50 +35,26 @@ pub struct ParkSettings {
 /// What parking leaves behind, for the operator and for cron mail.
 const EXPECT_WHILE_PARKED: &str = "expect while parked: Magnum UNHEALTHY with an EMPTY reason (the conductor cannot reach the management API: not D-042); the Container Infra panel may answer 504; workload clusters keep running (they do not depend on the management cluster at runtime). Bring it back with `juju-capi-restore restore`.";
 
-use crate::error::{NotConfirmed, Refused};
+use crate::error::Refused;
 use crate::ui::confirm::confirm;
 
 /// Runs `park`.
 pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::Result<ExitStatus> {
-    let (site, session) = super::connect(settings, env).await?;
-    let state = journal::state_dir(env);
-    let _lock = RunLock::acquire(&state, "park")?;
-    crate::interrupt::install();
-    let journal = Journal::create(&state, "park")?;
-    journal.record(
-        Event::Start,
-        None,
-        json!({"command": "park", "time_scale": site.twin.map(|t| t.time_scale), "server": site.management.server, "force": park.force}),
-    );
-    let result = park_with(&site, &session, &journal, park).await;
-    // Every way out leaves an End in the journal: a refusal or an error says which.
-    if let Err(e) = &result {
-        let first = e.to_string().lines().next().unwrap_or_default().to_string();
-        if e.is::<NotConfirmed>() {
-            let ending = Ending::NotConfirmed;
-            journal.record(
-                Event::End,
-                None,
-                json!({"ending": ending, "exit_code": ending.code(), "why": first}),
-            );
-        } else if let Some(Refused(why)) = e.downcast_ref::<Refused>() {
-            // The reason alone: the journal's rendering says "refused: " itself.
-            journal.record(Event::End, None, json!({ "refused": why }));
-        } else {
-            journal.record(Event::End, None, json!({ "error": first }));
-        }
-    }
-    result
+    let frame = Frame::open(
+        settings,
+        env,
+        "park",
+        options([("force", json!(park.force)), ("yes", json!(park.yes))]),
+    )
+    .await?;
+    // Every way out leaves an end in the journal: a refusal or an error says which.
+    park_with(&frame, park).await.map_err(|e| frame.failed(e))
 }
 
 /// Pre-checks, files, confirms, stops, waits; `run` journals how it ended on error.
-async fn park_with(
-    site: &crate::site::Site,
-    session: &crate::cloud::Session,
-    journal: &Journal,
-    park: ParkSettings,
-) -> anyhow::Result<ExitStatus> {
-    let p = Probe { session, site };
+async fn park_with(frame: &Frame, park: ParkSettings) -> anyhow::Result<ExitStatus> {
+    let (site, session, journal) = (&frame.site, &frame.session, &frame.journal);
+    let p = frame.probe();
     let vm = crate::layers::vm::probe(p).await?;
     let Some(server) = vm.server.clone() else {
         let row = crate::layers::vm::assess(&vm);
@@ -100,11 +76,11 @@ async fn park_with(
             "`{}` is already parked (SHUTOFF); nothing to do.\n{EXPECT_WHILE_PARKED}",
             server.name
         );
-        journal.record(
-            Event::End,
-            None,
-            json!({"result": "already SHUTOFF", "success": true}),
-        );
+        journal.end(End {
+            success: Some(true),
+            more: options([("result", json!("already SHUTOFF"))]),
+            ..End::default()
+        });
         return Ok(ExitStatus::Success);
     }
     // Pre-check: Machines being created or deleted would be cut off mid-operation.
@@ -135,9 +111,10 @@ async fn park_with(
                     .map(|m| format!("{} ({})", m.name, m.phase))
                     .collect();
                 journal.record(
-                    Event::Probe,
-                    Some("capo"),
-                    json!({"machines_in_flight": busy}),
+                    Some(Layer::Capo),
+                    Entry::Probe(journal::Probe::MachinesInFlight {
+                        machines_in_flight: busy.clone(),
+                    }),
                 );
                 if !busy.is_empty() && !park.force {
                     return Err(Refused(format!(
@@ -195,17 +172,22 @@ async fn park_with(
     if let Some(signal) = crate::interrupt::requested() {
         return Ok(unchanged_by_signal(journal, signal, "before the stop"));
     }
-    let request = json!({"request": "os-stop", "server": server.id, "scope": format!("{scope}")});
+    let request = Request::new("os-stop")
+        .server(&server.id)
+        .with("scope", scope.to_string());
     journal
-        .change("vm", request, nova::stop_server(session, scope, &server.id))
+        .change(
+            Layer::Vm,
+            request,
+            nova::stop_server(session, scope, &server.id),
+        )
         .await?;
     let id = server.id.clone();
-    let wait = Wait {
-        what: format!("`{}` SHUTOFF", server.name),
-        interval: site.poll.server,
-        deadline: site.timeouts.server_active,
-        scale: site.time_scale(),
-    };
+    let wait = Wait::at(
+        site,
+        Gate::ServerStopped,
+        format!("`{}` SHUTOFF", server.name),
+    );
     let waited = wait
         .until(
             || {
@@ -225,13 +207,20 @@ async fn park_with(
     let waited = match waited {
         Ok(w) => w,
         Err(WaitError::Interrupted { signal, .. }) => {
-            journal.record(Event::End, None, json!({"interrupted_by_signal": signal, "note": "the stop was accepted; Nova finishes it"}));
+            journal.end(End {
+                interrupted_by_signal: Some(signal),
+                more: options([("note", json!("the stop was accepted; Nova finishes it"))]),
+                ..End::default()
+            });
             eprintln!("interrupted while waiting: the stop was accepted and Nova finishes it");
             return Ok(ExitStatus::of_signal(signal));
         }
         Err(WaitError::Failed(e)) => return Err(e.into()),
         Err(e) => {
-            journal.record(Event::End, None, json!({"error": e.to_string()}));
+            journal.end(End {
+                error: Some(e.to_string()),
+                ..End::default()
+            });
             eprintln!(
                 "error: {e}\nthe stop was accepted: check the VM with `juju-capi-restore status`"
             );
@@ -239,7 +228,18 @@ async fn park_with(
         }
     };
     // Nova's ACPI stop is not a clean guest shutdown on this VM class: accepted (runbook).
-    journal.record(Event::End, None, json!({"success": true, "result": "SHUTOFF", "waited_s": waited.elapsed.as_secs(), "note": "Nova ACPI stop, not a clean guest shutdown on this VM class (accepted)"}));
+    journal.end(End {
+        success: Some(true),
+        more: options([
+            ("result", json!("SHUTOFF")),
+            ("waited_s", json!(waited.elapsed.as_secs())),
+            (
+                "note",
+                json!("Nova ACPI stop, not a clean guest shutdown on this VM class (accepted)"),
+            ),
+        ]),
+        ..End::default()
+    });
     eprintln!(
         "`{}` stopped (SHUTOFF after {} s); journal: {}",
         server.name,
@@ -252,7 +252,10 @@ async fn park_with(
 
 /// A signal before the stop was sent: journaled, said, and its exit code (130/143).
 fn unchanged_by_signal(journal: &Journal, signal: i32, when: &str) -> ExitStatus {
-    journal.record(Event::End, None, json!({"interrupted_by_signal": signal}));
+    journal.end(End {
+        interrupted_by_signal: Some(signal),
+        ..End::default()
+    });
     eprintln!("interrupted {when}: nothing was changed");
     ExitStatus::of_signal(signal)
 }
@@ -261,11 +264,9 @@ fn unchanged_by_signal(journal: &Journal, signal: i32, when: &str) -> ExitStatus
 fn file_and_record(root: &Path, kubeconfig: &Path, journal: &Journal) -> anyhow::Result<()> {
     let filed = file_secrets(root, kubeconfig)?;
     eprintln!("filed the management kubeconfig at `{}`", filed.display());
-    journal.record(
-        Event::Action,
-        None,
-        json!({"request": "file secrets", "destination": filed.display().to_string()}),
-    );
+    let destination = filed.display().to_string();
+    let result = ActionResult::of(&Request::new("file secrets"), "filed 0600");
+    journal.action(Layer::Vm, result.with("destination", destination));
     Ok(())
 }
 

@@ -1,44 +1,57 @@
 //! `verify`: the runbook's final verify and its SUCCESS definition.
 
-use serde_json::json;
-
+use super::frame::Frame;
 use crate::cloud::credentials::Env;
 use crate::ending::Ending;
 use crate::engine::restore;
 use crate::exit::ExitStatus;
-use crate::journal::{self, Event, Journal};
-use crate::layers::Probe;
+use crate::journal::End;
 use crate::report;
-use crate::settings::{Settings, Verbosity};
-use crate::ui::progress::Progress;
+use crate::settings::Settings;
 
 /// Verifies, waiting where the runbook allows, and says SUCCESS or what is not.
 pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitStatus> {
-    let (site, session) = super::connect(settings, env).await?;
-    let journal = Journal::create(&journal::state_dir(env), "verify")?;
-    journal.record(
-        Event::Start,
-        None,
-        json!({"command": "verify", "time_scale": site.twin.map(|t| t.time_scale), "cloud": session.config().name, "server": site.management.server}),
-    );
-    let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress)
-        .on_clock(site.time_scale());
-    let p = Probe {
-        session: &session,
-        site: &site,
-    };
-    let stopped = restore::verify(p, &journal, &progress).await;
-    let (ending, closing) = verdict(&stopped);
-    let report = report::observe(p).await;
-    let verdict = if ending == Ending::Green {
-        "SUCCESS"
-    } else {
-        "not yet"
-    };
-    super::print_report(&report, settings.format, &ending, &closing, Some(verdict));
-    journal.record(Event::End, None, json!({"success": ending == Ending::Green, "ending": ending, "exit_code": ending.code(), "stopped": stopped}));
-    eprintln!("journal: {}", journal.path().display());
+    let frame = Frame::observing(settings, env, "verify").await?;
+    let (ending, _) = verify_in(&frame, settings, Shown::Report).await;
     Ok(ending.status())
+}
+
+/// What `verify` prints besides its journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    /// The status report with the verdict (the `verify` command).
+    Report,
+    /// The verdict alone (`demo`, after its restore's report).
+    VerdictOnly,
+}
+
+/// The final verify in its frame: the verdict, printed, and the journal ended.
+pub async fn verify_in(frame: &Frame, settings: &Settings, shown: Shown) -> (Ending, ExitStatus) {
+    let stopped = restore::verify(frame.probe(), &frame.journal, &frame.progress).await;
+    let (ending, closing) = verdict(&stopped);
+    match shown {
+        Shown::Report => {
+            let report = report::observe(frame.probe()).await;
+            let verdict = if ending == Ending::Green {
+                "SUCCESS"
+            } else {
+                "not yet"
+            };
+            super::print_report(&report, settings.format, &ending, &closing, Some(verdict));
+        }
+        // stdout carries one document for programs; the verdict goes beside it.
+        Shown::VerdictOnly if settings.format == crate::ui::Format::Table => println!("{closing}"),
+        Shown::VerdictOnly => eprintln!("{closing}"),
+    }
+    let status = frame.finish(
+        &ending,
+        &stopped,
+        End {
+            success: Some(ending == Ending::Green),
+            ..End::default()
+        },
+    );
+    (ending, status)
 }
 
 /// The runbook's verdict on what [`restore::verify`] found: SUCCESS, or what is not;

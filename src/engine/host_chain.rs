@@ -8,15 +8,13 @@ use std::cell::Cell;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use serde_json::json;
-
 use super::run::{Run, first_line, secs};
 use super::wait::{Attempt, Check, Wait, WaitError, Waited};
 use crate::cloud::nova::{self, ServerStatus};
 use crate::cloud::{ApiError, Scope};
 use crate::ending::Stopped;
 use crate::host::ssh::StatusForm;
-use crate::journal::Event;
+use crate::journal::{ActionResult, Request};
 use crate::layers::kubernetes::{self, K8sObservation, Look, NotReady};
 use crate::layers::vm::VmObservation;
 use crate::layers::{self, Decision, Layer, Probe};
@@ -91,12 +89,13 @@ impl Run<'_> {
         if crate::interrupt::requested().is_some() {
             return Err(self.stop(Layer::Vm, "interrupted before starting the VM".into()));
         }
-        let request =
-            json!({"request": "os-start", "server": server.id, "scope": format!("{scope}")});
+        let request = Request::new("os-start")
+            .server(&server.id)
+            .with("scope", scope.to_string());
         let result = self
             .journal
             .change(
-                "vm",
+                Layer::Vm,
                 request,
                 nova::start_server(self.p.session, scope, &server.id),
             )
@@ -227,7 +226,13 @@ impl Run<'_> {
         if result.is_ok() {
             self.changed(format!("re-emitted the kubeconfig `{}`", path.display()));
         }
-        self.journal.record(Event::Action, Some("capi-controllers"), json!({"request": "k8s config --server", "path": path.display().to_string(), "result": result.as_ref().map(|_| "written 0600".to_string()).unwrap_or_else(|e| first_line(e))}));
+        let said = match &result {
+            Ok(_) => "written 0600".to_string(),
+            Err(e) => first_line(e),
+        };
+        let request = Request::new("k8s config --server").with("path", path.display().to_string());
+        self.journal
+            .action(Layer::CapiControllers, ActionResult::of(&request, said));
         result
             .map(|_| ())
             .map_err(|e| self.stop(Layer::CapiControllers, e.to_string()))

@@ -7,14 +7,12 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::watch;
 
 use super::run::Run;
 use super::wait::Check;
 use crate::cloud::octavia::LoadBalancer;
 use crate::ending::Stopped;
-use crate::journal::Event;
 use crate::layers::amphorae;
 use crate::layers::{self, Decision, Layer, Row};
 use crate::site::Gate;
@@ -103,7 +101,7 @@ impl Run<'_> {
 
     /// Records a row as a probe, without a decision.
     pub(crate) fn record(&self, row: &Row) {
-        self.journal.record(Event::Probe, Some(row.layer.name()), json!({"state": row.state, "summary": row.summary, "evidence": row.evidence, "diagnosis": row.diagnosis}));
+        self.journal.probe(row);
     }
 
     /// The load balancers' row, as `status` judges it, with the observation.

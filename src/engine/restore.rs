@@ -12,13 +12,12 @@
 //! its branch with the way forward. Re-running it on a healthy stack changes nothing
 //! and says so.
 
-use serde_json::json;
 use tokio::sync::watch;
 
 use super::run::{Run, first_line, secs};
 use super::wait::Check;
 use crate::ending::Stopped;
-use crate::journal::{Event, Journal};
+use crate::journal::{self, Decided, Entry, Journal};
 use crate::layers::{self, Decision, Health, Layer, Probe, Row};
 use crate::ui::progress::Progress;
 
@@ -98,7 +97,12 @@ pub async fn restore(
             Layer::Magnum,
             "nothing changed: no layer reached needed a change",
         );
-        journal.record(Event::Decision, None, json!({"nothing_changed": true}));
+        journal.decided(
+            None,
+            Decided::NothingChanged {
+                nothing_changed: true,
+            },
+        );
     }
     Outcome {
         stopped,
@@ -122,9 +126,11 @@ pub async fn verify(p: Probe<'_>, journal: &Journal, progress: &Progress) -> Vec
                 .map(|a| format!("{} {}", a.id, a.status))
                 .collect();
             journal.record(
-                Event::Probe,
-                Some("amphorae"),
-                json!({"amphorae": o.amphorae.len(), "not_allocated": not_allocated}),
+                Some(Layer::Amphorae),
+                Entry::Probe(journal::Probe::Amphorae {
+                    amphorae: o.amphorae.len(),
+                    not_allocated: not_allocated.clone(),
+                }),
             );
             if not_allocated.is_empty() {
                 progress.line(

@@ -5,14 +5,13 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::watch;
 
 use super::plan;
 use super::wait::{Attempt, Check, Wait, WaitError, Waited};
 use crate::ending::{StopCause, Stopped};
 use crate::error::NotConfirmed;
-use crate::journal::{Event, Journal};
+use crate::journal::{self, Decided, Entry, Journal};
 use crate::layers::{Decision, Layer, Probe, Row};
 use crate::site::Gate;
 use crate::ui::confirm;
@@ -86,11 +85,14 @@ impl<'a> Run<'a> {
     /// how `plan` says it.
     pub(crate) fn decide(&self, row: &Row) -> (Decision, String) {
         let step = plan::plan(std::slice::from_ref(row), self.p.site).remove(0);
-        self.journal.record(Event::Probe, Some(row.layer.name()), json!({"state": row.state, "summary": row.summary, "evidence": row.evidence, "diagnosis": row.diagnosis}));
-        self.journal.record(
-            Event::Decision,
-            Some(row.layer.name()),
-            json!({"action": step.action, "what": step.what}),
+        self.journal.probe(row);
+        self.journal.decided(
+            Some(row.layer),
+            Decided::Step {
+                action: step.action.to_string(),
+                what: step.what.clone(),
+                decision: Some(step.decision.clone()),
+            },
         );
         (step.decision, step.what)
     }
@@ -121,17 +123,26 @@ impl<'a> Run<'a> {
             StopCause::NotConfirmed => "not confirmed",
         };
         self.progress.line(layer, &format!("{said}: {why}"));
-        self.journal.record(
-            Event::Decision,
-            Some(layer.name()),
-            json!({"stopped": why, "cause": cause}),
+        self.journal.decided(
+            Some(layer),
+            Decided::Stopped {
+                stopped: why.clone(),
+                cause,
+            },
         );
         Stopped { layer, why, cause }
     }
 
     /// Records a wait that reached its condition (the journal's gate timeline).
     pub(crate) fn waited<T>(&self, layer: Layer, waited: &super::wait::Waited<T>) {
-        self.journal.record(Event::Wait, Some(layer.name()), json!({"done": true, "waited_s": waited.elapsed.as_secs(), "attempts": waited.attempts}));
+        self.journal.record(
+            Some(layer),
+            Entry::Wait(journal::Wait::Done {
+                done: true,
+                waited_s: waited.elapsed.as_secs(),
+                attempts: waited.attempts,
+            }),
+        );
     }
 
     /// Waits at `gate` (its interval and deadline from the site file) on `check`,
@@ -162,7 +173,14 @@ impl<'a> Run<'a> {
         let expected = expected.to_string();
         move |a: &Attempt<'_>| {
             self.progress.waiting(layer, a, &expected);
-            self.journal.record(Event::Wait, Some(layer.name()), json!({"attempt": a.number, "elapsed_s": a.elapsed.as_secs(), "evidence": a.evidence}));
+            self.journal.record(
+                Some(layer),
+                Entry::Wait(journal::Wait::Attempt {
+                    attempt: a.number,
+                    elapsed_s: a.elapsed.as_secs(),
+                    evidence: a.evidence.to_string(),
+                }),
+            );
         }
     }
 }

@@ -3,10 +3,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use serde_json::json;
-
 use crate::error::NotConfirmed;
-use crate::journal::{Event, Journal};
+use crate::journal::Journal;
 
 /// Asks on the terminal, or takes `--yes`; refuses without either.
 pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), NotConfirmed> {
@@ -25,18 +23,10 @@ pub fn can_ask() -> bool {
 /// The answer without asking: yes with `--yes`, refused without a terminal.
 pub fn decided(question: &str, yes: bool, journal: &Journal) -> Result<(), NotConfirmed> {
     if yes {
-        journal.record(
-            Event::Confirmation,
-            None,
-            json!({"question": question, "answer": "yes (--yes)"}),
-        );
+        journal.confirmation(question, "yes (--yes)");
         return Ok(());
     }
-    journal.record(
-        Event::Confirmation,
-        None,
-        json!({"question": question, "answer": "refused: no terminal and no --yes"}),
-    );
+    journal.confirmation(question, "refused: no terminal and no --yes");
     Err(NotConfirmed(format!(
         "{question}: no terminal to ask on; pass `--yes` to confirm in unattended runs"
     )))
@@ -56,11 +46,7 @@ pub fn answered(question: &str, answer: &str, journal: &Journal) -> Result<(), N
     // Ctrl-C at the prompt means no, whatever was typed after it.
     let yes = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
         && crate::interrupt::requested().is_none();
-    journal.record(
-        Event::Confirmation,
-        None,
-        json!({"question": question, "answer": if yes { "yes" } else { "no" }}),
-    );
+    journal.confirmation(question, if yes { "yes" } else { "no" });
     if yes {
         Ok(())
     } else {

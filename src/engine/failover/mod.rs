@@ -14,7 +14,6 @@ pub mod policy;
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::json;
 
 use self::policy::{
     EndpointChange, FailedRequest, FailoverFacts, FailoverOutcome, FailoverStep, FailureClass,
@@ -27,7 +26,7 @@ use super::wait::{Check, WaitError};
 use crate::cloud::octavia::{self, LoadBalancer};
 use crate::cloud::{ApiError, Scope, neutron};
 use crate::ending::Stopped;
-use crate::journal::Event;
+use crate::journal::{self, ActionResult, Decided, Request};
 use crate::layers::{self, Layer, Row};
 use crate::site::Gate;
 
@@ -260,10 +259,13 @@ impl Run<'_> {
                 )),
             ),
             Refusal::CloudShowsFailed(failed) => {
-                self.journal.record(
-                    Event::Decision,
-                    Some("load-balancers"),
-                    json!({"refused_failover": lb.id, "because": "the cloud shows a failed failover", "evidence": failed.evidence}),
+                self.journal.decided(
+                    Some(Layer::LoadBalancers),
+                    Decided::RefusedFailover {
+                        refused_failover: lb.id.clone(),
+                        because: "the cloud shows a failed failover".into(),
+                        evidence: failed.evidence.clone(),
+                    },
                 );
                 (
                     Layer::LoadBalancers,
@@ -321,12 +323,17 @@ impl Run<'_> {
                 "interrupted before the failover".into(),
             ));
         }
-        let request = json!({"request": "loadbalancer failover", "load_balancer": before.id, "name": before.name, "from": before.provisioning_status, "vip": before.vip_address, "scope": "admin"});
+        let request = Request::new(journal::FAILOVER)
+            .load_balancer(&before.id)
+            .with("name", &before.name)
+            .with("from", &before.provisioning_status)
+            .with("vip", &before.vip_address)
+            .with("scope", "admin");
         let session = self.p.session;
         let result = self
             .journal
             .change(
-                "load-balancers",
+                Layer::LoadBalancers,
                 request,
                 octavia::failover_load_balancer(session, &before.id),
             )
@@ -459,7 +466,14 @@ impl Run<'_> {
             took_s: Some(took.as_secs()),
         };
         let words: Vec<String> = changed.iter().map(EndpointChange::to_string).collect();
-        self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": before.id, "result": describe(&outcome), "outcome": outcome, "took_s": took.as_secs(), "vip": after.vip_address, "floating_ips": fips_after, "changed": words}));
+        self.journal.action(
+            Layer::LoadBalancers,
+            failover_result(&before.id, &outcome)
+                .with("took_s", took.as_secs())
+                .with("vip", &after.vip_address)
+                .with("floating_ips", &fips_after)
+                .with("changed", &words),
+        );
         if !changed.is_empty() {
             return Err(self.stop(
                 Layer::LoadBalancers,
@@ -534,7 +548,13 @@ impl Run<'_> {
             }
             evidence.extend(lines);
         }
-        self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": describe(&outcome), "outcome": outcome, "took_s": took.as_secs(), "class": class, "worker_log": evidence}));
+        self.journal.action(
+            Layer::LoadBalancers,
+            failover_result(&lb.id, &outcome)
+                .with("took_s", took.as_secs())
+                .with("class", &class)
+                .with("worker_log", &evidence),
+        );
         let cause = self.new_orphans_fault(before).await;
         let advice = if fast {
             "Placement showed a slot, so the scheduler's filters refused it: check the amphora flavor and image properties, availability zones, aggregates and anti-affinity against the compute hosts, and octavia-worker.log"
@@ -596,10 +616,13 @@ impl Run<'_> {
     /// Journals that a failover request changed nothing, so it does not count as a
     /// failed failover later.
     fn not_started(&self, lb: &LoadBalancer, why: &str) {
-        self.journal.record(
-            Event::Action,
-            Some("load-balancers"),
-            json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("{}: {why}", crate::journal::NOT_STARTED), "outcome": FailoverOutcome::NotStarted}),
+        let result = ActionResult::of(
+            &Request::new(journal::FAILOVER).load_balancer(&lb.id),
+            format!("{}: {why}", journal::NOT_STARTED),
+        );
+        self.journal.action(
+            Layer::LoadBalancers,
+            result.outcome(FailoverOutcome::NotStarted),
         );
     }
 
@@ -616,7 +639,15 @@ impl Run<'_> {
             }
             // How long it took is not known: the run that sent it did not see its end.
             let outcome = policy::classify(lb, None);
-            self.journal.record(Event::Action, Some("load-balancers"), json!({"request": "loadbalancer failover", "load_balancer": lb.id, "result": format!("{} (seen afterwards; run {run} did not know)", lb.provisioning_status), "outcome": outcome}));
+            let result = ActionResult::of(
+                &Request::new(journal::FAILOVER).load_balancer(&lb.id),
+                format!(
+                    "{} (seen afterwards; run {run} did not know)",
+                    lb.provisioning_status
+                ),
+            );
+            self.journal
+                .action(Layer::LoadBalancers, result.outcome(outcome));
         }
     }
 
@@ -630,6 +661,15 @@ impl Run<'_> {
             Err(e) => (None, Some(format!("Neutron: {}", first_line(&e)))),
         }
     }
+}
+
+/// A failover's outcome as the journal records it: typed, and in words.
+fn failover_result(lb: &str, outcome: &FailoverOutcome) -> ActionResult {
+    ActionResult::of(
+        &Request::new(journal::FAILOVER).load_balancer(lb),
+        describe(outcome),
+    )
+    .outcome(outcome.clone())
 }
 
 /// How a load balancer is named in every line: `name` (id).

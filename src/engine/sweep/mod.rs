@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::json;
 
 use self::verify::Verdict;
 use super::never_retry;
@@ -22,7 +21,7 @@ use super::run::{Run, first_line, secs};
 use super::wait::Check;
 use crate::cloud::{ApiError, Scope, nova, octavia};
 use crate::ending::Stopped;
-use crate::journal::Event;
+use crate::journal::{Decided, Request};
 use crate::layers::amphorae::{self, AmphoraObservation, Lookalike, Orphan};
 use crate::layers::{self, Layer};
 use crate::site::Gate;
@@ -324,11 +323,16 @@ impl Run<'_> {
             }
         }
         let session = self.p.session;
-        let request = json!({"request": "server delete", "server": orphan.server_id, "name": format!("amphora-{}", orphan.amphora_id), "kind": orphan.kind, "host": orphan.host, "scope": "admin"});
+        let request = Request::new("server delete")
+            .server(&orphan.server_id)
+            .with("name", format!("amphora-{}", orphan.amphora_id))
+            .with("kind", orphan.kind)
+            .with("host", &orphan.host)
+            .with("scope", "admin");
         let result = self
             .journal
             .change(
-                "amphorae",
+                Layer::Amphorae,
                 request,
                 nova::delete_server(session, Scope::Admin, &orphan.server_id),
             )
@@ -429,10 +433,12 @@ impl Run<'_> {
     /// An aborted delete: said and journaled.
     fn not_deleting(&self, server_id: &str, why: String) -> Deleted {
         self.progress.line(Layer::Amphorae, &why);
-        self.journal.record(
-            Event::Decision,
-            Some("amphorae"),
-            json!({"aborted_delete": server_id, "why": why}),
+        self.journal.decided(
+            Some(Layer::Amphorae),
+            Decided::AbortedDelete {
+                aborted_delete: server_id.to_string(),
+                why,
+            },
         );
         Deleted::Aborted
     }
