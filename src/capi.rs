@@ -87,8 +87,8 @@ pub struct ClusterView {
     pub infrastructure_ready: Option<bool>,
     /// Messages of conditions that are not True.
     pub problems: Vec<String>,
-    /// Whether a problem is CAPO's load-balancer timeout.
-    pub lb_timeout: bool,
+    /// The problem that is CAPO's load-balancer timeout, if one is.
+    pub lb_timeout: Option<String>,
 }
 
 /// Reads a Cluster.
@@ -112,7 +112,10 @@ pub fn cluster(object: &Value) -> ClusterView {
         infrastructure_ready: find("InfrastructureReady")
             .or_else(|| object["status"]["initialization"]["infrastructureProvisioned"].as_bool())
             .or_else(|| object["status"]["infrastructureReady"].as_bool()),
-        lb_timeout: problems.iter().any(|p| p.contains(CAPO_LB_TIMEOUT)),
+        lb_timeout: problems
+            .iter()
+            .find(|p| p.contains(CAPO_LB_TIMEOUT))
+            .cloned(),
         problems,
     }
 }
@@ -139,6 +142,13 @@ pub fn openstack_cluster(object: &Value) -> OpenStackClusterView {
         load_balancer_id: lb["id"].as_str().map(str::to_string),
         load_balancer_ip: lb["ip"].as_str().map(str::to_string),
     }
+}
+
+/// Whether a node's `Ready` condition is True.
+pub fn node_ready(node: &Value) -> bool {
+    conditions(node)
+        .iter()
+        .any(|c| c.kind == "Ready" && c.is_true())
 }
 
 /// A `Machine`.
@@ -349,7 +359,7 @@ mod tests {
         );
         assert_eq!(c.available, Some(false));
         assert_eq!(c.infrastructure_ready, Some(false));
-        assert!(c.lb_timeout);
+        assert!(c.lb_timeout.is_some());
         assert_eq!(c.phase, Some(Phase::Provisioned));
     }
 

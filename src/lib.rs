@@ -9,6 +9,7 @@
 
 pub mod capi;
 pub mod cli;
+pub mod clock;
 pub mod cloud;
 pub mod commands;
 pub mod diagnose;

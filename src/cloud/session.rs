@@ -22,6 +22,7 @@ use tokio::sync::Mutex;
 
 use super::credentials::{AuthMethod, CloudConfig, DomainRef, ProjectRef, UserRef};
 use super::error::{ApiError, service_message, snippet};
+use crate::clock::Clock;
 use crate::site::{Http, ProjectId};
 
 /// Which token a call needs.
@@ -326,6 +327,8 @@ pub struct Session {
     stats: CallStats,
     /// The cloud's clock as its last answer gave it (`Date`), and when that was here.
     cloud_clock: std::sync::Mutex<Option<(Timestamp, Instant)>>,
+    /// The local wall clock (a token's expiry; the cloud's time before its first answer).
+    clock: Clock,
 }
 
 impl fmt::Debug for Session {
@@ -399,7 +402,19 @@ impl Session {
             tokens,
             stats: CallStats::default(),
             cloud_clock: std::sync::Mutex::new(None),
+            clock: Clock::system(),
         })
+    }
+
+    /// The same session on another wall clock (tests fix it).
+    pub fn on_clock(mut self, clock: Clock) -> Session {
+        self.clock = clock;
+        self
+    }
+
+    /// The local wall clock.
+    pub fn clock(&self) -> Clock {
+        self.clock
     }
 
     /// The cloud in use.
@@ -510,7 +525,7 @@ impl Session {
         let mut slot = self.tokens[&slot_scope].lock().await;
         if let Some(token) = slot.as_ref() {
             let was_refused = refused.is_some_and(|r| Arc::ptr_eq(r, token));
-            if !was_refused && !token.near_expiry(Timestamp::now()) {
+            if !was_refused && !token.near_expiry(self.clock.now()) {
                 return Ok(token.clone());
             }
         }
@@ -602,7 +617,7 @@ impl Session {
             Some(t) => t
                 .parse()
                 .map_err(|e| garbage(format!("`issued_at`: {e}")))?,
-            None => Timestamp::now(),
+            None => self.clock.now(),
         };
         if body.token.project.is_none() {
             return Err(ApiError::Unscoped {
@@ -738,7 +753,7 @@ impl Session {
         let seen = *self.cloud_clock.lock().unwrap_or_else(|p| p.into_inner());
         match seen {
             Some((date, at)) => date.saturating_add(at.elapsed()).unwrap_or(date),
-            None => Timestamp::now(),
+            None => self.clock.now(),
         }
     }
 
@@ -923,6 +938,33 @@ fn transport_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn before_the_cloud_has_said_its_time_the_injected_clock_does() {
+        use super::super::credentials::{Interface, Tls};
+        let config = CloudConfig {
+            name: "t".into(),
+            origin: "a test".into(),
+            auth_url: "http://127.0.0.1:9/v3".into(),
+            auth: AuthMethod::Password {
+                user: UserRef::Name {
+                    name: "admin".into(),
+                    domain: DomainRef::Id("default".into()),
+                },
+                password: SecretString::from("x".to_string()),
+                project: None,
+            },
+            region: None,
+            interface: Interface::Public,
+            tls: Tls::default(),
+        };
+        let at: Timestamp = "2026-06-10T07:00:00Z".parse().unwrap();
+        let project = ProjectId::parse("674171fd28d446d3a37073b6a761e910").unwrap();
+        let session = Session::new(config, project, Http::default())
+            .unwrap()
+            .on_clock(Clock::fixed(at));
+        assert_eq!(session.cloud_now(), at);
+    }
 
     fn token(issued: i64, lifetime: i64) -> ScopedToken {
         let issued_at = Timestamp::from_second(issued).unwrap();

@@ -96,7 +96,7 @@ impl Frame {
             None
         };
         crate::interrupt::install();
-        let journal = Journal::create(state, command)?;
+        let journal = Journal::create_on(state, command, session.clock())?;
         journal.start(Start {
             command: command.to_string(),
             time_scale: site.twin.map(|t| t.time_scale),

@@ -24,6 +24,10 @@ pub struct Step {
     pub decision: Decision,
     /// In words, with the runbook's figures.
     pub what: String,
+    /// What a stop at it says: for a stop, the way forward alone (`what` less its
+    /// "stop: "); else `what`.
+    #[serde(skip)]
+    pub why: String,
     /// The layers it waits for.
     pub after: Vec<Layer>,
 }
@@ -33,10 +37,16 @@ pub fn plan(rows: &[Row], site: &Site) -> Vec<Step> {
     rows.iter()
         .map(|row| {
             let decision = row.decision();
+            let what = say(row, &decision, site);
+            let why = match decision {
+                Decision::Stop => advice(row),
+                _ => what.clone(),
+            };
             Step {
                 layer: row.layer,
                 action: decision.name(),
-                what: say(row, &decision, site),
+                what,
+                why,
                 decision,
                 after: row.layer.depends_on().to_vec(),
             }

@@ -82,7 +82,7 @@ impl<'a> Run<'a> {
     }
 
     /// Records a layer's row and the decision it carries; returns the decision and
-    /// how `plan` says it.
+    /// its words (for a stop, the way forward).
     pub(crate) fn decide(&self, row: &Row) -> (Decision, String) {
         let step = plan::plan(std::slice::from_ref(row), self.p.site).remove(0);
         self.journal.probe(row);
@@ -94,7 +94,7 @@ impl<'a> Run<'a> {
                 decision: Some(step.decision.clone()),
             },
         );
-        (step.decision, step.what)
+        (step.decision, step.why)
     }
 
     /// Whether to stop after `layer`: `--until` reached, or a signal asked to stop.
@@ -113,11 +113,6 @@ impl<'a> Run<'a> {
     }
 
     fn stopped(&self, layer: Layer, why: String, cause: StopCause) -> Stopped {
-        // A plan step that already says "stop: ..." reads once as "stopped: ...".
-        let why = why
-            .strip_prefix("stop: ")
-            .map(str::to_string)
-            .unwrap_or(why);
         let said = match cause {
             StopCause::Fault => "stopped",
             StopCause::NotConfirmed => "not confirmed",

@@ -274,6 +274,12 @@ pub fn parse_yaml(text: &str) -> Option<K8sStatus> {
         .map(Structured::into_status)
 }
 
+/// Whether `k8s status` refused the output flag it was given (an older snap): the
+/// next form is tried.
+pub fn rejects_the_flag(stderr: &str) -> bool {
+    stderr.contains("unknown flag") || stderr.contains("Unknown --output-format")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

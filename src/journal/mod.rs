@@ -17,6 +17,7 @@ pub use entry::{
     Probe, Request, Start, Wait,
 };
 
+use crate::clock::Clock;
 use crate::env::Env;
 use crate::layers::Layer;
 
@@ -42,6 +43,7 @@ pub struct Journal {
     file: Mutex<std::fs::File>,
     started: Instant,
     run: String,
+    clock: Clock,
 }
 
 impl Request {
@@ -109,6 +111,15 @@ impl ActionResult {
 impl Journal {
     /// Opens a new journal for a run of `command` under `dir`/runs.
     pub fn create(dir: &Path, command: &str) -> Result<Journal, crate::files::FileError> {
+        Journal::create_on(dir, command, Clock::system())
+    }
+
+    /// As [`Journal::create`], on `clock` (its timestamps and the run's id).
+    pub fn create_on(
+        dir: &Path,
+        command: &str,
+        clock: Clock,
+    ) -> Result<Journal, crate::files::FileError> {
         let runs = dir.join("runs");
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -118,7 +129,7 @@ impl Journal {
                 &runs,
                 "create the journal directory",
             ))?;
-        let now = jiff::Timestamp::now();
+        let now = clock.now();
         let run = format!(
             "{}-{command}-{}",
             now.strftime("%Y%m%dT%H%M%SZ"),
@@ -136,6 +147,7 @@ impl Journal {
             file: Mutex::new(file),
             started: Instant::now(),
             run,
+            clock,
         })
     }
 
@@ -248,7 +260,7 @@ impl Journal {
     /// stderr and never stops the run.
     pub fn record(&self, layer: Option<Layer>, entry: Entry) {
         let line = Line {
-            at: jiff::Timestamp::now().to_string(),
+            at: self.clock.now().to_string(),
             elapsed_s: (self.started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
             run: self.run.clone(),
             layer,
@@ -417,6 +429,21 @@ mod tests {
                 }
             ))
         );
+    }
+
+    #[test]
+    fn a_fixed_clock_dates_the_run_and_its_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let at: jiff::Timestamp = "2026-06-10T07:00:00Z".parse().unwrap();
+        let j = Journal::create_on(dir.path(), "restore", Clock::fixed(at)).unwrap();
+        assert!(
+            j.run().starts_with("20260610T070000Z-restore-"),
+            "{}",
+            j.run()
+        );
+        j.confirmation("go?", "yes");
+        let read = read(j.path());
+        assert_eq!(read.lines[0].at, "2026-06-10T07:00:00Z");
     }
 
     #[test]

@@ -70,18 +70,12 @@ pub fn assess(o: &CapoObservation) -> Row {
         for p in &c.problems {
             row = row.evidence(format!("  {p}"));
         }
-        if c.lb_timeout {
+        if let Some(problem) = &c.lb_timeout {
             // CAPO names the OpenStackCluster after the Cluster; it records the LB's id.
             let lb = of_kind(o, "OpenStackCluster")
                 .map(capi::openstack_cluster)
                 .find(|osc| osc.name == c.name)
                 .and_then(|osc| osc.load_balancer_id);
-            let problem = c
-                .problems
-                .iter()
-                .find(|p| p.contains(diagnose::CAPO_LB_TIMEOUT))
-                .map(String::as_str)
-                .unwrap_or_default();
             row = row.diagnosed(Some(diagnose::capo_load_balancer_timeout(
                 &c.name,
                 problem,

@@ -47,9 +47,7 @@ pub async fn probe(kubectl: &Kubectl) -> Result<ControllersObservation, KubectlE
 }
 
 fn ready(object: &Value) -> bool {
-    crate::capi::conditions(object)
-        .iter()
-        .any(|c| c.kind == "Ready" && c.is_true())
+    crate::capi::node_ready(object)
 }
 
 /// Every node Ready and every controller group Running and ready is green; a group

@@ -44,8 +44,7 @@ pub async fn probe(p: Probe<'_>, vcpus: u32, form: StatusForm) -> Result<K8sObse
             .split_once(SECTION_MARK)
             .unwrap_or(("", finished.stdout.as_str()));
         let uptime = uptime::parse(up);
-        let unknown_flag = finished.stderr.contains("unknown flag")
-            || finished.stderr.contains("Unknown --output-format");
+        let unknown_flag = k8s_status::rejects_the_flag(&finished.stderr);
         let observation = K8sObservation {
             since_boot: uptime.and_then(|u| u.up),
             uptime,

@@ -400,7 +400,7 @@ impl Run<'_> {
         before: &LoadBalancer,
     ) -> Result<(LoadBalancer, Duration), Stopped> {
         let session = self.p.session;
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
         let pending_since = std::sync::Mutex::new(None::<jiff::Timestamp>);
         let waited = self
             .gate(
