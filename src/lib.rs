@@ -3,9 +3,12 @@
 //! hand.
 //!
 //! The tree mirrors the runbook: [`layers`] holds one module per layer (probe →
-//! assess), [`cloud`] talks to OpenStack natively with two scopes, [`diagnose`] is the
-//! observation table, [`status`] the typed words services report, [`cli`] and
-//! [`commands`] are the thin edge.
+//! typed observation → assess → a row carrying its decision), [`engine`] executes the
+//! decisions (the failover and the sweep as pure policy plus an executor), [`cloud`]
+//! talks to OpenStack natively with two scopes, [`diagnose`] is the observation
+//! table, [`status`] the typed words services report, [`journal`] the typed
+//! as-executed log, [`cli`] and [`commands`] the thin edge. Dependencies point down:
+//! cli → commands → engine → layers → cloud/host/capi/juju → exec/site/diagnose.
 
 pub mod capi;
 pub mod cli;

@@ -1,4 +1,6 @@
-//! One file per command: each takes resolved settings and returns an exit code.
+//! One file per command: each takes resolved settings and returns an
+//! [`ExitStatus`](crate::exit::ExitStatus); those that change something run in the
+//! one [`frame`].
 
 pub mod credentials;
 pub mod demo;

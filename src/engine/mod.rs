@@ -1,5 +1,9 @@
-//! The restore engine. Waiting, deadlines and progress live here, once, not in
-//! every step (the dependency graph and the journal join it with the restore).
+//! The restore engine: executes the decisions the layers carry (see
+//! [`crate::layers::Decision`]), bottom-up along the dependency graph. Policy is pure
+//! and table-tested ([`failover::policy`], [`sweep::verify`], [`never_retry`]); the
+//! executors only gather facts, perform the step the policy names and record it.
+//! Every wait goes through one gate helper ([`run`], [`wait`]), its figures read from
+//! the site file by gate name.
 
 pub mod failover;
 pub mod host_chain;

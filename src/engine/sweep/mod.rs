@@ -6,7 +6,7 @@
 //! Deletes are destructive: confirmed (`--yes` or the terminal), journaled as
 //! requested before they are sent and with their result after. An orphan that is the
 //! cloud's record of a failed failover of one of the site's load balancers is kept
-//! (see [`never_retry`](super::never_retry)).
+//! (see [`never_retry`]).
 
 pub mod verify;
 
