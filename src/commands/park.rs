@@ -84,71 +84,7 @@ async fn park_with(frame: &Frame, park: ParkSettings) -> anyhow::Result<ExitStat
         return Ok(ExitStatus::Success);
     }
     // Pre-check: Machines being created or deleted would be cut off mid-operation.
-    if kubeconfig.is_file() {
-        let kubectl = Kubectl::new(&kubeconfig, site.timeouts.kubectl);
-        match kubectl
-            .get(&[
-                "-n",
-                &site.management.namespace(),
-                "machines.cluster.x-k8s.io",
-            ])
-            .await
-        {
-            Ok(machines) => {
-                let busy: Vec<String> = machines
-                    .iter()
-                    .map(capi::machine)
-                    // Provisioned: the server exists, its node has not joined yet.
-                    .filter(|m| {
-                        matches!(
-                            m.phase,
-                            Phase::Provisioning
-                                | Phase::Provisioned
-                                | Phase::Pending
-                                | Phase::Deleting
-                        )
-                    })
-                    .map(|m| format!("{} ({})", m.name, m.phase))
-                    .collect();
-                journal.record(
-                    Some(Layer::Capo),
-                    Entry::Probe(journal::Probe::MachinesInFlight {
-                        machines_in_flight: busy.clone(),
-                    }),
-                );
-                if !busy.is_empty() && !park.force {
-                    return Err(Refused(format!(
-                        "a CAPI operation is in flight: {}; wait for it, or pass `--force`",
-                        busy.join(", ")
-                    ))
-                    .into());
-                }
-            }
-            // Not knowing is not a yes: refuse unless the operator says so.
-            Err(e) if !park.force => {
-                return Err(Refused(format!(
-                    "cannot check for CAPI operations in flight ({}); fix the kubeconfig (`juju-capi-restore kubeconfig`), or pass `--force`",
-                    e.to_string().lines().next().unwrap_or_default()
-                ))
-                .into());
-            }
-            Err(e) => eprintln!(
-                "warning: --force: parking without checking for CAPI operations in flight ({})",
-                e.to_string().lines().next().unwrap_or_default()
-            ),
-        }
-    } else if !park.force {
-        return Err(Refused(format!(
-            "no kubeconfig at `{}`: cannot check for CAPI operations in flight; emit it (`juju-capi-restore kubeconfig`), or pass `--force`",
-            kubeconfig.display()
-        ))
-        .into());
-    } else {
-        eprintln!(
-            "warning: --force: no kubeconfig at `{}`, parking without checking for CAPI operations in flight",
-            kubeconfig.display()
-        );
-    }
+    no_operation_in_flight(frame, &kubeconfig, park.force).await?;
     if let Some(root) = &park.file_secrets {
         file_and_record(root, &kubeconfig, journal)?;
     }
@@ -182,6 +118,88 @@ async fn park_with(frame: &Frame, park: ParkSettings) -> anyhow::Result<ExitStat
             nova::stop_server(session, scope, &server.id),
         )
         .await?;
+    await_shutoff(frame, &server).await
+}
+
+/// The pre-check: no CAPI Machine being provisioned or deleted (parking then would
+/// leave it half-done). Not knowing is not a yes: refused unless `--force`.
+async fn no_operation_in_flight(
+    frame: &Frame,
+    kubeconfig: &Path,
+    force: bool,
+) -> anyhow::Result<()> {
+    let (site, journal) = (&frame.site, &frame.journal);
+    if kubeconfig.is_file() {
+        let kubectl = Kubectl::new(kubeconfig, site.timeouts.kubectl);
+        match kubectl
+            .get(&[
+                "-n",
+                &site.management.namespace(),
+                "machines.cluster.x-k8s.io",
+            ])
+            .await
+        {
+            Ok(machines) => {
+                let busy: Vec<String> = machines
+                    .iter()
+                    .map(capi::machine)
+                    // Provisioned: the server exists, its node has not joined yet.
+                    .filter(|m| {
+                        matches!(
+                            m.phase,
+                            Phase::Provisioning
+                                | Phase::Provisioned
+                                | Phase::Pending
+                                | Phase::Deleting
+                        )
+                    })
+                    .map(|m| format!("{} ({})", m.name, m.phase))
+                    .collect();
+                journal.record(
+                    Some(Layer::Capo),
+                    Entry::Probe(journal::Probe::MachinesInFlight {
+                        machines_in_flight: busy.clone(),
+                    }),
+                );
+                if !busy.is_empty() && !force {
+                    return Err(Refused(format!(
+                        "a CAPI operation is in flight: {}; wait for it, or pass `--force`",
+                        busy.join(", ")
+                    ))
+                    .into());
+                }
+            }
+            // Not knowing is not a yes: refuse unless the operator says so.
+            Err(e) if !force => {
+                return Err(Refused(format!(
+                    "cannot check for CAPI operations in flight ({}); fix the kubeconfig (`juju-capi-restore kubeconfig`), or pass `--force`",
+                    e.to_string().lines().next().unwrap_or_default()
+                ))
+                .into());
+            }
+            Err(e) => eprintln!(
+                "warning: --force: parking without checking for CAPI operations in flight ({})",
+                e.to_string().lines().next().unwrap_or_default()
+            ),
+        }
+    } else if !force {
+        return Err(Refused(format!(
+            "no kubeconfig at `{}`: cannot check for CAPI operations in flight; emit it (`juju-capi-restore kubeconfig`), or pass `--force`",
+            kubeconfig.display()
+        ))
+        .into());
+    } else {
+        eprintln!(
+            "warning: --force: no kubeconfig at `{}`, parking without checking for CAPI operations in flight",
+            kubeconfig.display()
+        );
+    }
+    Ok(())
+}
+
+/// Waits for SHUTOFF after the stop was accepted, and ends the journal.
+async fn await_shutoff(frame: &Frame, server: &nova::Server) -> anyhow::Result<ExitStatus> {
+    let (site, session, journal) = (&frame.site, &frame.session, &frame.journal);
     let id = server.id.clone();
     let wait = Wait::at(
         site,
