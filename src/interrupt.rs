@@ -15,8 +15,15 @@ pub fn requested() -> Option<i32> {
     }
 }
 
-/// Starts listening: call once, inside the runtime, before a run that acts.
+/// Whether a listener is already running (one per process).
+static LISTENING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Starts listening, inside the runtime, before a run that acts; a second call (a
+/// `demo` runs two frames) changes nothing.
 pub fn install() {
+    if LISTENING.swap(true, Ordering::SeqCst) {
+        return;
+    }
     tokio::spawn(async {
         let Ok(mut term) =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

@@ -87,8 +87,7 @@ pub async fn run(
             Default::default(),
             false,
         )?;
-        let (ending, _) = super::verify::verify_in(&frame, settings, Shown::VerdictOnly).await;
-        ending.status()
+        super::verify::verify_in(&frame, settings, Shown::VerdictOnly).await
     } else {
         restored
     };

@@ -12,8 +12,7 @@ use crate::settings::Settings;
 /// Verifies, waiting where the runbook allows, and says SUCCESS or what is not.
 pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitStatus> {
     let frame = Frame::observing(settings, env, "verify").await?;
-    let (ending, _) = verify_in(&frame, settings, Shown::Report).await;
-    Ok(ending.status())
+    Ok(verify_in(&frame, settings, Shown::Report).await)
 }
 
 /// What `verify` prints besides its journal.
@@ -25,9 +24,18 @@ pub enum Shown {
     VerdictOnly,
 }
 
-/// The final verify in its frame: the verdict, printed, and the journal ended.
-pub async fn verify_in(frame: &Frame, settings: &Settings, shown: Shown) -> (Ending, ExitStatus) {
+/// The final verify in its frame: the verdict, printed, and the journal ended (a
+/// signal ends it as interrupted, 130/143, with no verdict).
+pub async fn verify_in(frame: &Frame, settings: &Settings, shown: Shown) -> ExitStatus {
     let stopped = restore::verify(frame.probe(), &frame.journal, &frame.progress).await;
+    let interrupted = End {
+        stopped: Some(stopped.clone()),
+        ..End::default()
+    };
+    if let Some(status) = frame.interrupted(interrupted) {
+        eprintln!("verify: interrupted; nothing was changed");
+        return status;
+    }
     let (ending, closing) = verdict(&stopped);
     match shown {
         Shown::Report => {
@@ -43,15 +51,14 @@ pub async fn verify_in(frame: &Frame, settings: &Settings, shown: Shown) -> (End
         Shown::VerdictOnly if settings.format == crate::ui::Format::Table => println!("{closing}"),
         Shown::VerdictOnly => eprintln!("{closing}"),
     }
-    let status = frame.finish(
+    frame.finish(
         &ending,
         &stopped,
         End {
             success: Some(ending == Ending::Green),
             ..End::default()
         },
-    );
-    (ending, status)
+    )
 }
 
 /// The runbook's verdict on what [`restore::verify`] found: SUCCESS, or what is not;

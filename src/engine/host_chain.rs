@@ -111,14 +111,13 @@ impl Run<'_> {
         }
     }
 
-    /// Waits for ACTIVE. A VM that went to ERROR ends the wait but passes no gate.
+    /// Waits for ACTIVE. A VM that went to ERROR ends the wait but passes no gate
+    /// (so it is not journaled as one).
     async fn await_active(&self, id: &str, name: &str) -> Result<(), Stopped> {
         let session = self.p.session;
-        let waited = self
-            .gate(
-                Layer::Vm,
-                Gate::ServerActive,
-                format!("`{name}` ACTIVE"),
+        let expected = Gate::ServerActive.expected(self.p.site);
+        let waited = Wait::at(self.p.site, Gate::ServerActive, format!("`{name}` ACTIVE"))
+            .until(
                 || async move {
                     let s = nova::show_server(session, Scope::Admin, id).await?;
                     Ok::<_, ApiError>(match (&s.status, s.task_state.as_ref()) {
@@ -136,12 +135,14 @@ impl Run<'_> {
                         )),
                     })
                 },
+                self.attempt(Layer::Vm, &expected),
             )
             .await
             .map_err(|e| self.stop(Layer::Vm, e.to_string()))?;
-        if let Err(fault) = waited.value {
+        if let Err(fault) = &waited.value {
             return Err(self.stop(Layer::Vm, format!("{fault}; a VM in ERROR needs an operator (`openstack server show` and the nova-compute log)")));
         }
+        self.waited(Layer::Vm, &waited);
         self.progress
             .line(Layer::Vm, &format!("ACTIVE after {}", secs(waited.elapsed)));
         Ok(())

@@ -191,7 +191,9 @@ pub struct Request {
 pub struct ActionResult {
     /// The request it answers.
     pub request: String,
-    /// `accepted`, the error's first line, or the outcome in words.
+    /// `accepted`, the error's first line, or the outcome in words (empty where an
+    /// older release recorded none: its "file secrets").
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub result: String,
     /// The server it acted on.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -225,7 +225,7 @@ impl Journal {
     /// `(run, outcome)`: unknown when the run ended (or was killed) before it knew,
     /// or its request failed with an effect nobody saw. A request that started
     /// nothing does not count: nothing happened.
-    pub fn last_failover(&self, lb: &str) -> Option<(String, FailoverOutcome)> {
+    pub fn last_failover(&self, lb: &str) -> Option<Remembered> {
         let dir = self.path.parent()?;
         let mut last = None;
         let mut prior = None;
@@ -237,7 +237,11 @@ impl Journal {
                             && requested.load_balancer.as_deref() == Some(lb) =>
                     {
                         prior = last.clone();
-                        last = Some((line.run, FailoverOutcome::Unknown));
+                        last = Some(Remembered {
+                            run: line.run,
+                            outcome: FailoverOutcome::Unknown,
+                            said: "no outcome recorded".into(),
+                        });
                     }
                     Entry::Action(Action::Result(result))
                         if result.request == FAILOVER
@@ -246,7 +250,11 @@ impl Journal {
                         last = match FailoverOutcome::recorded(&result) {
                             None => last,
                             Some(FailoverOutcome::NotStarted) => prior.clone(),
-                            Some(outcome) => Some((line.run, outcome)),
+                            Some(outcome) => Some(Remembered {
+                                run: line.run,
+                                outcome,
+                                said: result.result,
+                            }),
                         };
                     }
                     _ => {}
@@ -275,6 +283,17 @@ impl Journal {
             tracing::warn!("cannot write the journal `{}`: {e}", self.path.display());
         }
     }
+}
+
+/// What the journal remembers of a load balancer's last failover.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remembered {
+    /// The run that recorded it.
+    pub run: String,
+    /// How it ended.
+    pub outcome: FailoverOutcome,
+    /// As that run said it (its `result`).
+    pub said: String,
 }
 
 /// The request a failover is journaled as.
@@ -360,25 +379,25 @@ mod tests {
             class: FailureClass::Unseen,
         };
         failover(Some("ERROR after 15s"));
-        assert_eq!(current.last_failover(lb).unwrap().1, failed);
+        assert_eq!(current.last_failover(lb).unwrap().outcome, failed);
         // Refused by Octavia: nothing happened, the ERROR before it still stands.
         failover(Some("not started: 409 Conflict"));
-        assert_eq!(current.last_failover(lb).unwrap().1, failed);
+        assert_eq!(current.last_failover(lb).unwrap().outcome, failed);
         // Killed before the outcome: unknown, which is not a success.
         failover(None);
         assert_eq!(
-            current.last_failover(lb).unwrap().1,
+            current.last_failover(lb).unwrap().outcome,
             FailoverOutcome::Unknown
         );
         // A request error: its effect unknown.
         failover(Some("octavia answered 503"));
         assert_eq!(
-            current.last_failover(lb).unwrap().1,
+            current.last_failover(lb).unwrap().outcome,
             FailoverOutcome::Unknown
         );
         failover(Some("ACTIVE after 1m 48s"));
         assert_eq!(
-            current.last_failover(lb).unwrap().1,
+            current.last_failover(lb).unwrap().outcome,
             FailoverOutcome::Active { took_s: None }
         );
         assert_eq!(current.last_failover("another"), None);
@@ -421,14 +440,28 @@ mod tests {
         let now = Journal::create(dir.path(), "restore").unwrap();
         assert_eq!(
             now.last_failover("0f968008-2c4b-4d7e-b1a9-6e3f5c8d2a17"),
-            Some((
-                "20261201T190257Z-restore-12942".to_string(),
-                FailoverOutcome::Failed {
+            Some(Remembered {
+                run: "20261201T190257Z-restore-12942".to_string(),
+                outcome: FailoverOutcome::Failed {
                     took_s: Some(15),
                     class: FailureClass::FastFail
-                }
-            ))
+                },
+                said: "ERROR after 15s".into(),
+            })
         );
+    }
+
+    #[test]
+    fn an_older_parks_filing_reads_without_a_result() {
+        // Release 0.1 journaled the filing as a request with no result.
+        let line = r#"{"at":"2026-11-30T07:00:00Z","elapsed_s":0.5,"run":"r","event":"action","layer":null,"detail":{"request":"file secrets","destination":"/root/sweep-20261130/secrets/capi-mgmt.kubeconfig"}}"#;
+        let read: Line = serde_json::from_str(line).unwrap();
+        assert!(matches!(
+            &read.entry,
+            Entry::Action(Action::Result(r)) if r.request == "file secrets" && r.more["destination"] == "/root/sweep-20261130/secrets/capi-mgmt.kubeconfig"
+        ));
+        let again = serde_json::to_value(&read).unwrap();
+        assert_eq!(again, serde_json::from_str::<Value>(line).unwrap());
     }
 
     #[test]

@@ -846,3 +846,22 @@ fn sweeping_for_one_failover_never_erases_the_record_of_anothers_failed_failover
         deletes(&t)
     );
 }
+
+#[test]
+fn a_floating_ip_that_moved_with_the_failover_stops_the_run() {
+    // A slot (no zombie holds it), and the failover moves the endpoint's floating IP
+    // while the VIP and its port stay: compared with what it was before the request.
+    let t = runbook(|s| s.orphan_amphorae.clear());
+    t.steer(|c, _| {
+        c.load_balancers[0].floating_ip_after_failover = Some("203.0.113.99".into());
+    });
+    let output = t.cmd().args(["failover", "--yes"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(16), "{err}");
+    assert!(
+        err.contains("floating IP 203.0.113.40 → 203.0.113.99")
+            && err.contains("the workload cluster's endpoint moved"),
+        "{err}"
+    );
+    assert_eq!(failover_puts(&t).len(), 1);
+}

@@ -266,6 +266,9 @@ pub struct LoadBalancer {
     pub vip_network_id: String,
     /// Floating IP on the VIP port.
     pub floating_ip: Option<String>,
+    /// Where the floating IP goes when the next failover completes (a test's
+    /// steer: a failover must never move the endpoint unnoticed).
+    pub floating_ip_after_failover: Option<String>,
     /// Created.
     pub created: Timestamp,
     /// Updated.
@@ -573,6 +576,7 @@ impl Cloud {
                 vip_subnet_id: derived_uuid("subnet", &lb.project).to_string(),
                 vip_network_id: derived_uuid("network", &lb.project).to_string(),
                 floating_ip: lb.floating_ip.clone(),
+                floating_ip_after_failover: None,
                 created: started,
                 updated: before(now, std::time::Duration::from_secs(5 * 3600)),
                 active_since: (lb.provisioning_status == "ACTIVE").then_some(started),
@@ -766,6 +770,9 @@ impl Cloud {
             Some(_) => {
                 lb.provisioning_status = "ACTIVE".into();
                 lb.active_since = Some(at);
+                if let Some(ip) = lb.floating_ip_after_failover.take() {
+                    lb.floating_ip = Some(ip);
+                }
                 // The replacement, built when the failover began, takes over; only
                 // then are the old amphorae and their servers reaped.
                 let old: Vec<Amphora> = self

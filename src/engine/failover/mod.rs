@@ -104,10 +104,15 @@ impl Run<'_> {
                     .into(),
             ));
         };
+        // The endpoint as it is before the failover, to compare with after it.
+        let floating_before = self.floating_ips(&before).await;
         self.start_failover(&before).await?;
         let (after, took) = self.follow_failover(&before).await?;
         match policy::classify(&after, Some(took)) {
-            FailoverOutcome::Active { .. } => self.check_endpoint(&before, &after, took).await,
+            FailoverOutcome::Active { .. } => {
+                self.check_endpoint(&before, floating_before, &after, took)
+                    .await
+            }
             outcome => Err(self.failed(&after, took, outcome, &swept).await),
         }
     }
@@ -250,12 +255,11 @@ impl Run<'_> {
             )
         };
         let (layer, why) = match refusal {
-            Refusal::FailedBefore { run, outcome } => (
+            Refusal::FailedBefore(remembered) => (
                 Layer::LoadBalancers,
                 never_retried(format!(
-                    "{label} is in provisioning {} and its last failover (run {run}) ended: {}",
-                    lb.provisioning_status,
-                    describe(&outcome)
+                    "{label} is in provisioning {} and its last failover (run {}) ended: {}",
+                    lb.provisioning_status, remembered.run, remembered.said
                 )),
             ),
             Refusal::CloudShowsFailed(failed) => {
@@ -441,14 +445,16 @@ impl Run<'_> {
     }
 
     /// A failover that reached ACTIVE: the VIP and floating IP must not have moved.
+    /// `floating_before`: the floating IPs on the VIP port read before the request.
     async fn check_endpoint(
         &self,
         before: &LoadBalancer,
+        floating_before: (Option<Vec<String>>, Option<String>),
         after: &LoadBalancer,
         took: Duration,
     ) -> Result<Option<FailedOver>, Stopped> {
         let label = label(before);
-        let (fips_before, fips_error) = self.floating_ips(before).await;
+        let (fips_before, fips_error) = floating_before;
         let (fips_after, fips_error_after) = self.floating_ips(after).await;
         let changed =
             policy::endpoint_changes(before, after, fips_before.as_deref(), fips_after.as_deref());
@@ -631,7 +637,12 @@ impl Run<'_> {
     /// taken for a failure, and a failure is never retried.
     pub(crate) fn settle_unknown_failovers(&self, lbs: &[LoadBalancer]) {
         for lb in lbs {
-            let Some((run, FailoverOutcome::Unknown)) = self.journal.last_failover(&lb.id) else {
+            let Some(journal::Remembered {
+                run,
+                outcome: FailoverOutcome::Unknown,
+                ..
+            }) = self.journal.last_failover(&lb.id)
+            else {
                 continue;
             };
             if !lb.provisioning_status.is_settled() {

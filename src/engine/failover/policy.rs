@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cloud::octavia::{LoadBalancer, ProvisioningStatus};
 use crate::engine::never_retry::FailedFailover;
-pub use crate::journal::{FailoverOutcome, FailureClass};
+pub use crate::journal::{FailoverOutcome, FailureClass, Remembered};
 use crate::layers::Health;
 
 /// A failover that ends in ERROR this soon is an early-flow failure (runbook: a
@@ -32,8 +32,8 @@ pub struct FailoverFacts {
     /// The operator named it (`failover <LB>`): ACTIVE is allowed, as Octavia allows,
     /// and an earlier failed failover is no bar.
     pub named: bool,
-    /// The journal's memory: the run and outcome of its last failover.
-    pub remembered: Option<(String, FailoverOutcome)>,
+    /// The journal's memory of its last failover.
+    pub remembered: Option<Remembered>,
     /// The cloud's evidence, once the amphorae were read (`Some(None)`: none).
     pub cloud: Option<Option<FailedFailover>>,
     /// The slots, once swept and measured.
@@ -65,12 +65,7 @@ pub enum Need {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Refusal {
     /// The journal remembers that its last failover did not end ACTIVE.
-    FailedBefore {
-        /// The run that recorded it.
-        run: String,
-        /// How it ended.
-        outcome: FailoverOutcome,
-    },
+    FailedBefore(Remembered),
     /// The cloud shows a recent failed failover of it.
     CloudShowsFailed(FailedFailover),
     /// No amphora slot on any enabled compute host.
@@ -105,13 +100,10 @@ pub enum FailoverStep {
 pub fn decide(facts: &FailoverFacts) -> FailoverStep {
     use FailoverStep::{Learn, Refuse};
     if !facts.named
-        && let Some((run, outcome)) = &facts.remembered
-        && outcome.bars_a_retry()
+        && let Some(remembered) = &facts.remembered
+        && remembered.outcome.bars_a_retry()
     {
-        return Refuse(Refusal::FailedBefore {
-            run: run.clone(),
-            outcome: outcome.clone(),
-        });
+        return Refuse(Refusal::FailedBefore(remembered.clone()));
     }
     match &facts.cloud {
         None => return Learn(Need::Amphorae),
@@ -304,6 +296,14 @@ mod tests {
         }
     }
 
+    fn memory(outcome: FailoverOutcome) -> Remembered {
+        Remembered {
+            run: "run-1".into(),
+            said: "as run-1 said it".into(),
+            outcome,
+        }
+    }
+
     const GREEN: Room = Room {
         state: Health::Green,
         held_by_orphans: 0,
@@ -445,32 +445,23 @@ mod tests {
             (
                 "an earlier failed failover in the journal: never retried",
                 FailoverFacts {
-                    remembered: Some(("run-1".into(), failed.clone())),
+                    remembered: Some(memory(failed.clone())),
                     ..clear()
                 },
-                Refuse(Refusal::FailedBefore {
-                    run: "run-1".into(),
-                    outcome: failed.clone(),
-                }),
+                Refuse(Refusal::FailedBefore(memory(failed.clone()))),
             ),
             (
                 "an earlier failover whose end nobody saw: never retried",
                 FailoverFacts {
-                    remembered: Some(("run-1".into(), FailoverOutcome::Unknown)),
+                    remembered: Some(memory(FailoverOutcome::Unknown)),
                     ..clear()
                 },
-                Refuse(Refusal::FailedBefore {
-                    run: "run-1".into(),
-                    outcome: FailoverOutcome::Unknown,
-                }),
+                Refuse(Refusal::FailedBefore(memory(FailoverOutcome::Unknown))),
             ),
             (
                 "an earlier failover that ended ACTIVE is no bar",
                 FailoverFacts {
-                    remembered: Some((
-                        "run-1".into(),
-                        FailoverOutcome::Active { took_s: Some(108) },
-                    )),
+                    remembered: Some(memory(FailoverOutcome::Active { took_s: Some(108) })),
                     ..clear()
                 },
                 Start,
@@ -478,7 +469,7 @@ mod tests {
             (
                 "a request that started nothing is no bar",
                 FailoverFacts {
-                    remembered: Some(("run-1".into(), FailoverOutcome::NotStarted)),
+                    remembered: Some(memory(FailoverOutcome::NotStarted)),
                     ..clear()
                 },
                 Start,
@@ -487,7 +478,7 @@ mod tests {
                 "the operator's `failover <LB>` after a failed one: once, on purpose",
                 FailoverFacts {
                     named: true,
-                    remembered: Some(("run-1".into(), failed.clone())),
+                    remembered: Some(memory(failed.clone())),
                     cloud: Some(Some(evidence())),
                     ..clear()
                 },
@@ -504,13 +495,10 @@ mod tests {
             (
                 "the journal's bar comes before reading anything",
                 FailoverFacts {
-                    remembered: Some(("run-1".into(), failed.clone())),
+                    remembered: Some(memory(failed.clone())),
                     ..FailoverFacts::default()
                 },
-                Refuse(Refusal::FailedBefore {
-                    run: "run-1".into(),
-                    outcome: failed,
-                }),
+                Refuse(Refusal::FailedBefore(memory(failed))),
             ),
         ];
         for (what, facts, expected) in rows {
