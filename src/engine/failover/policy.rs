@@ -282,7 +282,7 @@ mod tests {
             provisioning_status: status.into(),
             operating_status: "ONLINE".into(),
             project_id: "p".into(),
-            vip_address: Some("10.0.0.5".into()),
+            vip_address: Some("192.0.2.5".into()),
             vip_port_id: Some("port".into()),
             updated_at: Some(updated.into()),
         }
@@ -608,8 +608,8 @@ mod tests {
             endpoint_changes(
                 &before,
                 &moved,
-                Some(&["10.0.0.9".into()]),
-                Some(&["10.0.0.9".into()])
+                Some(&["203.0.113.9".into()]),
+                Some(&["203.0.113.9".into()])
             )
             .is_empty()
         );
@@ -617,20 +617,20 @@ mod tests {
             endpoint_changes(&before, &moved, None, Some(&[])).is_empty(),
             "floating IPs unread: not compared"
         );
-        moved.vip_address = Some("10.0.0.6".into());
+        moved.vip_address = Some("192.0.2.6".into());
         moved.vip_port_id = Some("port2".into());
         let changes = endpoint_changes(
             &before,
             &moved,
-            Some(&["10.0.0.9".into()]),
-            Some(&["10.0.0.7".into()]),
+            Some(&["203.0.113.9".into()]),
+            Some(&["203.0.113.7".into()]),
         );
         assert_eq!(
             changes.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [
-                "VIP 10.0.0.5 → 10.0.0.6",
+                "VIP 192.0.2.5 → 192.0.2.6",
                 "VIP port replaced",
-                "floating IP 10.0.0.9 → 10.0.0.7"
+                "floating IP 203.0.113.9 → 203.0.113.7"
             ]
         );
     }
