@@ -62,6 +62,21 @@ impl ExitStatus {
         }
     }
 
+    /// One word for it, as an action's `result` says it.
+    pub fn word(self) -> &'static str {
+        match self {
+            ExitStatus::Success => "green",
+            ExitStatus::Internal => "internal-error",
+            ExitStatus::BadInput => "bad-input",
+            ExitStatus::Refused => "refused",
+            ExitStatus::Cloud => "cloud-error",
+            ExitStatus::Red(_) => "red",
+            ExitStatus::Interrupted => "interrupted",
+            ExitStatus::Terminated => "terminated",
+            ExitStatus::Child(_) => "failed",
+        }
+    }
+
     /// A run stopped by `signal` (2 SIGINT, 15 SIGTERM; anything else, as the shell
     /// reports it, 128 + the signal).
     pub fn of_signal(signal: i32) -> ExitStatus {

@@ -11,6 +11,7 @@
 //! cli → commands → engine → layers → cloud/host/capi/juju → exec/site/diagnose.
 
 pub mod capi;
+pub mod charm;
 pub mod cli;
 pub mod clock;
 pub mod cloud;

@@ -243,6 +243,17 @@ pub enum Command {
         args: Vec<String>,
     },
 
+    /// Stand in for one of Juju's hook tools (`action-get`, `action-set`,
+    /// `action-log`, `action-fail`) in tests, with Juju's rules
+    #[command(hide = true)]
+    TwinHookTool {
+        /// Which tool
+        tool: String,
+        /// Its arguments
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+
     /// Run one program of the twin's VM (for the scripts behind a real sshd)
     #[command(hide = true)]
     TwinExec {

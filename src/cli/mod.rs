@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+use crate::charm::Dispatched;
 use crate::cloud::credentials::Env;
 use crate::commands;
 use crate::exit::ExitStatus;
@@ -24,12 +25,38 @@ pub const DESCRIPTION: &str = "restore a parked Cluster-API management stack (VM
 /// Runs the program with the process arguments.
 pub fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // Per-action names (dispatch on the program's own name) join here once the
-    // charm actions land.
-    run_cli(argv)
+    let env = Env::from_process();
+    let program = argv.first().cloned().unwrap_or_default();
+    match crate::charm::dispatched(&env, &program, argv.len().saturating_sub(1)) {
+        Some(Dispatched::Action(name)) => run_action(&name, &program, env),
+        // The charm's hooks arrive with the charm: until then there is nothing to do.
+        Some(Dispatched::Hook(_)) => ExitCode::SUCCESS,
+        None => run_cli(argv, env),
+    }
 }
 
-fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
+/// An action as Juju runs it: settings from the environment alone (no arguments,
+/// no terminal, no prompt), the action itself, and an exit status that is 0 unless
+/// the hook tools failed.
+fn run_action(name: &str, program: &std::ffi::OsStr, env: Env) -> ExitCode {
+    let global = match Args::try_parse_from([program]) {
+        Ok(args) => args.global,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitStatus::BadInput.into();
+        }
+    };
+    let settings = settings::resolve(global, &env);
+    init_logging(settings.verbosity);
+    let Some(runtime) = runtime() else {
+        return ExitStatus::Internal.into();
+    };
+    let status = runtime.block_on(commands::action::run(name, &settings, &env));
+    runtime.shutdown_background();
+    status.into()
+}
+
+fn run_cli(argv: Vec<std::ffi::OsString>, env: Env) -> ExitCode {
     let args = match Args::try_parse_from(argv) {
         Ok(a) => a,
         Err(e) => {
@@ -48,7 +75,6 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
         println!("{DESCRIPTION}");
         return ExitCode::SUCCESS;
     }
-    let env = Env::from_process();
     if let [first, ..] = env.unreadable()[..] {
         eprintln!(
             "error: the environment variable `{first}`{} is not valid UTF-8 (its value is not shown): set it again from a UTF-8 locale, or unset it",
@@ -71,16 +97,8 @@ fn run_cli(argv: Vec<std::ffi::OsString>) -> ExitCode {
         let _ = Args::command().print_help();
         return ExitStatus::BadInput.into();
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitStatus::Internal.into();
-        }
+    let Some(runtime) = runtime() else {
+        return ExitStatus::Internal.into();
     };
     let result = runtime.block_on(dispatch(command, &settings, &env));
     // A question interrupted by Ctrl-C leaves its blocking read behind: do not wait
@@ -156,6 +174,7 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
             yes,
         } => commands::octavia::failover(settings, env, &load_balancers, yes).await,
         Command::TwinJuju { twin, args } => commands::twin_ssh::juju(&twin, &args).await,
+        Command::TwinHookTool { tool, args } => commands::twin_hook_tools::run(&tool, &args, env),
         Command::Site { action } => {
             use commands::site::SiteAction as Site;
             let action = match action {
@@ -180,6 +199,22 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
             env,
             commands::credentials::CredentialsAction::Store,
         ),
+    }
+}
+
+/// The async runtime (two workers: the machine this runs on may have two cores), or
+/// None after saying why it could not start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! [`ExitStatus`](crate::exit::ExitStatus); those that change something run in the
 //! one [`frame`].
 
+pub mod action;
 pub mod credentials;
 pub mod demo;
 pub mod frame;
@@ -14,6 +15,7 @@ pub mod restore;
 pub mod site;
 pub mod status;
 pub mod twin;
+pub mod twin_hook_tools;
 pub mod twin_ssh;
 pub mod verify;
 

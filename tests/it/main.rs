@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod capi;
+mod charm;
 mod cli;
 mod contract;
 mod harness;

@@ -1,0 +1,177 @@
+//! The charm's actions: the tool's commands with their params from `action-get` and
+//! their results through `action-set`, built from the same typed values the command
+//! line prints (the report, the ending, the plan's decisions), never parsed from
+//! output. No prompt ever. A run that does not end green calls `action-fail` with
+//! its closing line and still exits 0 (Juju would replace the message with "exit
+//! status N"); its own exit code is the `exit-code` result. The full report goes to
+//! a private file whose path is the `report` result.
+//!
+//! This release answers `status` and `plan`; the other actions fail saying so.
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::charm::hook_tools::HookTools;
+use crate::charm::results::Results;
+use crate::ending::Ending;
+use crate::engine::plan;
+use crate::env::Env;
+use crate::exit::ExitStatus;
+use crate::report::{self, Report};
+use crate::settings::Settings;
+
+/// Runs action `name`; the process's own exit status (0 unless the hook tools
+/// themselves failed: then there is no other way left to say so).
+pub async fn run(name: &str, settings: &Settings, env: &Env) -> ExitStatus {
+    let tools = HookTools;
+    let outcome = match (name, env.unreadable().first()) {
+        // Never its value: it may be a password.
+        (_, Some(variable)) => Err(Failed {
+            status: ExitStatus::BadInput,
+            message: format!(
+                "the environment variable `{variable}` is not valid UTF-8 (its value is not shown): fix the unit's environment"
+            ),
+        }),
+        (name, None) => act(name, settings, env).await,
+    };
+    let told = match outcome {
+        Ok((results, None)) => tools.set(&results).await,
+        Ok((results, Some(message))) => match tools.set(&results).await {
+            Ok(()) => tools.fail(&message).await,
+            Err(e) => Err(e),
+        },
+        Err(failed) => {
+            let mut results = Results::default();
+            results
+                .set("result", failed.status.word())
+                .set("exit-code", failed.status.code().to_string());
+            match tools.set(&results).await {
+                Ok(()) => tools.fail(&failed.message).await,
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match told {
+        Ok(()) => ExitStatus::Success,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitStatus::Internal
+        }
+    }
+}
+
+/// The action itself: its results and, when it did not end green, the closing line
+/// to fail with.
+async fn act(
+    name: &str,
+    settings: &Settings,
+    env: &Env,
+) -> Result<(Results, Option<String>), Failed> {
+    match name {
+        "status" | "plan" => observe(name, settings, env).await,
+        other => Err(Failed {
+            status: ExitStatus::BadInput,
+            message: format!(
+                "the `{other}` action is not available in this release yet: run `juju-capi-restore {other}` where the tool is installed"
+            ),
+        }),
+    }
+}
+
+/// An action that could not run, with its status and what to do.
+struct Failed {
+    status: ExitStatus,
+    message: String,
+}
+
+impl From<anyhow::Error> for Failed {
+    fn from(e: anyhow::Error) -> Failed {
+        Failed {
+            status: ExitStatus::of_error(&e),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// `status` and `plan`: observes every layer; the results and, when the stack is not
+/// green, the closing line to fail with.
+async fn observe(
+    name: &str,
+    settings: &Settings,
+    env: &Env,
+) -> Result<(Results, Option<String>), Failed> {
+    let (site, session) = super::connect(settings, env).await?;
+    let report = report::observe(crate::layers::Probe {
+        session: &session,
+        site: &site,
+    })
+    .await;
+    let ending = Ending::observed(&[], &report.red(), report.lowest_unobserved());
+    let mut results = layer_results(&report, &ending);
+    if name == "plan" {
+        for step in plan::plan(&report.layers, &site) {
+            let key = |what: &str| format!("layers.{}.{what}", step.layer.name());
+            results.set(&key("decision"), step.action);
+            results.set(&key("what"), step.what.clone());
+        }
+    }
+    let path = write_report(env, name, &report, &ending).map_err(Failed::from)?;
+    results.set("report", path.display().to_string());
+    let closing = (ending != Ending::Green).then(|| match ending {
+        Ending::Unobserved { .. } => ending.line(&[]),
+        _ => crate::ui::table::lowest_red(&report),
+    });
+    Ok((results, closing))
+}
+
+/// The results every observing action gives: the ending, its exit code, the lowest
+/// red layer, and each layer's state and summary.
+fn layer_results(report: &Report, ending: &Ending) -> Results {
+    let mut results = Results::default();
+    let status = ending.status();
+    results
+        .set("result", status.word())
+        .set("exit-code", status.code().to_string());
+    if let Some(layer) = report.lowest_red() {
+        results.set("lowest-red-layer", layer.name());
+    }
+    for row in &report.layers {
+        let key = |what: &str| format!("layers.{}.{what}", row.layer.name());
+        results.set(&key("state"), row.state.word());
+        results.set(&key("summary"), row.summary.clone());
+    }
+    results
+}
+
+/// Writes the whole report (JSON, 0600) under the state directory; its path.
+fn write_report(
+    env: &Env,
+    action: &str,
+    report: &Report,
+    ending: &Ending,
+) -> anyhow::Result<PathBuf> {
+    let dir = crate::journal::state_dir(env).join("reports");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(crate::files::FileError::on(
+            &dir,
+            "create the reports directory",
+        ))?;
+    let path = dir.join(format!(
+        "{}-{action}-{}.json",
+        jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ"),
+        std::process::id()
+    ));
+    let text = serde_json::to_string_pretty(&json!({
+        "report": report,
+        "ending": ending,
+        "exit_code": ending.code(),
+    }))?;
+    crate::files::create_private(&path, &text)
+        .map_err(crate::files::FileError::on(&path, "write the report"))?;
+    Ok(path)
+}

@@ -1,0 +1,215 @@
+//! The charm's actions as Juju runs them: the binary started by a `dispatch` path
+//! with no arguments, stdin from /dev/null, `TERM` set and no terminal, its params
+//! from `action-get` and its results through `action-set`. The hook tools are this
+//! project's fake (`twin-hook-tool`, which enforces jujuc's rules); there is no Juju
+//! controller here.
+
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+use crate::harness::{BIN, TestTwin, stderr};
+
+/// One fake action: its directory (params in; results, log and failure out) and
+/// the hook tools on PATH.
+struct Action {
+    dir: TempDir,
+}
+
+impl Action {
+    fn new(params: Value) -> Action {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("params.json"), params.to_string()).unwrap();
+        let tools = dir.path().join("tools");
+        std::fs::create_dir(&tools).unwrap();
+        for tool in ["action-get", "action-set", "action-log", "action-fail"] {
+            let path = tools.join(tool);
+            std::fs::write(
+                &path,
+                format!("#!/bin/sh\nexec '{BIN}' twin-hook-tool {tool} \"$@\"\n"),
+            )
+            .unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        Action { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs action `name` as the unit agent does.
+    fn run(&self, t: &TestTwin, name: &str) -> Output {
+        let path = format!(
+            "{}:{}",
+            self.path().join("tools").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        t.std_cmd()
+            .env("PATH", path)
+            .env("JUJU_DISPATCH_PATH", format!("actions/{name}"))
+            .env("JUJU_ACTION_NAME", name)
+            .env("JUJU_ACTION_UUID", "1")
+            .env("JUJU_UNIT_NAME", "capi-restore/0")
+            .env("TERM", "tmux-256color")
+            .env("CAPI_RESTORE_FAKE_ACTION", self.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn results(&self) -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(self.path().join("results.json")).unwrap_or_default(),
+        )
+        .unwrap_or(Value::Null)
+    }
+
+    fn failed(&self) -> Option<String> {
+        std::fs::read_to_string(self.path().join("failed")).ok()
+    }
+}
+
+/// Every output of an action, for the planted-secret scan.
+fn everything(action: &Action, output: &Output) -> String {
+    let mut all = String::from_utf8_lossy(&output.stdout).into_owned();
+    all.push_str(&String::from_utf8_lossy(&output.stderr));
+    for file in ["results.json", "log", "failed"] {
+        all.push_str(&std::fs::read_to_string(action.path().join(file)).unwrap_or_default());
+    }
+    if let Some(report) = action.results()["report"].as_str() {
+        all.push_str(&std::fs::read_to_string(report).unwrap());
+    }
+    all
+}
+
+#[test]
+fn the_status_action_of_a_parked_stack_fails_with_the_lowest_red_layer_and_typed_results() {
+    let t = TestTwin::default_scenario();
+    let action = Action::new(serde_json::json!({}));
+    let output = action.run(&t, "status");
+    // A failed action still exits 0: Juju would replace the message otherwise.
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let results = action.results();
+    assert_eq!(results["result"], "red", "{results}");
+    assert_eq!(results["exit-code"], "10");
+    assert_eq!(results["lowest-red-layer"], "vm");
+    assert_eq!(results["layers"]["vm"]["state"], "red");
+    assert_eq!(results["layers"]["vm"]["summary"], "parked (SHUTOFF)");
+    assert_eq!(results["layers"]["load-balancers"]["state"], "red");
+    let failed = action.failed().expect("the action failed");
+    assert!(failed.contains("lowest red layer: vm"), "{failed}");
+    // The whole report is a private file; its rows are the results' source.
+    let report_path = PathBuf::from(results["report"].as_str().unwrap());
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    assert_eq!(report["exit_code"], 10);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&report_path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    // No secret anywhere an action's output goes.
+    let all = everything(&action, &output);
+    for secret in [
+        "twin-admin-password",
+        "twin-octavia-password",
+        "twin-operator-password",
+    ] {
+        assert!(!all.contains(secret), "{secret} leaked");
+    }
+}
+
+#[test]
+fn the_plan_action_gives_each_layers_decision() {
+    let t = TestTwin::default_scenario();
+    let action = Action::new(serde_json::json!({}));
+    let output = action.run(&t, "plan");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let results = action.results();
+    assert_eq!(
+        results["layers"]["vm"]["decision"], "start-server",
+        "{results}"
+    );
+    assert_eq!(results["layers"]["amphorae"]["decision"], "sweep");
+    assert_eq!(results["layers"]["load-balancers"]["decision"], "failover");
+    assert!(
+        results["layers"]["ssh"]["what"]
+            .as_str()
+            .unwrap()
+            .contains("wait for sshd")
+    );
+    // Well under the argument-length limit: the whole report is in the file.
+    assert!(
+        results.to_string().len() < 8 * 1024,
+        "{}",
+        results.to_string().len()
+    );
+}
+
+#[test]
+fn an_action_this_release_does_not_answer_fails_saying_so_and_changes_nothing() {
+    let t = TestTwin::default_scenario();
+    let action = Action::new(serde_json::json!({"confirm": true}));
+    let output = action.run(&t, "restore");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(action.results()["result"], "bad-input");
+    assert!(
+        action
+            .failed()
+            .unwrap()
+            .contains("not available in this release"),
+        "{:?}",
+        action.failed()
+    );
+    assert!(
+        t.twin
+            .requests()
+            .iter()
+            .all(|r| r.method == "GET" || r.path.contains("/auth/tokens")),
+        "nothing changed"
+    );
+}
+
+#[test]
+fn the_fake_hook_tools_refuse_what_juju_refuses() {
+    let action = Action::new(serde_json::json!({"until": "vm"}));
+    let tool = |args: &[&str]| {
+        std::process::Command::new(BIN)
+            .arg("twin-hook-tool")
+            .args(args)
+            .env("CAPI_RESTORE_FAKE_ACTION", action.path())
+            .output()
+            .unwrap()
+    };
+    let bad = tool(&["action-set", "Result=green"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(
+        stderr(&bad).trim(),
+        "ERROR key \"Result\" must start and end with lowercase alphanumeric, and contain only lowercase alphanumeric, hyphens and periods"
+    );
+    let reserved = tool(&["action-set", "stdout=x"]);
+    assert_eq!(
+        stderr(&reserved).trim(),
+        "ERROR cannot set reserved action key \"stdout\""
+    );
+    let bare = tool(&["action-set", "result"]);
+    assert_eq!(
+        stderr(&bare).trim(),
+        "ERROR argument \"result\" must be of the form key...=value"
+    );
+    assert_eq!(tool(&["action-log"]).status.code(), Some(2));
+    assert!(
+        action.results().is_null(),
+        "nothing was set by a refused call"
+    );
+    let get = tool(&["action-get", "until", "--format", "json"]);
+    assert_eq!(String::from_utf8_lossy(&get.stdout).trim(), "\"vm\"");
+}
