@@ -34,4 +34,7 @@ pub struct Settings {
     /// Unattended (no terminal on stdout or stderr), no `-f` and no `-v`: `restore`
     /// and `park` end with a summary fit for cron mail instead of the whole report.
     pub summary: bool,
+    /// A charm action: every progress line also goes to `action-log` (waits at most
+    /// every 10 s), so `juju run` shows it as it happens.
+    pub action_log: bool,
 }

@@ -33,6 +33,18 @@ pub enum HookToolError {
     Garbage(String),
 }
 
+/// Sends one progress line to `action-log`, from wherever the run is (blocking, a
+/// few milliseconds: the tool answers from the local agent). A line that cannot be
+/// sent is dropped: progress never stops a run.
+pub fn log_line(line: &str) {
+    let _ = std::process::Command::new("action-log")
+        .arg(line)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+}
+
 /// The hook tools of one action.
 #[derive(Debug, Clone, Default)]
 pub struct HookTools;

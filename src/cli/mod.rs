@@ -46,7 +46,10 @@ fn run_action(name: &str, program: &std::ffi::OsStr, env: Env) -> ExitCode {
             return ExitStatus::BadInput.into();
         }
     };
-    let settings = settings::resolve(global, &env);
+    let settings = Settings {
+        action_log: true,
+        ..settings::resolve(global, &env)
+    };
     init_logging(settings.verbosity);
     let Some(runtime) = runtime() else {
         return ExitStatus::Internal.into();

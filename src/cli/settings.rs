@@ -39,5 +39,6 @@ pub fn resolve(args: GlobalArgs, env: &Env) -> Settings {
             _ => Verbosity::Debug,
         },
         progress: !args.no_progress,
+        action_log: false,
     }
 }

@@ -6,7 +6,8 @@
 //! status N"); its own exit code is the `exit-code` result. The full report goes to
 //! a private file whose path is the `report` result.
 //!
-//! This release answers `status` and `plan`; the other actions fail saying so.
+//! This release answers `status`, `plan` and `restore`; the other actions fail
+//! saying so.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -17,9 +18,13 @@ use crate::charm::hook_tools::HookTools;
 use crate::charm::results::Results;
 use crate::ending::Ending;
 use crate::engine::plan;
+use crate::engine::restore::Options;
 use crate::env::Env;
 use crate::exit::ExitStatus;
+use crate::layers::Layer;
 use crate::report::{self, Report};
+
+use super::frame::Frame;
 use crate::settings::Settings;
 
 /// Runs action `name`; the process's own exit status (0 unless the hook tools
@@ -71,6 +76,7 @@ async fn act(
 ) -> Result<(Results, Option<String>), Failed> {
     match name {
         "status" | "plan" => observe(name, settings, env).await,
+        "restore" => restore(settings, env).await,
         other => Err(Failed {
             status: ExitStatus::BadInput,
             message: format!(
@@ -109,7 +115,7 @@ async fn observe(
     })
     .await;
     let ending = Ending::observed(&[], &report.red(), report.lowest_unobserved());
-    let mut results = layer_results(&report, &ending);
+    let mut results = layer_results(&report, &ending, report.lowest_red());
     if name == "plan" {
         for step in plan::plan(&report.layers, &site) {
             let key = |what: &str| format!("layers.{}.{what}", step.layer.name());
@@ -126,15 +132,69 @@ async fn observe(
     Ok((results, closing))
 }
 
+/// `restore` (params `confirm`, `until`, `strict-order`, `dry-run`): the runbook
+/// as the command runs it, in the same frame, unattended: a destructive step without
+/// `confirm=true` changes nothing and the action fails saying what it would have done.
+async fn restore(settings: &Settings, env: &Env) -> Result<(Results, Option<String>), Failed> {
+    let params = HookTools.params().await.map_err(|e| Failed {
+        status: ExitStatus::Internal,
+        message: e.to_string(),
+    })?;
+    let bad = |message: String| Failed {
+        status: ExitStatus::BadInput,
+        message,
+    };
+    let until = match params["until"].as_str() {
+        None | Some("") => None,
+        Some(name) => Some(Layer::parse(name).map_err(bad)?),
+    };
+    if params["dry-run"] == true {
+        return observe("plan", settings, env).await;
+    }
+    let options = Options {
+        until,
+        strict_order: params["strict-order"] == true,
+        yes: params["confirm"] == true,
+    };
+    let frame = Frame::open(settings, env, "restore", super::restore::start(options)).await?;
+    let restored = super::restore::restore_in(&frame, options)
+        .await
+        .map_err(|status| Failed {
+            status,
+            message: "interrupted: the next `restore` continues from what it observes".into(),
+        })?;
+    let status = super::restore::finish(&frame, &restored);
+    let mut results = layer_results(&restored.report, &restored.ending, restored.lowest_red);
+    for (n, change) in restored.outcome.changes.iter().enumerate() {
+        results.set(&format!("changes.{}", n + 1), change.clone());
+    }
+    for stop in &restored.outcome.stopped {
+        results.set(&format!("stopped.{}", stop.layer.name()), stop.why.clone());
+    }
+    results.set("journal", frame.journal.path().display().to_string());
+    let path = write_report(env, "restore", &restored.report, &restored.ending)?;
+    results.set("report", path.display().to_string());
+    let closing = match restored.ending {
+        Ending::Green => None,
+        Ending::NotConfirmed => Some(format!(
+            "{}; as an action: run it again with `confirm=true`",
+            restored.closing
+        )),
+        _ => Some(restored.closing.clone()),
+    };
+    debug_assert_eq!(status, restored.ending.status());
+    Ok((results, closing))
+}
+
 /// The results every observing action gives: the ending, its exit code, the lowest
 /// red layer, and each layer's state and summary.
-fn layer_results(report: &Report, ending: &Ending) -> Results {
+fn layer_results(report: &Report, ending: &Ending, lowest_red: Option<Layer>) -> Results {
     let mut results = Results::default();
     let status = ending.status();
     results
         .set("result", status.word())
         .set("exit-code", status.code().to_string());
-    if let Some(layer) = report.lowest_red() {
+    if let Some(layer) = lowest_red {
         results.set("lowest-red-layer", layer.name());
     }
     for row in &report.layers {

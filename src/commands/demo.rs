@@ -57,7 +57,13 @@ pub async fn run(
         super::restore::start(options),
         true,
     )?;
-    let restored = super::restore::restore_in(&frame, settings, options).await;
+    let restored = match super::restore::restore_in(&frame, options).await {
+        Ok(restored) => {
+            super::restore::show(&restored, settings);
+            super::restore::finish(&frame, &restored)
+        }
+        Err(interrupted) => interrupted,
+    };
     let journal = frame.journal.path().to_path_buf();
     let (site, session) = frame.into_parts();
     eprintln!(

@@ -20,7 +20,7 @@ use crate::layers::Probe;
 use crate::lock::RunLock;
 use crate::settings::{Settings, Verbosity};
 use crate::site::Site;
-use crate::ui::progress::Progress;
+use crate::ui::progress::{Progress, Sink};
 
 /// A command's own options, as its journal's start records them.
 pub type Options = BTreeMap<String, Value>;
@@ -105,8 +105,12 @@ impl Frame {
             server: Some(site.management.server.clone()),
             options,
         });
-        let progress = Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress)
-            .on_clock(site.time_scale());
+        let mut progress =
+            Progress::with(settings.verbosity == Verbosity::Quiet, !settings.progress)
+                .on_clock(site.time_scale());
+        if settings.action_log {
+            progress = progress.with_sink(Sink::new(crate::charm::hook_tools::log_line));
+        }
         Ok(Frame {
             site,
             session,

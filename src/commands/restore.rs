@@ -9,7 +9,7 @@ use crate::env::Env;
 use crate::exit::ExitStatus;
 use crate::journal::End;
 use crate::layers::Layer;
-use crate::report;
+use crate::report::{self, Report};
 use crate::settings::Settings;
 
 /// What to do.
@@ -33,7 +33,13 @@ pub async fn run(
         return Ok(ExitStatus::Success);
     }
     let frame = Frame::open(settings, env, "restore", start(what.options)).await?;
-    Ok(restore_in(&frame, settings, what.options).await)
+    Ok(match restore_in(&frame, what.options).await {
+        Ok(restored) => {
+            show(&restored, settings);
+            finish(&frame, &restored)
+        }
+        Err(interrupted) => interrupted,
+    })
 }
 
 /// The restore's own options, as its journal's start records them.
@@ -45,29 +51,45 @@ pub fn start(options: Options) -> super::frame::Options {
     ])
 }
 
-/// The restore in its frame (also `demo`'s): runs the engine, observes the end
-/// state, prints it, and ends the journal with the one ending they all come from.
-pub async fn restore_in(frame: &Frame, settings: &Settings, options: Options) -> ExitStatus {
+/// A restore that ran to its end: what it did, what it observed after, and how
+/// it ended.
+pub struct Restored {
+    /// What the engine did.
+    pub outcome: restore::Outcome,
+    /// The stack as observed after.
+    pub report: Report,
+    /// How it ended (only layers up to `--until` count).
+    pub ending: Ending,
+    /// The closing line.
+    pub closing: String,
+    /// The lowest red layer in scope.
+    pub lowest_red: Option<Layer>,
+}
+
+/// The restore in its frame (also `demo`'s and the action's): runs the engine and
+/// observes the end state. An interrupted run is journaled as such and its status
+/// returned instead; otherwise the caller shows the result, then [`finish`]es.
+pub async fn restore_in(frame: &Frame, options: Options) -> Result<Restored, ExitStatus> {
     let outcome = restore::restore(frame.probe(), options, &frame.journal, &frame.progress).await;
-    let stops = &outcome.stopped;
     let counted = End {
         actions: Some(outcome.actions),
-        stopped: Some(stops.clone()),
+        stopped: Some(outcome.stopped.clone()),
         ..End::default()
     };
     // No final round of probes: the operator asked to stop.
-    if let Some(status) = frame.interrupted(counted.clone()) {
+    if let Some(status) = frame.interrupted(counted) {
         eprintln!(
             "stopped by signal {}: run `juju-capi-restore restore` again to continue from here; journal: {}",
             crate::interrupt::requested().unwrap_or_default(),
             frame.journal.path().display()
         );
-        return status;
+        return Err(status);
     }
     let report = report::observe(frame.probe()).await;
     // Only what --until asked for counts: above it, red is expected.
     let in_scope = |l: &Layer| options.until.is_none_or(|u| *l <= u);
     let red: Vec<Layer> = report.red().into_iter().filter(in_scope).collect();
+    let stops = &outcome.stopped;
     let ending = Ending::observed(stops, &red, report.lowest_unobserved().filter(in_scope));
     let closing = match (&ending, options.until) {
         (Ending::Green, Some(until)) => format!(
@@ -76,23 +98,53 @@ pub async fn restore_in(frame: &Frame, settings: &Settings, options: Options) ->
         ),
         _ => format!("restore: {}", ending.line(stops)),
     };
+    let lowest_red = report.lowest_red().filter(in_scope);
+    Ok(Restored {
+        outcome,
+        report,
+        ending,
+        closing,
+        lowest_red,
+    })
+}
+
+/// Shows a restore's end for people or programs (a summary for cron mail).
+pub fn show(restored: &Restored, settings: &Settings) {
     if settings.summary {
-        print!("{}", summary(&report, &outcome.changes, &closing));
+        print!(
+            "{}",
+            summary(
+                &restored.report,
+                &restored.outcome.changes,
+                &restored.closing
+            )
+        );
     } else {
-        super::print_report(&report, settings.format, &ending, &closing, None);
+        super::print_report(
+            &restored.report,
+            settings.format,
+            &restored.ending,
+            &restored.closing,
+            None,
+        );
     }
+}
+
+/// Ends the restore's journal with the one ending everything came from; its status.
+pub fn finish(frame: &Frame, restored: &Restored) -> ExitStatus {
     let mut more = super::frame::Options::new();
     more.insert(
         "api_requests".into(),
         json!(frame.session.stats().requests()),
     );
     frame.finish(
-        &ending,
-        stops,
+        &restored.ending,
+        &restored.outcome.stopped,
         End {
-            lowest_red: report.lowest_red().filter(in_scope),
+            actions: Some(restored.outcome.actions),
+            lowest_red: restored.lowest_red,
             more,
-            ..counted
+            ..End::default()
         },
     )
 }

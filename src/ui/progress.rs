@@ -27,10 +27,30 @@ pub struct Attempt<'a> {
     pub evidence: &'a str,
 }
 
+/// Where every line also goes (a charm action's `action-log`).
+pub struct Sink(Box<dyn Fn(&str) + Send + Sync>);
+
+impl Sink {
+    /// Lines to `send`.
+    pub fn new(send: impl Fn(&str) + Send + Sync + 'static) -> Sink {
+        Sink(Box::new(send))
+    }
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sink")
+    }
+}
+
+/// How often a wait tells the sink that it is still waiting.
+const SINK_WAIT_EVERY: Duration = Duration::from_secs(10);
+
 /// The progress printer.
 #[derive(Debug)]
 pub struct Progress {
     started: Instant,
+    sink: Option<Sink>,
     /// The cloud's clock against real time (the twin's time scale; 1 for a real
     /// cloud): the stamps people read are on the same clock as the waits.
     scale: f64,
@@ -49,6 +69,8 @@ struct State {
     loads: HashMap<Layer, Vec<f64>>,
     /// While a question is on the terminal: lines held back, printed after it.
     held: Option<Vec<(Layer, String)>>,
+    /// Per layer: when the sink last heard of its wait.
+    sunk: HashMap<Layer, Instant>,
 }
 
 impl Progress {
@@ -63,6 +85,7 @@ impl Progress {
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         Progress {
             started: Instant::now(),
+            sink: None,
             scale: 1.0,
             quiet,
             live,
@@ -78,6 +101,12 @@ impl Progress {
         self
     }
 
+    /// Every line also to `sink`, and each wait at most every 10 s.
+    pub fn with_sink(mut self, sink: Sink) -> Progress {
+        self.sink = Some(sink);
+        self
+    }
+
     fn stamp(&self) -> String {
         let t = self.started.elapsed().mul_f64(self.scale).as_secs();
         format!("[{:02}:{:02}]", t / 60, t % 60)
@@ -85,10 +114,13 @@ impl Progress {
 
     /// Prints one line for `layer` (closing its live line, if any).
     pub fn line(&self, layer: Layer, text: &str) {
+        let line = format!("{} {:<16} {text}", self.stamp(), layer.name());
+        if let Some(Sink(send)) = &self.sink {
+            send(&line);
+        }
         if self.quiet {
             return;
         }
-        let line = format!("{} {:<16} {text}", self.stamp(), layer.name());
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(held) = &mut state.held {
             held.push((layer, line));
@@ -171,6 +203,7 @@ impl Progress {
     /// Reports a wait's attempt: updates the live line, or prints a plain line when
     /// what the wait sees changed.
     pub fn waiting(&self, layer: Layer, attempt: &Attempt<'_>, expected: &str) {
+        self.sink_wait(layer, attempt, expected);
         if self.quiet {
             return;
         }
@@ -223,6 +256,39 @@ impl Progress {
         });
         let evidence: String = attempt.evidence.chars().take(100).collect();
         bar.set_message(format!("waiting {waited}{expected}{spark}  {evidence}"));
+    }
+}
+
+impl Progress {
+    /// Tells the sink that a wait goes on: at most every 10 s, with the time waited
+    /// against the runbook's figure.
+    fn sink_wait(&self, layer: Layer, attempt: &Attempt<'_>, expected: &str) {
+        let Some(Sink(send)) = &self.sink else {
+            return;
+        };
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        if state
+            .sunk
+            .get(&layer)
+            .is_some_and(|last| now.duration_since(*last) < SINK_WAIT_EVERY)
+        {
+            return;
+        }
+        state.sunk.insert(layer, now);
+        drop(state);
+        let waited = humantime::format_duration(Duration::from_secs(attempt.elapsed.as_secs()));
+        let expected = if expected.is_empty() {
+            String::new()
+        } else {
+            format!(" / runbook {expected}")
+        };
+        send(&format!(
+            "{} {:<16} waiting {waited}{expected}: {}",
+            self.stamp(),
+            layer.name(),
+            attempt.evidence
+        ));
     }
 }
 

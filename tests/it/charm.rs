@@ -154,11 +154,88 @@ fn the_plan_action_gives_each_layers_decision() {
     );
 }
 
+/// The runbook's parked stack on a fast clock.
+fn parked() -> TestTwin {
+    TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = std::time::Duration::from_secs(86400 * 30);
+    })
+}
+
+/// The requests that changed something in the cloud.
+fn changes(t: &TestTwin) -> Vec<String> {
+    t.twin
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET" && !r.path.contains("/auth/tokens"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[test]
+fn restore_confirm_true_brings_a_parked_stack_to_green_with_progress_in_action_log() {
+    let t = parked();
+    let action = Action::new(serde_json::json!({"confirm": true}));
+    let output = action.run(&t, "restore");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let results = action.results();
+    assert_eq!(results["result"], "green", "{results}\n{}", stderr(&output));
+    assert_eq!(results["exit-code"], "0");
+    assert!(action.failed().is_none(), "{:?}", action.failed());
+    assert!(
+        results["changes"]["1"]
+            .as_str()
+            .unwrap()
+            .starts_with("started `capi-mgmt-v2`"),
+        "{results}"
+    );
+    assert!(std::path::Path::new(results["journal"].as_str().unwrap()).is_file());
+    // Progress reached `juju run` as it happened: decisions, waits, the failover.
+    let log = std::fs::read_to_string(action.path().join("log")).unwrap();
+    assert!(log.contains("starting `capi-mgmt-v2`"), "{log}");
+    assert!(
+        log.contains("waiting") && log.contains("/ runbook ~"),
+        "{log}"
+    );
+    assert!(log.contains("failover succeeded"), "{log}");
+    let all = everything(&action, &output);
+    assert!(!all.contains("twin-admin-password"));
+    // And the status action agrees.
+    let status = Action::new(serde_json::json!({}));
+    status.run(&t, "status");
+    assert_eq!(status.results()["result"], "green");
+}
+
+#[test]
+fn restore_without_confirm_changes_nothing_in_octavia_and_fails_with_what_it_would_do() {
+    let t = parked();
+    let action = Action::new(serde_json::json!({}));
+    let output = action.run(&t, "restore");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let results = action.results();
+    assert_eq!(results["result"], "refused", "{results}");
+    assert_eq!(results["exit-code"], "3");
+    let failed = action.failed().unwrap();
+    assert!(
+        failed.contains("orphan(s) left in place hold a slot") && failed.contains("confirm=true"),
+        "{failed}"
+    );
+    // Starting the parked VM is the runbook's first step, not a destructive one;
+    // nothing was deleted or failed over.
+    assert!(
+        changes(&t)
+            .iter()
+            .all(|c| !c.starts_with("DELETE") && !c.contains("failover")),
+        "{:?}",
+        changes(&t)
+    );
+}
+
 #[test]
 fn an_action_this_release_does_not_answer_fails_saying_so_and_changes_nothing() {
     let t = TestTwin::default_scenario();
     let action = Action::new(serde_json::json!({"confirm": true}));
-    let output = action.run(&t, "restore");
+    let output = action.run(&t, "park");
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(action.results()["result"], "bad-input");
     assert!(
