@@ -16,12 +16,12 @@ use crate::harness::{BIN, TestTwin, stderr};
 /// the hook tools on PATH.
 struct Action {
     dir: TempDir,
+    params: Value,
 }
 
 impl Action {
     fn new(params: Value) -> Action {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("params.json"), params.to_string()).unwrap();
         let tools = dir.path().join("tools");
         std::fs::create_dir(&tools).unwrap();
         for tool in ["action-get", "action-set", "action-log", "action-fail"] {
@@ -34,15 +34,19 @@ impl Action {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        Action { dir }
+        Action { dir, params }
     }
 
     fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    /// Runs action `name` as the unit agent does.
+    /// Runs action `name` as the unit agent does, its params validated and
+    /// defaulted against actions.yaml first, as Juju does before the action runs.
     fn run(&self, t: &TestTwin, name: &str) -> Output {
+        let params = crate::actions_yaml::params(name, self.params.clone())
+            .unwrap_or_else(|e| panic!("Juju would refuse these params: {e}"));
+        std::fs::write(self.path().join("params.json"), params.to_string()).unwrap();
         let path = format!(
             "{}:{}",
             self.path().join("tools").display(),
@@ -257,7 +261,8 @@ fn an_action_this_release_does_not_answer_fails_saying_so_and_changes_nothing() 
 
 #[test]
 fn the_fake_hook_tools_refuse_what_juju_refuses() {
-    let action = Action::new(serde_json::json!({"until": "vm"}));
+    let action = Action::new(serde_json::json!({}));
+    std::fs::write(action.path().join("params.json"), r#"{"until": "vm"}"#).unwrap();
     let tool = |args: &[&str]| {
         std::process::Command::new(BIN)
             .arg("twin-hook-tool")

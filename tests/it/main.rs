@@ -1,6 +1,7 @@
 //! Integration tests: the built `juju-capi-restore` binary against the twin, a real
 //! in-process HTTP server on loopback. One test binary, a module per area.
 
+mod actions_yaml;
 mod bad_input;
 mod capi;
 mod charm;
