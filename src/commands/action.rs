@@ -6,8 +6,8 @@
 //! status N"); its own exit code is the `exit-code` result. The full report goes to
 //! a private file whose path is the `report` result.
 //!
-//! This release answers `status`, `plan` and `restore`; the other actions fail
-//! saying so.
+//! This release answers `status`, `plan`, `restore`, `verify` and `headroom`; the
+//! other actions fail saying so.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -77,6 +77,8 @@ async fn act(
     match name {
         "status" | "plan" => observe(name, settings, env).await,
         "restore" => restore(settings, env).await,
+        "verify" => verify(settings, env).await,
+        "headroom" => headroom(settings, env).await,
         other => Err(Failed {
             status: ExitStatus::BadInput,
             message: format!(
@@ -183,6 +185,66 @@ async fn restore(settings: &Settings, env: &Env) -> Result<(Results, Option<Stri
         _ => Some(restored.closing.clone()),
     };
     debug_assert_eq!(status, restored.ending.status());
+    Ok((results, closing))
+}
+
+/// `verify`: the runbook's final verify; `verdict` is SUCCESS or "not yet".
+async fn verify(settings: &Settings, env: &Env) -> Result<(Results, Option<String>), Failed> {
+    let frame = Frame::observing(settings, env, "verify").await?;
+    let verified = super::verify::verify_in(&frame, settings, super::verify::Shown::Report).await;
+    let Some(report) = verified.report else {
+        return Err(Failed {
+            status: verified.status,
+            message: "interrupted: nothing was changed".into(),
+        });
+    };
+    let (ending, closing) = super::verify::verdict(&verified.stopped);
+    let mut results = layer_results(&report, &ending, report.lowest_red());
+    results.set(
+        "verdict",
+        if ending == Ending::Green {
+            "SUCCESS"
+        } else {
+            "not yet"
+        },
+    );
+    for stop in &verified.stopped {
+        results.set(&format!("stopped.{}", stop.layer.name()), stop.why.clone());
+    }
+    results.set("journal", frame.journal.path().display().to_string());
+    let path = write_report(env, "verify", &report, &ending)?;
+    results.set("report", path.display().to_string());
+    Ok((results, (ending != Ending::Green).then_some(closing)))
+}
+
+/// `headroom`: free amphora slots per enabled compute host, from Placement.
+async fn headroom(settings: &Settings, env: &Env) -> Result<(Results, Option<String>), Failed> {
+    let (site, session) = super::connect(settings, env).await?;
+    let probe = crate::layers::Probe {
+        session: &session,
+        site: &site,
+    };
+    let providers = crate::layers::headroom::probe(probe)
+        .await
+        .map_err(|e| Failed::from(anyhow::Error::from(e)))?;
+    let hosts = crate::layers::headroom::compute(&providers, &site.amphora_flavor);
+    let total: u64 = hosts.iter().map(|h| h.slots).sum();
+    let status = ExitStatus::of_layer((total == 0).then_some(Layer::Headroom));
+    let mut results = Results::default();
+    results
+        .set("result", status.word())
+        .set("exit-code", status.code().to_string())
+        .set("total-slots", total.to_string());
+    // Host names hold dots: the hosts are numbered, each with its name.
+    for (n, h) in hosts.iter().enumerate() {
+        let key = |what: &str| format!("hosts.{}.{what}", n + 1);
+        results.set(&key("name"), h.host.clone());
+        results.set(&key("slots"), h.slots.to_string());
+        results.set(&key("disabled"), h.disabled.to_string());
+    }
+    let closing = (total == 0).then(|| {
+        "no amphora slot on any enabled compute host: a failover would fail with NoValidHost; the orphan sweep usually frees one".to_string()
+    });
     Ok((results, closing))
 }
 

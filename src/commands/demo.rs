@@ -93,7 +93,9 @@ pub async fn run(
             Default::default(),
             false,
         )?;
-        super::verify::verify_in(&frame, settings, Shown::VerdictOnly).await
+        super::verify::verify_in(&frame, settings, Shown::VerdictOnly)
+            .await
+            .status
     } else {
         restored
     };

@@ -12,7 +12,18 @@ use crate::settings::Settings;
 /// Verifies, waiting where the runbook allows, and says SUCCESS or what is not.
 pub async fn run(settings: &Settings, env: &Env) -> anyhow::Result<ExitStatus> {
     let frame = Frame::observing(settings, env, "verify").await?;
-    Ok(verify_in(&frame, settings, Shown::Report).await)
+    Ok(verify_in(&frame, settings, Shown::Report).await.status)
+}
+
+/// A verify that ran: its status, where it stopped, and (with [`Shown::Report`])
+/// the stack as observed after; none of those when a signal ended it.
+pub struct Verified {
+    /// The exit status.
+    pub status: ExitStatus,
+    /// Where it stopped (nothing: SUCCESS).
+    pub stopped: Vec<crate::ending::Stopped>,
+    /// The stack as observed after, when shown.
+    pub report: Option<report::Report>,
 }
 
 /// What `verify` prints besides its journal.
@@ -26,7 +37,7 @@ pub enum Shown {
 
 /// The final verify in its frame: the verdict, printed, and the journal ended (a
 /// signal ends it as interrupted, 130/143, with no verdict).
-pub async fn verify_in(frame: &Frame, settings: &Settings, shown: Shown) -> ExitStatus {
+pub async fn verify_in(frame: &Frame, settings: &Settings, shown: Shown) -> Verified {
     let stopped = restore::verify(frame.probe(), &frame.journal, &frame.progress).await;
     let interrupted = End {
         stopped: Some(stopped.clone()),
@@ -34,9 +45,14 @@ pub async fn verify_in(frame: &Frame, settings: &Settings, shown: Shown) -> Exit
     };
     if let Some(status) = frame.interrupted(interrupted) {
         eprintln!("verify: interrupted; nothing was changed");
-        return status;
+        return Verified {
+            status,
+            stopped,
+            report: None,
+        };
     }
     let (ending, closing) = verdict(&stopped);
+    let mut observed = None;
     match shown {
         Shown::Report => {
             let report = report::observe(frame.probe()).await;
@@ -46,19 +62,25 @@ pub async fn verify_in(frame: &Frame, settings: &Settings, shown: Shown) -> Exit
                 "not yet"
             };
             super::print_report(&report, settings.format, &ending, &closing, Some(verdict));
+            observed = Some(report);
         }
         // stdout carries one document for programs; the verdict goes beside it.
         Shown::VerdictOnly if settings.format == crate::ui::Format::Table => println!("{closing}"),
         Shown::VerdictOnly => eprintln!("{closing}"),
     }
-    frame.finish(
+    let status = frame.finish(
         &ending,
         &stopped,
         End {
             success: Some(ending == Ending::Green),
             ..End::default()
         },
-    )
+    );
+    Verified {
+        status,
+        stopped,
+        report: observed,
+    }
 }
 
 /// The runbook's verdict on what [`restore::verify`] found: SUCCESS, or what is not;

@@ -44,6 +44,11 @@ impl Action {
     /// Runs action `name` as the unit agent does, its params validated and
     /// defaulted against actions.yaml first, as Juju does before the action runs.
     fn run(&self, t: &TestTwin, name: &str) -> Output {
+        self.command(t, name).output().unwrap()
+    }
+
+    /// The action's process, not yet started.
+    fn command(&self, t: &TestTwin, name: &str) -> std::process::Command {
         let params = crate::actions_yaml::params(name, self.params.clone())
             .unwrap_or_else(|e| panic!("Juju would refuse these params: {e}"));
         std::fs::write(self.path().join("params.json"), params.to_string()).unwrap();
@@ -52,8 +57,8 @@ impl Action {
             self.path().join("tools").display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        t.std_cmd()
-            .env("PATH", path)
+        let mut cmd = t.std_cmd();
+        cmd.env("PATH", path)
             .env("JUJU_DISPATCH_PATH", format!("actions/{name}"))
             .env("JUJU_ACTION_NAME", name)
             .env("JUJU_ACTION_UUID", "1")
@@ -61,8 +66,9 @@ impl Action {
             .env("TERM", "tmux-256color")
             .env("CAPI_RESTORE_FAKE_ACTION", self.path())
             .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
     }
 
     fn results(&self) -> Value {
@@ -204,10 +210,42 @@ fn restore_confirm_true_brings_a_parked_stack_to_green_with_progress_in_action_l
     assert!(log.contains("failover succeeded"), "{log}");
     let all = everything(&action, &output);
     assert!(!all.contains("twin-admin-password"));
-    // And the status action agrees.
+    // And the status and verify actions agree.
     let status = Action::new(serde_json::json!({}));
     status.run(&t, "status");
     assert_eq!(status.results()["result"], "green");
+    let verify = Action::new(serde_json::json!({}));
+    verify.run(&t, "verify");
+    assert_eq!(
+        verify.results()["verdict"],
+        "SUCCESS",
+        "{}",
+        verify.results()
+    );
+    assert!(verify.failed().is_none());
+}
+
+#[test]
+fn headroom_and_verify_on_a_parked_stack_fail_with_their_figures() {
+    let t = TestTwin::default_scenario();
+    let headroom = Action::new(serde_json::json!({}));
+    headroom.run(&t, "headroom");
+    let results = headroom.results();
+    assert_eq!(results["total-slots"], "0", "{results}");
+    assert_eq!(results["exit-code"], "15");
+    assert_eq!(results["hosts"]["1"]["name"], "compute-1.maas");
+    assert!(headroom.failed().unwrap().contains("NoValidHost"));
+    let verify = Action::new(serde_json::json!({}));
+    verify.run(&t, "verify");
+    let results = verify.results();
+    assert_eq!(results["verdict"], "not yet", "{results}");
+    assert_eq!(results["exit-code"], "10");
+    assert!(
+        results["stopped"]["vm"]
+            .as_str()
+            .unwrap()
+            .contains("run `juju-capi-restore restore` first")
+    );
 }
 
 #[test]
@@ -294,4 +332,34 @@ fn the_fake_hook_tools_refuse_what_juju_refuses() {
     );
     let get = tool(&["action-get", "until", "--format", "json"]);
     assert_eq!(String::from_utf8_lossy(&get.stdout).trim(), "\"vm\"");
+}
+
+#[test]
+fn a_restore_action_cancelled_with_sigkill_leaves_a_whole_journal_and_the_next_one_ends_green() {
+    // `juju cancel-task` sends SIGKILL, no SIGTERM first.
+    let t = TestTwin::with(|s| {
+        s.time_scale = 300.0;
+        s.token_ttl = std::time::Duration::from_secs(86400 * 30);
+    });
+    let first = Action::new(serde_json::json!({"confirm": true}));
+    let child = first.command(&t, "restore").spawn().unwrap();
+    // Into the Kubernetes wait: the VM is started, sshd is up.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let killed = child.wait_with_output().unwrap();
+    assert_eq!(killed.status.code(), None, "killed by the signal");
+    // Every journal is whole lines of JSON, the killed run's included.
+    for entry in crate::restore::journal(&t) {
+        assert!(entry.is_object());
+    }
+    let again = Action::new(serde_json::json!({"confirm": true}));
+    let output = again.run(&t, "restore");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(again.results()["result"], "green", "{}", again.results());
 }
