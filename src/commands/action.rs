@@ -6,8 +6,7 @@
 //! status N"); its own exit code is the `exit-code` result. The full report goes to
 //! a private file whose path is the `report` result.
 //!
-//! This release answers `status`, `plan`, `restore`, `verify` and `headroom`; the
-//! other actions fail saying so.
+//! Every action of `actions/actions.yaml` is answered here.
 
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -79,10 +78,15 @@ async fn act(
         "restore" => restore(settings, env).await,
         "verify" => verify(settings, env).await,
         "headroom" => headroom(settings, env).await,
+        "sweep" => sweep(settings, env).await,
+        "failover" => failover(settings, env).await,
+        "park" => park(settings, env).await,
+        "journal" => journal(env).await,
         other => Err(Failed {
             status: ExitStatus::BadInput,
             message: format!(
-                "the `{other}` action is not available in this release yet: run `juju-capi-restore {other}` where the tool is installed"
+                "`{other}` is not an action of this charm: its actions are {}",
+                crate::charm::ACTIONS.join(", ")
             ),
         }),
     }
@@ -96,9 +100,14 @@ struct Failed {
 
 impl From<anyhow::Error> for Failed {
     fn from(e: anyhow::Error) -> Failed {
+        let hint = if e.is::<crate::error::NotConfirmed>() {
+            "; as an action: run it again with `confirm=true`"
+        } else {
+            ""
+        };
         Failed {
             status: ExitStatus::of_error(&e),
-            message: e.to_string(),
+            message: format!("{e}{hint}"),
         }
     }
 }
@@ -138,10 +147,7 @@ async fn observe(
 /// as the command runs it, in the same frame, unattended: a destructive step without
 /// `confirm=true` changes nothing and the action fails saying what it would have done.
 async fn restore(settings: &Settings, env: &Env) -> Result<(Results, Option<String>), Failed> {
-    let params = HookTools.params().await.map_err(|e| Failed {
-        status: ExitStatus::Internal,
-        message: e.to_string(),
-    })?;
+    let params = params().await?;
     let bad = |message: String| Failed {
         status: ExitStatus::BadInput,
         message,
@@ -246,6 +252,165 @@ async fn headroom(settings: &Settings, env: &Env) -> Result<(Results, Option<Str
         "no amphora slot on any enabled compute host: a failover would fail with NoValidHost; the orphan sweep usually frees one".to_string()
     });
     Ok((results, closing))
+}
+
+/// `sweep` (param `confirm`): orphans deleted verify-then-delete; without
+/// `confirm=true` they are listed and the action fails saying so.
+async fn sweep(settings: &Settings, env: &Env) -> Result<(Results, Option<String>), Failed> {
+    let confirm = params().await?["confirm"] == true;
+    let frame = Frame::open(
+        settings,
+        env,
+        "sweep",
+        super::frame::options([("yes", json!(confirm))]),
+    )
+    .await?;
+    let ran = super::octavia::sweep_in(&frame, confirm).await;
+    let mut results = Results::default();
+    if let Some(swept) = &ran.value {
+        results.set("orphans", swept.orphans.len().to_string());
+        results.set("lookalikes", swept.lookalikes.len().to_string());
+        let lists = [
+            ("deleted", &swept.deleted),
+            ("aborted", &swept.aborted),
+            ("left", &swept.left),
+            ("kept", &swept.kept),
+        ];
+        for (name, ids) in lists {
+            for (n, id) in ids.iter().enumerate() {
+                results.set(&format!("{name}.{}", n + 1), id.clone());
+            }
+        }
+    }
+    Ok(step_five_end(&frame, ran.stops, &ran.changes, results))
+}
+
+/// `failover` (params `load-balancers`, `confirm`): one at a time, never retrying a
+/// failed one; without `confirm=true` none is started.
+async fn failover(settings: &Settings, env: &Env) -> Result<(Results, Option<String>), Failed> {
+    let params = params().await?;
+    let confirm = params["confirm"] == true;
+    let ids: Vec<String> = params["load-balancers"]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|id| id.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let frame = super::octavia::failover_frame(settings, env, &ids, confirm).await?;
+    let ran = super::octavia::failover_in(&frame, &ids, confirm).await?;
+    let mut results = Results::default();
+    for (n, done) in ran.value.iter().flatten().enumerate() {
+        let key = |what: &str| format!("failed-over.{}.{what}", n + 1);
+        results.set(&key("load-balancer"), done.load_balancer.clone());
+        results.set(&key("took-s"), done.took.as_secs().to_string());
+    }
+    Ok(step_five_end(&frame, ran.stops, &ran.changes, results))
+}
+
+/// Ends a Step-5 action: the ending from its stops, journaled; the results with
+/// the changes, stops and journal; the closing line when it did not end green.
+fn step_five_end(
+    frame: &Frame,
+    stops: Vec<crate::ending::Stopped>,
+    changes: &[String],
+    mut results: Results,
+) -> (Results, Option<String>) {
+    let ending = Ending::of(&stops, None);
+    let mut more = super::frame::Options::new();
+    more.insert("nothing_changed".into(), json!(changes.is_empty()));
+    let status = frame.finish(
+        &ending,
+        &stops,
+        crate::journal::End {
+            actions: Some(changes.len()),
+            more,
+            ..crate::journal::End::default()
+        },
+    );
+    results
+        .set("result", status.word())
+        .set("exit-code", status.code().to_string());
+    for (n, change) in changes.iter().enumerate() {
+        results.set(&format!("changes.{}", n + 1), change.clone());
+    }
+    for stop in &stops {
+        results.set(&format!("stopped.{}", stop.layer.name()), stop.why.clone());
+    }
+    results.set("journal", frame.journal.path().display().to_string());
+    let closing = match ending {
+        Ending::Green => None,
+        Ending::NotConfirmed => Some(format!(
+            "{}; as an action: run it again with `confirm=true`",
+            ending.line(&stops)
+        )),
+        _ => Some(ending.line(&stops)),
+    };
+    (results, closing)
+}
+
+/// `park` (params `confirm`, `force`, `file-secrets`): pre-checks, then the VM
+/// stopped; without `confirm=true` nothing is stopped.
+async fn park(settings: &Settings, env: &Env) -> Result<(Results, Option<String>), Failed> {
+    let p = params().await?;
+    let park = super::park::ParkSettings {
+        force: p["force"] == true,
+        yes: p["confirm"] == true,
+        file_secrets: p["file-secrets"].as_str().map(PathBuf::from),
+    };
+    let frame = Frame::open(
+        settings,
+        env,
+        "park",
+        super::frame::options([("force", json!(park.force)), ("yes", json!(park.yes))]),
+    )
+    .await?;
+    let status = super::park::park_in(&frame, park).await?;
+    let mut results = Results::default();
+    results
+        .set("result", status.word())
+        .set("exit-code", status.code().to_string())
+        .set("journal", frame.journal.path().display().to_string());
+    let closing = (status != ExitStatus::Success)
+        .then(|| format!("park ended {} (exit code {})", status.word(), status.code()));
+    Ok((results, closing))
+}
+
+/// `journal` (params `run`, `markdown`): the runs journaled, or one rendered on
+/// stdout; the most recent twenty with their outcomes as results.
+async fn journal(env: &Env) -> Result<(Results, Option<String>), Failed> {
+    let p = params().await?;
+    let mut results = Results::default();
+    results.set("result", "green").set("exit-code", "0");
+    if let Some(run) = p["run"].as_str() {
+        super::journal::run(
+            env,
+            Some(run),
+            p["markdown"] == true,
+            crate::ui::Format::Table,
+        )?;
+        results.set("run", run);
+        return Ok((results, None));
+    }
+    let runs = crate::journal::runs(&crate::journal::state_dir(env).join("runs"));
+    for (n, path) in runs.iter().rev().take(20).enumerate() {
+        let key = |what: &str| format!("runs.{}.{what}", n + 1);
+        results.set(&key("id"), super::journal::stem(path));
+        results.set(
+            &key("outcome"),
+            super::journal::outcome(&crate::journal::read(path).lines),
+        );
+    }
+    Ok((results, None))
+}
+
+/// The action's params (validated and defaulted by Juju).
+async fn params() -> Result<serde_json::Value, Failed> {
+    HookTools.params().await.map_err(|e| Failed {
+        status: ExitStatus::Internal,
+        message: e.to_string(),
+    })
 }
 
 /// The results every observing action gives: the ending, its exit code, the lowest

@@ -138,7 +138,8 @@ pub fn run(
     Ok(ExitStatus::Success)
 }
 
-fn stem(path: &Path) -> String {
+/// A journal's run id (its file name).
+pub fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
@@ -161,7 +162,7 @@ fn end(entries: &[Line]) -> Option<&End> {
 }
 
 /// One line on how a run ended.
-fn outcome(entries: &[Line]) -> String {
+pub fn outcome(entries: &[Line]) -> String {
     let took = entries.last().map_or(0.0, |l| l.elapsed_s);
     // "stopped at vm, headroom", from the stops a run recorded.
     let stopped_at = |e: &End| {

@@ -46,33 +46,57 @@ fn end(frame: &Frame, stops: &[Stopped], actions: usize) -> ExitStatus {
     frame.finish(&ending, stops, End { more, ..counted })
 }
 
+/// What a Step-5 command did: its value (when it got that far), where it stopped,
+/// and the changes it made.
+pub struct Ran<T> {
+    /// The sweep's or the failovers' result.
+    pub value: Option<T>,
+    /// Where it stopped.
+    pub stops: Vec<Stopped>,
+    /// The changes, in words.
+    pub changes: Vec<String>,
+}
+
 /// `sweep [--yes]`.
 pub async fn sweep(settings: &Settings, env: &Env, yes: bool) -> anyhow::Result<ExitStatus> {
     let frame = Frame::open(settings, env, "sweep", options([("yes", json!(yes))])).await?;
-    let run = frame.run(yes);
-    let result = run.sweep().await;
-    let mut stops: Vec<Stopped> = result.as_ref().err().cloned().into_iter().collect();
-    if let Ok(swept) = &result {
+    let ran = sweep_in(&frame, yes).await;
+    if let Some(swept) = &ran.value {
         print(&render_swept(
             swept,
             &frame.site.amphora_flavor,
             settings.format,
         ));
-        if !swept.left.is_empty() {
-            stops.push(run.not_confirmed(
-                Layer::Amphorae,
-                format!(
-                    "{} left in place; `juju-capi-restore sweep --yes` deletes them",
-                    crate::words::count(
-                        swept.left.len(),
-                        "orphan amphora server",
-                        "orphan amphora servers"
-                    )
-                ),
-            ));
-        }
     }
-    Ok(end(&frame, &stops, run.changes()))
+    Ok(end(&frame, &ran.stops, ran.changes.len()))
+}
+
+/// The sweep in its frame (also the action's): orphans left in place for want of a
+/// confirmation are a "not confirmed" stop.
+pub async fn sweep_in(frame: &Frame, yes: bool) -> Ran<Swept> {
+    let run = frame.run(yes);
+    let result = run.sweep().await;
+    let mut stops: Vec<Stopped> = result.as_ref().err().cloned().into_iter().collect();
+    if let Ok(swept) = &result
+        && !swept.left.is_empty()
+    {
+        stops.push(run.not_confirmed(
+            Layer::Amphorae,
+            format!(
+                "{} left in place; `juju-capi-restore sweep --yes` deletes them",
+                crate::words::count(
+                    swept.left.len(),
+                    "orphan amphora server",
+                    "orphan amphora servers"
+                )
+            ),
+        ));
+    }
+    Ran {
+        value: result.ok(),
+        stops,
+        changes: run.changed_list(),
+    }
 }
 
 /// `headroom`: read-only.
@@ -104,46 +128,11 @@ pub async fn failover(
     ids: &[String],
     yes: bool,
 ) -> anyhow::Result<ExitStatus> {
-    for id in ids {
-        crate::site::Uuid::parse(id).map_err(|e| {
-            UsageError(format!(
-                "`{id}` is not a load balancer id: {e}; `openstack loadbalancer list` shows them"
-            ))
-        })?;
-    }
-    let frame = Frame::open(
-        settings,
-        env,
-        "failover",
-        options([("load_balancers", json!(ids)), ("yes", json!(yes))]),
-    )
-    .await?;
-    let p = frame.probe();
-    let run = frame.run(yes);
-    let chosen = match choose(p, &run, ids).await {
-        Ok(lbs) => lbs,
-        Err(Unchosen::BadInput(why)) => {
-            return Err(frame.failed(UsageError(why).into()));
-        }
-        Err(Unchosen::Stop(why)) => {
-            let stopped = run.stop(Layer::LoadBalancers, why);
-            return Ok(end(&frame, &[stopped], 0));
-        }
-    };
-    if chosen.is_empty() {
-        frame.progress.line(
-            Layer::LoadBalancers,
-            "nothing to fail over: no load balancer of the site is in provisioning ERROR (`juju-capi-restore status` shows any still PENDING)",
-        );
-        if settings.format != Format::Table {
-            print(&ui::structured(&Vec::<FailedOver>::new(), settings.format));
-        }
-        return Ok(end(&frame, &[], 0));
-    }
-    let result = run.failover_each(&chosen, !ids.is_empty()).await;
-    if let Ok(done) = &result {
-        print(&match settings.format {
-            Format::Table => done
+    let frame = failover_frame(settings, env, ids, yes).await?;
+    let ran = failover_in(&frame, ids, yes).await?;
+    match (&ran.value, settings.format) {
+        (Some(done), Format::Table) => print(
+            &done
                 .iter()
                 .map(|f| {
                     format!(
@@ -152,12 +141,75 @@ pub async fn failover(
                         crate::engine::run::secs(f.took)
                     )
                 })
-                .collect(),
-            format => ui::structured(done, format),
+                .collect::<String>(),
+        ),
+        (Some(done), format) => print(&ui::structured(done, format)),
+        (None, _) => {}
+    }
+    Ok(end(&frame, &ran.stops, ran.changes.len()))
+}
+
+/// The failover's frame, once the ids given are load balancer ids.
+pub async fn failover_frame(
+    settings: &Settings,
+    env: &Env,
+    ids: &[String],
+    yes: bool,
+) -> anyhow::Result<Frame> {
+    for id in ids {
+        crate::site::Uuid::parse(id).map_err(|e| {
+            UsageError(format!(
+                "`{id}` is not a load balancer id: {e}; `openstack loadbalancer list` shows them"
+            ))
+        })?;
+    }
+    Frame::open(
+        settings,
+        env,
+        "failover",
+        options([("load_balancers", json!(ids)), ("yes", json!(yes))]),
+    )
+    .await
+}
+
+/// The failovers in their frame (also the action's): the named load balancers, or
+/// the site's in provisioning ERROR, one at a time. A name that is not the site's
+/// is bad input (journaled).
+pub async fn failover_in(
+    frame: &Frame,
+    ids: &[String],
+    yes: bool,
+) -> anyhow::Result<Ran<Vec<FailedOver>>> {
+    let run = frame.run(yes);
+    let chosen = match choose(frame.probe(), &run, ids).await {
+        Ok(lbs) => lbs,
+        Err(Unchosen::BadInput(why)) => return Err(frame.failed(UsageError(why).into())),
+        Err(Unchosen::Stop(why)) => {
+            let stopped = run.stop(Layer::LoadBalancers, why);
+            return Ok(Ran {
+                value: None,
+                stops: vec![stopped],
+                changes: Vec::new(),
+            });
+        }
+    };
+    if chosen.is_empty() {
+        frame.progress.line(
+            Layer::LoadBalancers,
+            "nothing to fail over: no load balancer of the site is in provisioning ERROR (`juju-capi-restore status` shows any still PENDING)",
+        );
+        return Ok(Ran {
+            value: Some(Vec::new()),
+            stops: Vec::new(),
+            changes: Vec::new(),
         });
     }
-    let stops: Vec<Stopped> = result.as_ref().err().cloned().into_iter().collect();
-    Ok(end(&frame, &stops, run.changes()))
+    let result = run.failover_each(&chosen, !ids.is_empty()).await;
+    Ok(Ran {
+        stops: result.as_ref().err().cloned().into_iter().collect(),
+        value: result.ok(),
+        changes: run.changed_list(),
+    })
 }
 
 /// Why no load balancer was chosen.

@@ -47,11 +47,16 @@ pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::
         options([("force", json!(park.force)), ("yes", json!(park.yes))]),
     )
     .await?;
-    // Every way out leaves an end in the journal: a refusal or an error says which.
-    park_with(&frame, park).await.map_err(|e| frame.failed(e))
+    park_in(&frame, park).await
 }
 
-/// Pre-checks, files, confirms, stops, waits; `run` journals how it ended on error.
+/// Park in its frame (also the action's): every way out leaves an end in the
+/// journal, a refusal or an error saying which.
+pub async fn park_in(frame: &Frame, park: ParkSettings) -> anyhow::Result<ExitStatus> {
+    park_with(frame, park).await.map_err(|e| frame.failed(e))
+}
+
+/// Pre-checks, files, confirms, stops, waits; `park_in` journals how it ended on error.
 async fn park_with(frame: &Frame, park: ParkSettings) -> anyhow::Result<ExitStatus> {
     let (site, session, journal) = (&frame.site, &frame.session, &frame.journal);
     let p = frame.probe();

@@ -274,27 +274,27 @@ fn restore_without_confirm_changes_nothing_in_octavia_and_fails_with_what_it_wou
 }
 
 #[test]
-fn an_action_this_release_does_not_answer_fails_saying_so_and_changes_nothing() {
+fn an_action_the_charm_does_not_declare_fails_saying_so_and_park_of_a_parked_vm_is_a_no_op() {
     let t = TestTwin::default_scenario();
-    let action = Action::new(serde_json::json!({"confirm": true}));
-    let output = action.run(&t, "park");
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // Juju would not run it; a stray entry point does, and must fail cleanly.
+    let action = Action::new(serde_json::json!({}));
+    std::fs::write(action.path().join("params.json"), "{}").unwrap();
+    let mut cmd = action.command(&t, "status");
+    cmd.env("JUJU_DISPATCH_PATH", "actions/rebuild");
+    cmd.output().unwrap();
     assert_eq!(action.results()["result"], "bad-input");
     assert!(
         action
             .failed()
             .unwrap()
-            .contains("not available in this release"),
-        "{:?}",
-        action.failed()
+            .contains("`rebuild` is not an action of this charm")
     );
-    assert!(
-        t.twin
-            .requests()
-            .iter()
-            .all(|r| r.method == "GET" || r.path.contains("/auth/tokens")),
-        "nothing changed"
-    );
+
+    let park = Action::new(serde_json::json!({}));
+    park.run(&t, "park");
+    assert_eq!(park.results()["result"], "green", "{}", park.results());
+    assert!(park.failed().is_none());
+    assert!(changes(&t).is_empty(), "{:?}", changes(&t));
 }
 
 #[test]
@@ -362,4 +362,71 @@ fn a_restore_action_cancelled_with_sigkill_leaves_a_whole_journal_and_the_next_o
     let output = again.run(&t, "restore");
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(again.results()["result"], "green", "{}", again.results());
+    // The journal action lists both: the killed run as what it was.
+    let journal = Action::new(serde_json::json!({}));
+    journal.run(&t, "journal");
+    let runs = &journal.results()["runs"];
+    assert!(
+        runs["1"]["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("ended green"),
+        "{runs}"
+    );
+    assert!(
+        runs["2"]["outcome"]
+            .as_str()
+            .unwrap()
+            .starts_with("did not finish"),
+        "{runs}"
+    );
+}
+
+#[test]
+fn sweep_deletes_only_with_confirm_and_failover_refuses_a_load_balancer_not_the_sites() {
+    let t = TestTwin::default_scenario();
+    let unconfirmed = Action::new(serde_json::json!({}));
+    unconfirmed.run(&t, "sweep");
+    let results = unconfirmed.results();
+    assert_eq!(results["result"], "refused", "{results}");
+    assert_eq!(results["left"].as_object().unwrap().len(), 2);
+    assert!(unconfirmed.failed().unwrap().contains("confirm=true"));
+    assert!(
+        changes(&t).iter().all(|c| !c.starts_with("DELETE")),
+        "{:?}",
+        changes(&t)
+    );
+
+    let confirmed = Action::new(serde_json::json!({"confirm": true}));
+    confirmed.run(&t, "sweep");
+    let results = confirmed.results();
+    assert_eq!(results["result"], "green", "{results}");
+    assert_eq!(results["deleted"].as_object().unwrap().len(), 2);
+    assert!(
+        results["changes"]["1"]
+            .as_str()
+            .unwrap()
+            .starts_with("deleted orphan amphora server")
+    );
+    assert_eq!(
+        changes(&t)
+            .iter()
+            .filter(|c| c.starts_with("DELETE"))
+            .count(),
+        2
+    );
+
+    // A valid id that is not in the site file: bad input, nothing failed over.
+    let other = Action::new(serde_json::json!({
+        "load-balancers": ["4b1c2d3e-5f6a-4b7c-8d9e-0f1a2b3c4d5e"], "confirm": true
+    }));
+    other.run(&t, "failover");
+    assert_eq!(
+        other.results()["result"],
+        "bad-input",
+        "{}",
+        other.results()
+    );
+    assert!(other.failed().unwrap().contains("not in the site file"));
+    assert!(changes(&t).iter().all(|c| !c.contains("failover")));
 }
