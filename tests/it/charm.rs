@@ -342,17 +342,8 @@ fn a_restore_action_cancelled_with_sigkill_leaves_a_whole_journal_and_the_next_o
         s.token_ttl = std::time::Duration::from_secs(86400 * 30);
     });
     let first = Action::new(serde_json::json!({"confirm": true}));
-    let child = first.command(&t, "restore").spawn().unwrap();
     // Into the Kubernetes wait: the VM is started, sshd is up.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-KILL", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let killed = child.wait_with_output().unwrap();
+    let killed = crate::harness::signalled_after_a_while(first.command(&t, "restore"), "-KILL");
     assert_eq!(killed.status.code(), None, "killed by the signal");
     // Every journal is whole lines of JSON, the killed run's included.
     for entry in crate::restore::journal(&t) {

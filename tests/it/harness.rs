@@ -233,3 +233,25 @@ impl TestTwin {
         (screen, out.status.success())
     }
 }
+
+/// Starts `cmd` (its output captured), lets it run 1.5 s (into a wait), then sends
+/// it `signal` (a `kill` argument: `-INT`, `-KILL`, ...); its output.
+pub fn signalled_after_a_while(
+    mut cmd: std::process::Command,
+    signal: &str,
+) -> std::process::Output {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    child.wait_with_output().unwrap()
+}

@@ -197,22 +197,9 @@ fn verify_names_what_is_not_yet_green() {
 fn ctrl_c_during_verify_ends_it_as_interrupted() {
     // The load balancer in ERROR keeps CAPO from Available: verify waits for it.
     let t = running("ERROR");
-    let child = t
-        .std_cmd()
-        .arg("verify")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let output = child.wait_with_output().unwrap();
+    let mut verify = t.std_cmd();
+    verify.arg("verify");
+    let output = crate::harness::signalled_after_a_while(verify, "-INT");
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(130), "{err}");
     assert!(err.contains("verify: interrupted"), "{err}");

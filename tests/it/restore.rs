@@ -131,27 +131,13 @@ fn a_second_run_is_refused_while_one_holds_the_lock() {
     );
 }
 
-/// Starts `restore` in the background, lets it get into the Kubernetes wait, then
+/// Starts `restore` in the background, lets it get into the Kubernetes wait (at
+/// 300x the VM is ACTIVE at once and sshd up in 0.8 s; k8s takes 3.4 s more), then
 /// signals it with `signal` (a `kill` argument).
 fn interrupted_restore(t: &TestTwin, signal: &str) -> std::process::Output {
-    let child = t
-        .std_cmd()
-        .arg("restore")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    // At 300x the VM is ACTIVE at once and sshd up in 0.8 s; k8s takes 3.4 s more.
-    std::thread::sleep(Duration::from_millis(1500));
-    assert!(
-        std::process::Command::new("kill")
-            .args([signal, &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    child.wait_with_output().unwrap()
+    let mut restore = t.std_cmd();
+    restore.arg("restore");
+    crate::harness::signalled_after_a_while(restore, signal)
 }
 
 fn slow_parked() -> TestTwin {
