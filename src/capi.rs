@@ -144,9 +144,9 @@ pub fn openstack_cluster(object: &Value) -> OpenStackClusterView {
     }
 }
 
-/// Whether a node's `Ready` condition is True.
-pub fn node_ready(node: &Value) -> bool {
-    conditions(node)
+/// Whether an object's `Ready` condition is True (a node's, a pod's).
+pub fn is_ready(object: &Value) -> bool {
+    conditions(object)
         .iter()
         .any(|c| c.kind == "Ready" && c.is_true())
 }

@@ -76,11 +76,6 @@ impl Results {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.values.get(key).map(String::as_str)
     }
-
-    /// How many bytes the arguments take.
-    pub fn size(&self) -> usize {
-        self.arguments().iter().map(|a| a.len() + 1).sum()
-    }
 }
 
 #[cfg(test)]

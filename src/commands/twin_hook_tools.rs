@@ -7,7 +7,6 @@
 //! `params.json` in; `results.json`, `log` and `failed` out, as the unit agent would
 //! hand them to `juju run`. This is not Juju: it says so, and tests name it a fake.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -138,12 +137,4 @@ fn append(path: &Path, line: &str) -> Result<(), String> {
         .open(path)
         .map_err(|e| e.to_string())?;
     writeln!(file, "{line}").map_err(|e| e.to_string())
-}
-
-/// The results a fake action left, as `juju show-task` would give them.
-pub fn results(dir: &Path) -> BTreeMap<String, Value> {
-    std::fs::read_to_string(dir.join("results.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default()
 }

@@ -71,10 +71,7 @@ impl Request {
 
     /// With one more fact (`scope`, `name`, `from`, ...).
     pub fn with(mut self, key: &str, value: impl serde::Serialize) -> Request {
-        self.more.insert(
-            key.to_string(),
-            serde_json::to_value(value).unwrap_or_default(),
-        );
+        add_fact(&mut self.more, key, value);
         self
     }
 }
@@ -100,12 +97,21 @@ impl ActionResult {
 
     /// With one more fact (`took_s`, `vip`, ...).
     pub fn with(mut self, key: &str, value: impl serde::Serialize) -> ActionResult {
-        self.more.insert(
-            key.to_string(),
-            serde_json::to_value(value).unwrap_or_default(),
-        );
+        add_fact(&mut self.more, key, value);
         self
     }
+}
+
+/// One more fact in an entry's open map.
+fn add_fact(
+    more: &mut std::collections::BTreeMap<String, serde_json::Value>,
+    key: &str,
+    value: impl serde::Serialize,
+) {
+    more.insert(
+        key.to_string(),
+        serde_json::to_value(value).unwrap_or_default(),
+    );
 }
 
 impl Journal {

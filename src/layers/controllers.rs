@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::capi::{Kubectl, KubectlError, Phase};
+use crate::capi::{self, Kubectl, KubectlError, Phase};
 
 use super::{Health, Layer, Row};
 
@@ -46,14 +46,10 @@ pub async fn probe(kubectl: &Kubectl) -> Result<ControllersObservation, KubectlE
     Ok(ControllersObservation { nodes, pods })
 }
 
-fn ready(object: &Value) -> bool {
-    crate::capi::node_ready(object)
-}
-
 /// Every node Ready and every controller group Running and ready is green; a group
 /// still starting is yellow; a missing group or an unready node is red.
 pub fn assess(o: &ControllersObservation) -> Row {
-    let ready_nodes = o.nodes.iter().filter(|n| ready(n)).count();
+    let ready_nodes = o.nodes.iter().filter(|n| capi::is_ready(n)).count();
     let mut state = if ready_nodes == o.nodes.len() && !o.nodes.is_empty() {
         Health::Green
     } else {
@@ -81,7 +77,7 @@ pub fn assess(o: &ControllersObservation) -> Row {
         }
         let running = pods
             .iter()
-            .filter(|p| phase(p) == Phase::Running && ready(p))
+            .filter(|p| phase(p) == Phase::Running && capi::is_ready(p))
             .count();
         if running < pods.len() {
             state = state.max(Health::Yellow);
