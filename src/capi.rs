@@ -17,6 +17,8 @@ use serde_json::Value;
 
 use crate::diagnose::CAPO_LB_TIMEOUT;
 use crate::exec::{ExecError, Invocation};
+use crate::host::ssh::{SshError, SshTarget};
+use crate::site::Site;
 
 /// One condition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -195,13 +197,23 @@ fn name(object: &Value) -> String {
         .to_string()
 }
 
-/// `kubectl` with the management kubeconfig.
+/// `kubectl` for the management cluster: this machine's with the kubeconfig, or the
+/// VM's own over ssh (`management.kubectl`).
 #[derive(Debug, Clone)]
 pub struct Kubectl {
-    /// The kubeconfig.
-    pub kubeconfig: PathBuf,
+    /// Which kubectl.
+    pub via: Via,
     /// Deadline of one call.
     pub timeout: Duration,
+}
+
+/// Which kubectl runs.
+#[derive(Debug, Clone)]
+pub enum Via {
+    /// `kubectl --kubeconfig PATH` here.
+    Kubeconfig(PathBuf),
+    /// `sudo -n k8s kubectl` on the management VM.
+    Host(SshTarget),
 }
 
 /// A failed `kubectl` call.
@@ -210,6 +222,9 @@ pub enum KubectlError {
     /// kubectl could not be run.
     #[error(transparent)]
     Exec(#[from] ExecError),
+    /// ssh to the VM whose kubectl reads the cluster failed.
+    #[error(transparent)]
+    Ssh(#[from] SshError),
     /// kubectl ran and failed.
     #[error("`{command_line}` failed (exit {code}): {stderr_tail}{}", hint(.stderr_tail))]
     Failed {
@@ -295,28 +310,44 @@ fn hint(stderr: &str) -> &'static str {
 }
 
 impl Kubectl {
-    /// A kubectl for `kubeconfig`.
+    /// This machine's kubectl with `kubeconfig`.
     pub fn new(kubeconfig: &Path, timeout: Duration) -> Kubectl {
         Kubectl {
-            kubeconfig: kubeconfig.to_path_buf(),
+            via: Via::Kubeconfig(kubeconfig.to_path_buf()),
             timeout,
+        }
+    }
+
+    /// The VM's own kubectl, over the site's ssh.
+    pub fn on_host(site: &Site) -> Kubectl {
+        Kubectl {
+            via: Via::Host(SshTarget::from_site(site)),
+            timeout: site.timeouts.kubectl,
         }
     }
 
     /// `kubectl get ARGS -o json`: a List's `items`, or a single object in a list.
     pub async fn get(&self, args: &[&str]) -> Result<Vec<Value>, KubectlError> {
         let mut argv = vec![
-            "kubectl".to_string(),
-            "--kubeconfig".into(),
-            self.kubeconfig.display().to_string(),
             format!("--request-timeout={}s", self.timeout.as_secs().max(1)),
-            "get".into(),
+            "get".to_string(),
         ];
         argv.extend(args.iter().map(|a| a.to_string()));
         argv.extend(["-o".into(), "json".into()]);
-        let finished = Invocation::new(argv, self.timeout + Duration::from_secs(5))
-            .run()
-            .await?;
+        let finished = match &self.via {
+            Via::Kubeconfig(kubeconfig) => {
+                let mut local = vec![
+                    "kubectl".to_string(),
+                    "--kubeconfig".into(),
+                    kubeconfig.display().to_string(),
+                ];
+                local.extend(argv);
+                Invocation::new(local, self.timeout + Duration::from_secs(5))
+                    .run()
+                    .await?
+            }
+            Via::Host(target) => target.kubectl(&argv).await?,
+        };
         if finished.code() != Some(0) {
             return Err(KubectlError::Failed {
                 command_line: finished.command_line.clone(),

@@ -154,9 +154,14 @@ fn blocked_after(mut rows: Vec<Row>) -> Vec<Row> {
     rows
 }
 
-/// The CAPI controllers and CAPO's objects, through kubectl with the site's
-/// kubeconfig, or (when it is missing) one fetched for this run only.
+/// The CAPI controllers and CAPO's objects, through the VM's own kubectl over ssh
+/// (`management.kubectl: on-host`), or kubectl here with the site's kubeconfig, or
+/// (when it is missing) one fetched for this run only.
 pub async fn observe_capi(p: Probe<'_>) -> Vec<Row> {
+    if p.site.management.kubectl == crate::site::KubectlAt::OnHost {
+        let (controllers, capo) = read_capi(&crate::capi::Kubectl::on_host(p.site), p.site).await;
+        return vec![controllers, capo];
+    }
     let site_path = crate::site::expand_home(&p.site.management.kubeconfig);
     let mut temporary = None;
     let kubeconfig = if site_path.is_file() {
@@ -182,15 +187,21 @@ pub async fn observe_capi(p: Probe<'_>) -> Vec<Row> {
     }
     };
     let kubectl = crate::capi::Kubectl::new(&kubeconfig, p.site.timeouts.kubectl);
-    let controllers = match layers::controllers::probe(&kubectl).await {
+    let (controllers, capo) = read_capi(&kubectl, p.site).await;
+    vec![note(controllers), capo]
+}
+
+/// The controllers' row and CAPO's, read through `kubectl`.
+async fn read_capi(kubectl: &crate::capi::Kubectl, site: &crate::site::Site) -> (Row, Row) {
+    let controllers = match layers::controllers::probe(kubectl).await {
         Ok(o) => layers::controllers::assess(&o),
         Err(e) => Row::unobservable(Layer::CapiControllers, &e),
     };
-    let capo = match layers::capo::probe(&kubectl, &p.site.management.namespace()).await {
+    let capo = match layers::capo::probe(kubectl, &site.management.namespace()).await {
         Ok(o) => layers::capo::assess(&o),
         Err(e) => Row::unobservable(Layer::Capo, &e),
     };
-    vec![note(controllers), capo]
+    (controllers, capo)
 }
 
 /// A kubeconfig fetched for one run, in a private file removed afterwards.

@@ -91,6 +91,22 @@ pub struct Management {
     /// Where the management kubeconfig lives.
     #[serde(default = "default_kubeconfig")]
     pub kubeconfig: PathBuf,
+    /// Which kubectl reads the management cluster: this machine's, with the
+    /// kubeconfig (the runbook's way), or the VM's own (`sudo k8s kubectl` over ssh:
+    /// nothing to install here, always the cluster's version; the charm's way).
+    #[serde(default)]
+    pub kubectl: KubectlAt,
+}
+
+/// Where kubectl runs.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum KubectlAt {
+    /// Here, with `management.kubeconfig` (re-emitted over ssh when stale).
+    #[default]
+    Local,
+    /// On the management VM, over ssh: `sudo -n k8s kubectl`.
+    OnHost,
 }
 
 impl Management {
@@ -102,6 +118,7 @@ impl Management {
             floating_ip,
             capi_namespace: None,
             kubeconfig: default_kubeconfig(),
+            kubectl: KubectlAt::Local,
         }
     }
 

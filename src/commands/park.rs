@@ -18,8 +18,8 @@ use crate::exit::ExitStatus;
 use crate::journal::{self, ActionResult, End, Entry, Journal, Request};
 use crate::layers::Layer;
 use crate::settings::Settings;
-use crate::site::Gate;
 use crate::site::expand_home;
+use crate::site::{Gate, KubectlAt};
 
 /// `park`'s options.
 #[derive(Debug, Clone, Default)]
@@ -134,70 +134,75 @@ async fn no_operation_in_flight(
     force: bool,
 ) -> anyhow::Result<()> {
     let (site, journal) = (&frame.site, &frame.journal);
-    if kubeconfig.is_file() {
-        let kubectl = Kubectl::new(kubeconfig, site.timeouts.kubectl);
-        match kubectl
-            .get(&[
-                "-n",
-                &site.management.namespace(),
-                "machines.cluster.x-k8s.io",
-            ])
-            .await
-        {
-            Ok(machines) => {
-                let busy: Vec<String> = machines
-                    .iter()
-                    .map(capi::machine)
-                    // Provisioned: the server exists, its node has not joined yet.
-                    .filter(|m| {
-                        matches!(
-                            m.phase,
-                            Phase::Provisioning
-                                | Phase::Provisioned
-                                | Phase::Pending
-                                | Phase::Deleting
-                        )
-                    })
-                    .map(|m| format!("{} ({})", m.name, m.phase))
-                    .collect();
-                journal.record(
-                    Some(Layer::Capo),
-                    Entry::Probe(journal::Probe::MachinesInFlight {
-                        machines_in_flight: busy.clone(),
-                    }),
-                );
-                if !busy.is_empty() && !force {
-                    return Err(Refused(format!(
-                        "a CAPI operation is in flight: {}; wait for it, or pass `--force`",
-                        busy.join(", ")
-                    ))
-                    .into());
-                }
-            }
-            // Not knowing is not a yes: refuse unless the operator says so.
-            Err(e) if !force => {
+    let kubectl = match site.management.kubectl {
+        KubectlAt::OnHost => Kubectl::on_host(site),
+        KubectlAt::Local if kubeconfig.is_file() => Kubectl::new(kubeconfig, site.timeouts.kubectl),
+        KubectlAt::Local if !force => {
+            return Err(Refused(format!(
+                "no kubeconfig at `{}`: cannot check for CAPI operations in flight; emit it (`juju-capi-restore kubeconfig`), or pass `--force`",
+                kubeconfig.display()
+            ))
+            .into());
+        }
+        KubectlAt::Local => {
+            eprintln!(
+                "warning: --force: no kubeconfig at `{}`, parking without checking for CAPI operations in flight",
+                kubeconfig.display()
+            );
+            return Ok(());
+        }
+    };
+    let fix = match site.management.kubectl {
+        KubectlAt::Local => "fix the kubeconfig (`juju-capi-restore kubeconfig`)",
+        KubectlAt::OnHost => "check that the VM answers `sudo k8s kubectl` over ssh",
+    };
+    match kubectl
+        .get(&[
+            "-n",
+            &site.management.namespace(),
+            "machines.cluster.x-k8s.io",
+        ])
+        .await
+    {
+        Ok(machines) => {
+            let busy: Vec<String> = machines
+                .iter()
+                .map(capi::machine)
+                // Provisioned: the server exists, its node has not joined yet.
+                .filter(|m| {
+                    matches!(
+                        m.phase,
+                        Phase::Provisioning | Phase::Provisioned | Phase::Pending | Phase::Deleting
+                    )
+                })
+                .map(|m| format!("{} ({})", m.name, m.phase))
+                .collect();
+            journal.record(
+                Some(Layer::Capo),
+                Entry::Probe(journal::Probe::MachinesInFlight {
+                    machines_in_flight: busy.clone(),
+                }),
+            );
+            if !busy.is_empty() && !force {
                 return Err(Refused(format!(
-                    "cannot check for CAPI operations in flight ({}); fix the kubeconfig (`juju-capi-restore kubeconfig`), or pass `--force`",
-                    e.to_string().lines().next().unwrap_or_default()
+                    "a CAPI operation is in flight: {}; wait for it, or pass `--force`",
+                    busy.join(", ")
                 ))
                 .into());
             }
-            Err(e) => eprintln!(
-                "warning: --force: parking without checking for CAPI operations in flight ({})",
-                e.to_string().lines().next().unwrap_or_default()
-            ),
         }
-    } else if !force {
-        return Err(Refused(format!(
-            "no kubeconfig at `{}`: cannot check for CAPI operations in flight; emit it (`juju-capi-restore kubeconfig`), or pass `--force`",
-            kubeconfig.display()
-        ))
-        .into());
-    } else {
-        eprintln!(
-            "warning: --force: no kubeconfig at `{}`, parking without checking for CAPI operations in flight",
-            kubeconfig.display()
-        );
+        // Not knowing is not a yes: refuse unless the operator says so.
+        Err(e) if !force => {
+            return Err(Refused(format!(
+                "cannot check for CAPI operations in flight ({}); {fix}, or pass `--force`",
+                e.to_string().lines().next().unwrap_or_default()
+            ))
+            .into());
+        }
+        Err(e) => eprintln!(
+            "warning: --force: parking without checking for CAPI operations in flight ({})",
+            e.to_string().lines().next().unwrap_or_default()
+        ),
     }
     Ok(())
 }

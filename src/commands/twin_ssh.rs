@@ -1,7 +1,10 @@
 //! `twin-ssh`: stands in for `ssh` when the site is the twin. It takes ssh's
 //! arguments as this tool passes them, connects to the twin's ssh port like ssh
 //! would (exit 255 and ssh's message when nothing listens), and runs the remote
-//! command through the twin's `/host/exec`. Loopback only.
+//! command through the twin's `/host/exec`. The VM's own kubectl (`sudo -n k8s
+//! kubectl ...`, `management.kubectl: on-host`) is the real `kubectl` of this
+//! machine with the kubeconfig the twin's VM emits, as the VM's would read its
+//! cluster's API. Loopback only.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -73,7 +76,79 @@ pub async fn run(twin: &str, args: &[String]) -> anyhow::Result<ExitStatus> {
         eprintln!("ssh: connect to host {ip} port {}: {words}", ssh.port);
         return Ok(ExitStatus::Child(255));
     }
+    if let Some(args) = host_kubectl_args(&ssh.command) {
+        return host_kubectl(twin, &args).await;
+    }
     host_exec(twin, serde_json::json!({"command": ssh.command})).await
+}
+
+/// The arguments of the VM's kubectl in a remote line as
+/// [`crate::host::ssh::kubectl_line`] writes it.
+fn host_kubectl_args(line: &str) -> Option<Vec<String>> {
+    let quoted = line
+        .strip_prefix("sudo -n k8s kubectl ")?
+        .strip_suffix(" </dev/null")?;
+    let mut words = Vec::new();
+    let mut rest = quoted.trim();
+    while !rest.is_empty() {
+        // Each word is `'...'`, a quote inside written `'\''`.
+        let mut word = String::new();
+        loop {
+            let inner = rest.strip_prefix('\'')?;
+            let end = inner.find('\'')?;
+            word.push_str(&inner[..end]);
+            rest = &inner[end + 1..];
+            match rest.strip_prefix("\\'") {
+                Some(after) => {
+                    word.push('\'');
+                    rest = after;
+                }
+                None => break,
+            }
+        }
+        words.push(word);
+        rest = rest.trim_start();
+    }
+    Some(words)
+}
+
+/// `sudo k8s kubectl ARGS` on the twin's VM: fails as `k8s config` does while the
+/// VM's Kubernetes is not up; then the real kubectl with the VM's admin kubeconfig.
+async fn host_kubectl(twin: &str, args: &[String]) -> anyhow::Result<ExitStatus> {
+    let config = ask_twin(
+        twin,
+        "/host/exec",
+        &serde_json::json!({"command": "sudo -n k8s config </dev/null"}),
+    )
+    .await?;
+    if config["exit_code"].as_i64() != Some(0) {
+        eprint!("{}", config["stderr"].as_str().unwrap_or_default());
+        return Ok(ExitStatus::Child(
+            config["exit_code"].as_i64().unwrap_or(255).clamp(0, 255) as u8,
+        ));
+    }
+    let path = std::env::temp_dir().join(format!(
+        "juju-capi-restore-twin-vm-{}-{}.kubeconfig",
+        std::process::id(),
+        crate::files::unique()
+    ));
+    crate::files::create_private(&path, config["stdout"].as_str().unwrap_or_default())?;
+    // This process is the "ssh" child: it may block on its one grandchild.
+    let status = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&path)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .status();
+    let _ = std::fs::remove_file(&path);
+    let status = status.map_err(|e| {
+        anyhow::anyhow!(
+            "twin-ssh: the twin's VM runs this machine's `kubectl`, which cannot be run: {e}"
+        )
+    })?;
+    Ok(ExitStatus::Child(
+        status.code().unwrap_or(255).clamp(0, 255) as u8,
+    ))
 }
 
 /// `twin-exec`: runs one program of the twin's VM (the scripts behind a real sshd in
@@ -187,6 +262,16 @@ fn replay(answer: &serde_json::Value) -> ExitStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_vms_kubectl_arguments_read_back_as_written() {
+        let args: Vec<String> = ["get", "-n", "magnum-x", "it's", "-o", "json"]
+            .map(String::from)
+            .to_vec();
+        let line = crate::host::ssh::kubectl_line(&args);
+        assert_eq!(host_kubectl_args(&line), Some(args));
+        assert_eq!(host_kubectl_args("uptime"), None);
+    }
 
     #[test]
     fn ssh_arguments_as_the_tool_passes_them() {

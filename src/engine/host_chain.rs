@@ -196,6 +196,10 @@ impl Run<'_> {
     /// server from before a rebuild), instead of polling a wrong server until the
     /// deadline.
     async fn kubeconfig(&self) -> Result<(), Stopped> {
+        if self.p.site.management.kubectl == crate::site::KubectlAt::OnHost {
+            // The VM's own kubectl needs no kubeconfig here.
+            return Ok(());
+        }
         let path = crate::site::expand_home(&self.p.site.management.kubeconfig);
         let why = if !path.is_file() {
             "missing".to_string()

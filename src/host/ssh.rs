@@ -2,8 +2,8 @@
 //! k8s readiness poll" and the kubeconfig re-emit): BatchMode, the site's key, user
 //! and port, a connect timeout, the site's host-key policy, stdin from /dev/null.
 //!
-//! The remote command is one of a fixed set ([`RemoteCommand`]), never built from
-//! untrusted input. Exit status 255 is ssh itself failing; anything else is the
+//! The remote command is one of a fixed set ([`RemoteCommand`]), or `kubectl get`
+//! with this tool's own arguments, each single-quoted for the remote shell. Exit status 255 is ssh itself failing; anything else is the
 //! remote command's own status.
 
 use std::net::IpAddr;
@@ -132,6 +132,11 @@ impl SshTarget {
 
     /// The full argument vector for `remote`.
     pub fn argv(&self, remote: RemoteCommand) -> Vec<String> {
+        self.argv_for(&remote.line())
+    }
+
+    /// The full argument vector for one remote shell line.
+    fn argv_for(&self, line: &str) -> Vec<String> {
         let strict = match self.host_key_policy {
             HostKeyPolicy::AcceptNew => "accept-new",
             HostKeyPolicy::Strict => "yes",
@@ -175,7 +180,7 @@ impl SshTarget {
                 &self.user,
                 &self.host.to_string(),
                 "--",
-                &remote.line(),
+                line,
             ]
             .map(str::to_string),
         );
@@ -185,6 +190,17 @@ impl SshTarget {
     /// Runs `remote`. Any exit status but 255 is the remote command's and returned
     /// as such; 255 is ssh failing and becomes [`SshError::Transport`].
     pub async fn run(&self, remote: RemoteCommand) -> Result<Finished, SshError> {
+        self.run_line(&remote.line()).await
+    }
+
+    /// Runs the VM's own kubectl (`sudo -n k8s kubectl ARGS`), each argument quoted
+    /// for the remote shell: `management.kubectl: on-host`. Its exit status and
+    /// output are kubectl's, as [`SshTarget::run`] returns them.
+    pub async fn kubectl(&self, args: &[String]) -> Result<Finished, SshError> {
+        self.run_line(&kubectl_line(args)).await
+    }
+
+    async fn run_line(&self, line: &str) -> Result<Finished, SshError> {
         if let Some(dir) = self.known_hosts.parent() {
             // accept-new records the key here; a missing directory would fail it.
             use std::os::unix::fs::DirBuilderExt;
@@ -194,7 +210,7 @@ impl SshTarget {
                 .create(dir);
         }
         let finished = Invocation::new(
-            self.argv(remote),
+            self.argv_for(line),
             self.command_timeout + self.connect_timeout,
         )
         .run()
@@ -214,6 +230,16 @@ impl SshTarget {
         }
         Ok(finished)
     }
+}
+
+/// The remote line for the VM's kubectl: `sudo -n k8s kubectl 'ARG' ...`, stdin
+/// from /dev/null.
+pub fn kubectl_line(args: &[String]) -> String {
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    format!("sudo -n k8s kubectl {} </dev/null", quoted.join(" "))
 }
 
 /// Says what an ssh failure means and what to do about it, and whether waiting

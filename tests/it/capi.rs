@@ -130,3 +130,40 @@ fn kubeconfig_before_kubernetes_is_up_says_so() {
         stderr(&output)
     );
 }
+
+/// The site read with the VM's own kubectl (`management.kubectl: on-host`).
+fn on_host(t: &TestTwin) {
+    let site = std::fs::read_to_string(&t.files.site).unwrap();
+    let site = site.replace("  kubectl: local\n", "  kubectl: on-host\n");
+    assert!(site.contains("kubectl: on-host"), "{site}");
+    std::fs::write(&t.files.site, site).unwrap();
+}
+
+#[test]
+fn with_the_vms_own_kubectl_the_capi_layers_read_over_ssh_and_no_kubeconfig_is_written() {
+    let t = up("ACTIVE");
+    on_host(&t);
+    let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
+    let controllers = layer(&report, "capi-controllers");
+    assert_eq!(controllers["state"], "green", "{controllers}");
+    assert!(
+        !controllers["evidence"]
+            .to_string()
+            .contains("for this run only"),
+        "no kubeconfig is needed: {controllers}"
+    );
+    assert_eq!(layer(&report, "capo")["state"], "green");
+    assert!(!kubeconfig_path(&t).exists());
+}
+
+#[test]
+fn with_the_vms_own_kubectl_a_parked_stack_restores_to_green_without_a_kubeconfig() {
+    let t = TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = std::time::Duration::from_secs(86400 * 30);
+    });
+    on_host(&t);
+    let output = t.cmd().args(["restore", "--yes"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!kubeconfig_path(&t).exists(), "nothing re-emitted");
+}
