@@ -55,6 +55,12 @@ impl Env {
         }
     }
 
+    /// The same environment with `name` set to `value` (the charm's defaults).
+    pub fn with(mut self, name: &str, value: &str) -> Env {
+        self.vars.insert(name.to_string(), value.to_string());
+        self
+    }
+
     /// A variable, if set and not empty.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars

@@ -101,6 +101,36 @@ pub async fn observe(p: Probe<'_>) -> Report {
     }
 }
 
+/// The layers the cloud's APIs alone show (the VM, the amphorae, the load balancers,
+/// Magnum): no ssh, no Kubernetes, no Placement. What `update-status` reads, which
+/// must stay cheap: a hook holds the unit while it runs.
+pub async fn observe_openstack(p: Probe<'_>) -> Vec<Row> {
+    let (vm, amphorae, lbs, magnum) = tokio::join!(
+        layers::vm::probe(p),
+        layers::amphorae::probe(p),
+        layers::load_balancers::probe(p),
+        layers::magnum::probe(p),
+    );
+    let vm = match &vm {
+        Ok(o) => layers::vm::assess(o),
+        Err(e) => Row::unobservable(Layer::Vm, e),
+    };
+    let mut magnum = magnum;
+    magnum.vm_up = vm.state == Health::Green;
+    vec![
+        vm,
+        match &amphorae {
+            Ok(o) => layers::amphorae::assess(o, &p.site.octavia),
+            Err(e) => Row::unobservable(Layer::Amphorae, e),
+        },
+        match &lbs {
+            Ok(o) => layers::load_balancers::assess(o),
+            Err(e) => Row::unobservable(Layer::LoadBalancers, e),
+        },
+        layers::magnum::assess(&magnum),
+    ]
+}
+
 /// The layers on the management VM, in order; the first that is not green stops
 /// the chain, and the layers after it say what they wait for.
 const HOST_CHAIN: [Layer; 5] = [

@@ -37,4 +37,7 @@ pub struct Settings {
     /// A charm action: every progress line also goes to `action-log` (waits at most
     /// every 10 s), so `juju run` shows it as it happens.
     pub action_log: bool,
+    /// The cloud as the charm's `credentials` secret gives it (kept in memory);
+    /// None: from clouds.yaml, `OS_*` or the keyring.
+    pub credentials: Option<crate::cloud::credentials::CloudConfig>,
 }

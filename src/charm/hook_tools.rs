@@ -1,8 +1,10 @@
-//! Juju's hook tools for an action, as the unit agent puts them on PATH:
+//! Juju's hook tools, as the unit agent puts them on PATH. For an action:
 //! `action-get --format json` (params, validated and defaulted by Juju), `action-set`
 //! (results), `action-log` (progress for `juju run`), `action-fail` (the failure
-//! message: a non-zero exit would replace it with "exit status N"). Each runs through
-//! the one process runner, arguments as a vector, stdin from /dev/null.
+//! message: a non-zero exit would replace it with "exit status N"). For hooks and
+//! actions alike: `config-get`, `secret-get` (a secret's content, never logged),
+//! `status-set` and `juju-log`. Each runs through the one process runner, arguments
+//! as a vector, stdin from /dev/null.
 
 use std::time::Duration;
 
@@ -28,9 +30,14 @@ pub enum HookToolError {
         /// What it said.
         stderr: String,
     },
-    /// `action-get` printed something that is not JSON.
-    #[error("`action-get --format json` printed no JSON: {0}")]
-    Garbage(String),
+    /// A tool asked for JSON printed something else.
+    #[error("`{tool} --format json` printed no JSON: {detail}")]
+    Garbage {
+        /// Which tool.
+        tool: &'static str,
+        /// The parser's message.
+        detail: String,
+    },
 }
 
 /// Sends one progress line to `action-log`, from wherever the run is (blocking, a
@@ -45,7 +52,32 @@ pub fn log_line(line: &str) {
         .status();
 }
 
-/// The hook tools of one action.
+/// A unit's workload status, as `status-set` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadStatus {
+    /// The charm is doing something to the unit.
+    Maintenance,
+    /// An operator must act.
+    Blocked,
+    /// Waiting on something outside the operator's hands.
+    Waiting,
+    /// All is well.
+    Active,
+}
+
+impl WorkloadStatus {
+    /// The word `status-set` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkloadStatus::Maintenance => "maintenance",
+            WorkloadStatus::Blocked => "blocked",
+            WorkloadStatus::Waiting => "waiting",
+            WorkloadStatus::Active => "active",
+        }
+    }
+}
+
+/// The hook tools of one hook or action.
 #[derive(Debug, Clone, Default)]
 pub struct HookTools;
 
@@ -61,12 +93,57 @@ impl HookTools {
         Ok(finished.stdout)
     }
 
+    async fn json(&self, tool: &'static str, args: &[&str]) -> Result<Value, HookToolError> {
+        let mut argv = vec![tool.to_string()];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        argv.extend(["--format".into(), "json".into()]);
+        let out = self.run(argv).await?;
+        serde_json::from_str(out.trim()).map_err(|e| HookToolError::Garbage {
+            tool,
+            // serde's message names a position, never the text.
+            detail: e.to_string(),
+        })
+    }
+
     /// The action's params.
     pub async fn params(&self) -> Result<Value, HookToolError> {
-        let out = self
-            .run(vec!["action-get".into(), "--format".into(), "json".into()])
-            .await?;
-        serde_json::from_str(out.trim()).map_err(|e| HookToolError::Garbage(e.to_string()))
+        self.json("action-get", &[]).await
+    }
+
+    /// The charm's configuration (`config-get --format json`).
+    pub async fn config(&self) -> Result<Value, HookToolError> {
+        self.json("config-get", &[]).await
+    }
+
+    /// The content of the secret `uri` (`secret-get URI --format json`). Its value
+    /// is a secret: callers keep it in memory or in a root-only file, nowhere else.
+    /// A refusal's stderr is Juju's one line (`ERROR permission denied`, `ERROR
+    /// secret "..." not found`), which holds no content.
+    pub async fn secret(&self, uri: &str) -> Result<Value, HookToolError> {
+        self.json("secret-get", &[uri]).await
+    }
+
+    /// Sets the unit's workload status (`maintenance`, `blocked`, `waiting`, `active`).
+    pub async fn status(&self, status: WorkloadStatus, message: &str) -> Result<(), HookToolError> {
+        self.run(vec![
+            "status-set".into(),
+            status.as_str().into(),
+            message.into(),
+        ])
+        .await
+        .map(|_| ())
+    }
+
+    /// One line to the unit's log (`juju debug-log`).
+    pub async fn juju_log(&self, level: &str, message: &str) -> Result<(), HookToolError> {
+        self.run(vec![
+            "juju-log".into(),
+            "-l".into(),
+            level.into(),
+            message.into(),
+        ])
+        .await
+        .map(|_| ())
     }
 
     /// Sets the results, in one call.

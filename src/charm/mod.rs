@@ -3,6 +3,7 @@
 //! action), its hook tools, and action results as Juju takes them. What each action
 //! does lives with the commands ([`crate::commands::action`]).
 
+pub mod config;
 pub mod hook_tools;
 pub mod results;
 

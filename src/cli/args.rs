@@ -36,7 +36,7 @@ pub struct Args {
 }
 
 /// Options every command takes.
-#[derive(Debug, ClapArgs)]
+#[derive(Debug, Default, ClapArgs)]
 pub struct GlobalArgs {
     /// Site file with the runbook's literals [default: ~/.config/juju-capi-restore/site.yaml]
     #[arg(

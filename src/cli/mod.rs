@@ -28,33 +28,34 @@ pub fn main() -> ExitCode {
     let env = Env::from_process();
     let program = argv.first().cloned().unwrap_or_default();
     match crate::charm::dispatched(&env, &program, argv.len().saturating_sub(1)) {
-        Some(Dispatched::Action(name)) => run_action(&name, &program, env),
-        // The charm's hooks arrive with the charm: until then there is nothing to do.
-        Some(Dispatched::Hook(_)) => ExitCode::SUCCESS,
+        Some(dispatched) => run_charm(&dispatched, env),
         None => run_cli(argv, env),
     }
 }
 
-/// An action as Juju runs it: settings from the environment alone (no arguments,
-/// no terminal, no prompt), the action itself, and an exit status that is 0 unless
-/// the hook tools failed.
-fn run_action(name: &str, program: &std::ffi::OsStr, env: Env) -> ExitCode {
-    let global = match Args::try_parse_from([program]) {
-        Ok(args) => args.global,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitStatus::BadInput.into();
-        }
+/// A hook or action as Juju runs it: settings from the environment alone (no
+/// arguments, no terminal, no prompt), the state in the unit's state directory, and
+/// an exit status that is 0 unless the hook tools failed.
+fn run_charm(dispatched: &Dispatched, env: Env) -> ExitCode {
+    use crate::journal::{CHARM_STATE_DIR, STATE_DIR_VAR};
+    let env = match env.get(STATE_DIR_VAR) {
+        Some(_) => env,
+        None => env.with(STATE_DIR_VAR, CHARM_STATE_DIR),
     };
     let settings = Settings {
         action_log: true,
-        ..settings::resolve(global, &env)
+        ..settings::resolve(args::GlobalArgs::default(), &env)
     };
     init_logging(settings.verbosity);
     let Some(runtime) = runtime() else {
         return ExitStatus::Internal.into();
     };
-    let status = runtime.block_on(commands::action::run(name, &settings, &env));
+    let status = runtime.block_on(async {
+        match dispatched {
+            Dispatched::Action(name) => commands::action::run(name, &settings, &env).await,
+            Dispatched::Hook(name) => commands::hook::run(name, &settings, &env).await,
+        }
+    });
     runtime.shutdown_background();
     status.into()
 }

@@ -40,5 +40,6 @@ pub fn resolve(args: GlobalArgs, env: &Env) -> Settings {
         },
         progress: !args.no_progress,
         action_log: false,
+        credentials: None,
     }
 }

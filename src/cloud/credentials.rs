@@ -117,7 +117,8 @@ pub enum Interface {
 }
 
 impl Interface {
-    fn parse(text: &str) -> Option<Interface> {
+    /// `public`, `internal` or `admin` (an `URL` suffix and case ignored).
+    pub fn parse(text: &str) -> Option<Interface> {
         match text.trim_end_matches("URL").to_ascii_lowercase().as_str() {
             "public" => Some(Interface::Public),
             "internal" => Some(Interface::Internal),
@@ -158,6 +159,10 @@ pub struct CloudConfig {
     pub auth_url: String,
     /// How to authenticate.
     pub auth: AuthMethod,
+    /// A second credential for the management scope alone: an application
+    /// credential made in the management project (`auth` then holds the admin
+    /// scope). None: `auth` holds both.
+    pub management_auth: Option<AuthMethod>,
     /// Region of the endpoints.
     pub region: Option<String>,
     /// Interface of the endpoints.
@@ -636,6 +641,7 @@ fn cloud_from_settings(
         origin: origin.into(),
         auth_url,
         auth: method,
+        management_auth: None,
         region: text(settings, "region_name"),
         interface,
         tls,

@@ -427,9 +427,17 @@ impl Session {
         &self.stats
     }
 
-    /// Whether the credential can hold two scopes (an application credential cannot).
-    pub fn scopes_are_fixed(&self) -> bool {
-        matches!(self.config.auth, AuthMethod::ApplicationCredential { .. })
+    /// The credential that logs in to `scope`.
+    fn auth(&self, scope: Scope) -> &AuthMethod {
+        match (scope, &self.config.management_auth) {
+            (Scope::Management, Some(auth)) => auth,
+            _ => &self.config.auth,
+        }
+    }
+
+    /// Whether `scope`'s credential fixes its own scope (an application credential).
+    fn is_fixed(&self, scope: Scope) -> bool {
+        matches!(self.auth(scope), AuthMethod::ApplicationCredential { .. })
     }
 
     /// Authenticates `scope` now if needed and says what it is scoped to.
@@ -442,7 +450,7 @@ impl Session {
     }
 
     fn scope_request(&self, scope: Scope) -> Option<ProjectRef> {
-        match (&self.config.auth, scope) {
+        match (self.auth(scope), scope) {
             (AuthMethod::ApplicationCredential { .. }, _) => None,
             (AuthMethod::Password { project, .. }, Scope::Admin) => project.clone(),
             (AuthMethod::Password { .. }, Scope::Management) => self
@@ -465,7 +473,7 @@ impl Session {
                 UserRef::Name { name, domain: d } => json!({"name": name, "domain": domain(d)}),
             }
         }
-        let identity = match &self.config.auth {
+        let identity = match self.auth(scope) {
             AuthMethod::Password {
                 user: u, password, ..
             } => {
@@ -510,14 +518,12 @@ impl Session {
         scope: Scope,
         refused: Option<&Arc<ScopedToken>>,
     ) -> Result<Arc<ScopedToken>, ApiError> {
-        if scope == Scope::Management
-            && self.management_project.is_none()
-            && !self.scopes_are_fixed()
+        if scope == Scope::Management && self.management_project.is_none() && !self.is_fixed(scope)
         {
             return Err(ApiError::NoManagementScope);
         }
-        // An application credential has one fixed scope: both scopes share its token.
-        let slot_scope = if self.scopes_are_fixed() {
+        // One application credential has one fixed scope: both scopes share its token.
+        let slot_scope = if self.is_fixed(scope) && self.config.management_auth.is_none() {
             Scope::Admin
         } else {
             scope
@@ -670,15 +676,18 @@ impl Session {
     /// Removes the credential's secret from text that came back from the network (a
     /// misbehaving proxy may echo a request body).
     fn scrub(&self, text: String) -> String {
-        let secret = match &self.config.auth {
+        [
+            Some(&self.config.auth),
+            self.config.management_auth.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|auth| match auth {
             AuthMethod::Password { password, .. } => password.expose_secret(),
             AuthMethod::ApplicationCredential { secret, .. } => secret.expose_secret(),
-        };
-        if secret.is_empty() {
-            text
-        } else {
-            text.replace(secret, "[redacted]")
-        }
+        })
+        .filter(|secret| !secret.is_empty())
+        .fold(text, |text, secret| text.replace(secret, "[redacted]"))
     }
 
     fn transport_error(
@@ -954,6 +963,7 @@ mod tests {
                 password: SecretString::from("x".to_string()),
                 project: None,
             },
+            management_auth: None,
             region: None,
             interface: Interface::Public,
             tls: Tls::default(),

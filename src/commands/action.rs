@@ -38,7 +38,25 @@ pub async fn run(name: &str, settings: &Settings, env: &Env) -> ExitStatus {
                 "the environment variable `{variable}` is not valid UTF-8 (its value is not shown): fix the unit's environment"
             ),
         }),
-        (name, None) => act(name, settings, env).await,
+        // The journal needs no cloud; every other action its configuration.
+        (name @ "journal", None) => act(name, settings, env).await,
+        (name, None) => {
+            let state = crate::journal::state_dir(env);
+            match crate::charm::config::configure(&tools, env, &state).await {
+                Ok(configured) => {
+                    let settings = Settings {
+                        site_path: configured.site_path,
+                        credentials: Some(configured.cloud),
+                        ..settings.clone()
+                    };
+                    act(name, &settings, env).await
+                }
+                Err(e) => Err(Failed {
+                    status: ExitStatus::BadInput,
+                    message: e.to_string(),
+                }),
+            }
+        }
     };
     let told = match outcome {
         Ok((results, None)) => tools.set(&results).await,

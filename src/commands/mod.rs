@@ -6,6 +6,7 @@ pub mod action;
 pub mod credentials;
 pub mod demo;
 pub mod frame;
+pub mod hook;
 pub mod journal;
 pub mod kubeconfig;
 pub mod octavia;
@@ -33,8 +34,19 @@ use crate::site::Site;
 /// password or a missing role on the management project is one clear error here,
 /// not a column of unknown rows later.
 pub async fn connect(settings: &Settings, env: &Env) -> anyhow::Result<(Site, Session)> {
-    let site = Site::load(&settings.site_path)?;
-    let config = resolve(settings.cloud.as_deref(), env, &Keyring)?;
+    connect_to(Site::load(&settings.site_path)?, settings, env).await
+}
+
+/// [`connect`] with a site already loaded.
+pub async fn connect_to(
+    site: Site,
+    settings: &Settings,
+    env: &Env,
+) -> anyhow::Result<(Site, Session)> {
+    let config = match &settings.credentials {
+        Some(config) => config.clone(),
+        None => resolve(settings.cloud.as_deref(), env, &Keyring)?,
+    };
     // The twin's clock shortens every deadline: it belongs to the twin alone, which
     // listens on loopback. A site file copied from it must not shorten a real cloud's.
     if let Some(twin) = site.twin {

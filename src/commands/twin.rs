@@ -160,6 +160,7 @@ pub fn admin_cloud(twin: &Twin) -> CloudConfig {
                 domain: DomainRef::Id("default".into()),
             }),
         },
+        management_auth: None,
         region: Some(twin.scenario().region.clone()),
         interface: Interface::Public,
         tls: Tls::default(),

@@ -21,8 +21,23 @@ use crate::clock::Clock;
 use crate::env::Env;
 use crate::layers::Layer;
 
-/// The tool's state directory (`$XDG_STATE_HOME` or `~/.local/state`).
+/// The variable that names the state directory outright (the charm sets it to
+/// [`CHARM_STATE_DIR`]).
+pub const STATE_DIR_VAR: &str = "JUJU_CAPI_RESTORE_STATE_DIR";
+
+/// The charm's state directory on its unit, when Juju's environment names none.
+pub const CHARM_STATE_DIR: &str = "/var/lib/juju-capi-restore";
+
+/// The tool's state directory: `$JUJU_CAPI_RESTORE_STATE_DIR`, else
+/// `juju-capi-restore` in `$XDG_STATE_HOME` or `~/.local/state`.
 pub fn state_dir(env: &Env) -> PathBuf {
+    if let Some(dir) = env
+        .get(STATE_DIR_VAR)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+    {
+        return dir;
+    }
     // The XDG spec ignores a relative XDG_STATE_HOME; so does this, rather than put the
     // lock and the journal wherever the command happens to run.
     env.get("XDG_STATE_HOME")

@@ -1,8 +1,9 @@
-//! The charm's actions as Juju runs them: the binary started by a `dispatch` path
-//! with no arguments, stdin from /dev/null, `TERM` set and no terminal, its params
-//! from `action-get` and its results through `action-set`. The hook tools are this
-//! project's fake (`twin-hook-tool`, which enforces jujuc's rules); there is no Juju
-//! controller here.
+//! The charm's actions and hooks as Juju runs them: the binary started by a
+//! `dispatch` path with no arguments, stdin from /dev/null, `TERM` set and no
+//! terminal, no clouds.yaml nor `OS_*`: its configuration from `config-get`, its
+//! credentials and ssh key from `secret-get`, its params from `action-get` and its
+//! results through `action-set`. The hook tools are this project's fake
+//! (`twin-hook-tool`, which enforces jujuc's rules); there is no Juju controller here.
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
@@ -11,6 +12,104 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::harness::{BIN, TestTwin, stderr};
+
+/// The hook tools the unit agent puts on PATH.
+pub const HOOK_TOOLS: [&str; 8] = [
+    "action-get",
+    "action-set",
+    "action-log",
+    "action-fail",
+    "config-get",
+    "secret-get",
+    "status-set",
+    "juju-log",
+];
+
+/// The secret ids of the charm's configuration (Juju's are 20 base32 characters).
+pub const CREDENTIALS_ID: &str = "d5fj493sf2bh7nljq620";
+/// The ssh key's secret.
+pub const SSH_KEY_ID: &str = "d5fj493sf2bh7nljq621";
+/// The planted private key: it must never show anywhere but its 0600 file.
+pub const PLANTED_KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nplanted-ssh-key-material\n-----END OPENSSH PRIVATE KEY-----";
+
+/// Configures a fake unit in `dir` for the twin `t`, as an operator would: the site
+/// file as the `site` option, the admin login and the ssh key as Juju secrets
+/// granted to the application.
+pub fn configure_unit(dir: &Path, t: &TestTwin) {
+    let site = std::fs::read_to_string(&t.files.site).unwrap();
+    let config = serde_json::json!({
+        "site": site,
+        "credentials": format!("secret:{CREDENTIALS_ID}"),
+        "ssh-key": format!("secret:{SSH_KEY_ID}"),
+    });
+    let secrets = serde_json::json!({
+        CREDENTIALS_ID: {"granted": true, "content": {
+            "auth-url": t.twin.auth_url(),
+            "username": "admin",
+            "password": "twin-admin-password",
+            "project-name": "admin",
+            "region": t.twin.scenario().region,
+        }},
+        SSH_KEY_ID: {"granted": true, "content": {"private-key": PLANTED_KEY}},
+    });
+    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+    std::fs::write(dir.join("secrets.json"), secrets.to_string()).unwrap();
+}
+
+/// Changes one part of a fake unit's JSON file (`config.json`, `secrets.json`).
+pub fn edit_unit(dir: &Path, file: &str, f: impl FnOnce(&mut Value)) {
+    let path = dir.join(file);
+    let mut value: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    f(&mut value);
+    std::fs::write(path, value.to_string()).unwrap();
+}
+
+/// The environment the unit agent gives a hook or action: PATH with the hook tools
+/// first, the dispatch path, the unit, `TERM` without a terminal, stdin /dev/null,
+/// the unit's state directory; no credentials of any other kind.
+pub fn as_the_unit_agent(
+    cmd: &mut std::process::Command,
+    t: &TestTwin,
+    unit: &Path,
+    dispatch: &str,
+) {
+    let path = format!(
+        "{}:{}",
+        unit.join("tools").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    cmd.env("PATH", path)
+        .env("JUJU_DISPATCH_PATH", dispatch)
+        .env("JUJU_UNIT_NAME", "capi-restore/0")
+        .env("JUJU_MODEL_NAME", "openstack")
+        .env("JUJU_VERSION", "3.6.9")
+        .env("TERM", "tmux-256color")
+        .env("CAPI_RESTORE_FAKE_ACTION", unit)
+        // Where the CLI tests look for journals: one state for both.
+        .env(
+            "JUJU_CAPI_RESTORE_STATE_DIR",
+            t.home.path().join(".local/state/juju-capi-restore"),
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+}
+
+/// Writes the fake hook tools into `unit/tools`.
+pub fn install_hook_tools(unit: &Path) {
+    let tools = unit.join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    for tool in HOOK_TOOLS {
+        let path = tools.join(tool);
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\nexec '{BIN}' twin-hook-tool {tool} \"$@\"\n"),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
 
 /// One fake action: its directory (params in; results, log and failure out) and
 /// the hook tools on PATH.
@@ -22,18 +121,7 @@ struct Action {
 impl Action {
     fn new(params: Value) -> Action {
         let dir = tempfile::tempdir().unwrap();
-        let tools = dir.path().join("tools");
-        std::fs::create_dir(&tools).unwrap();
-        for tool in ["action-get", "action-set", "action-log", "action-fail"] {
-            let path = tools.join(tool);
-            std::fs::write(
-                &path,
-                format!("#!/bin/sh\nexec '{BIN}' twin-hook-tool {tool} \"$@\"\n"),
-            )
-            .unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        install_hook_tools(dir.path());
         Action { dir, params }
     }
 
@@ -52,22 +140,13 @@ impl Action {
         let params = crate::actions_yaml::params(name, self.params.clone())
             .unwrap_or_else(|e| panic!("Juju would refuse these params: {e}"));
         std::fs::write(self.path().join("params.json"), params.to_string()).unwrap();
-        let path = format!(
-            "{}:{}",
-            self.path().join("tools").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let mut cmd = t.std_cmd();
-        cmd.env("PATH", path)
-            .env("JUJU_DISPATCH_PATH", format!("actions/{name}"))
-            .env("JUJU_ACTION_NAME", name)
-            .env("JUJU_ACTION_UUID", "1")
-            .env("JUJU_UNIT_NAME", "capi-restore/0")
-            .env("TERM", "tmux-256color")
-            .env("CAPI_RESTORE_FAKE_ACTION", self.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        if !self.path().join("config.json").exists() {
+            configure_unit(self.path(), t);
+        }
+        let mut cmd = crate::harness::bare_std_cmd(t.home.path().to_path_buf());
+        as_the_unit_agent(&mut cmd, t, self.path(), &format!("actions/{name}"));
+        cmd.env("JUJU_ACTION_NAME", name)
+            .env("JUJU_ACTION_UUID", "1");
         cmd
     }
 
@@ -132,6 +211,7 @@ fn the_status_action_of_a_parked_stack_fails_with_the_lowest_red_layer_and_typed
         "twin-admin-password",
         "twin-octavia-password",
         "twin-operator-password",
+        "planted-ssh-key-material",
     ] {
         assert!(!all.contains(secret), "{secret} leaked");
     }
@@ -210,6 +290,7 @@ fn restore_confirm_true_brings_a_parked_stack_to_green_with_progress_in_action_l
     assert!(log.contains("failover succeeded"), "{log}");
     let all = everything(&action, &output);
     assert!(!all.contains("twin-admin-password"));
+    assert!(!all.contains("planted-ssh-key-material"));
     // And the status and verify actions agree.
     let status = Action::new(serde_json::json!({}));
     status.run(&t, "status");
@@ -420,4 +501,166 @@ fn sweep_deletes_only_with_confirm_and_failover_refuses_a_load_balancer_not_the_
     );
     assert!(other.failed().unwrap().contains("not in the site file"));
     assert!(changes(&t).iter().all(|c| !c.contains("failover")));
+}
+
+/// Runs hook `name` on the fake unit `unit` as the unit agent does.
+fn hook(t: &TestTwin, unit: &Path, name: &str) -> Output {
+    let mut cmd = crate::harness::bare_std_cmd(t.home.path().to_path_buf());
+    as_the_unit_agent(&mut cmd, t, unit, &format!("hooks/{name}"));
+    cmd.output().unwrap()
+}
+
+/// The unit's workload status as the last `status-set` left it.
+fn workload(unit: &Path) -> (String, String) {
+    let status: Value =
+        serde_json::from_str(&std::fs::read_to_string(unit.join("status.json")).unwrap()).unwrap();
+    (
+        status["status"].as_str().unwrap().to_string(),
+        status["message"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn misconfiguration_fails_the_action_with_the_command_that_fixes_it_and_changes_nothing() {
+    let t = parked();
+    /// Breaks the unit's config and secrets.
+    type Break = fn(&mut Value, &mut Value);
+    let cases: [(&str, Break, &str); 5] = [
+        (
+            "no credentials",
+            |config, _| config["credentials"] = Value::Null,
+            "`juju add-secret capi-restore-credentials auth-url=",
+        ),
+        (
+            "a secret not granted",
+            |_, secrets| secrets[CREDENTIALS_ID]["granted"] = Value::Bool(false),
+            "(ERROR permission denied): grant it to this application with `juju grant-secret secret:d5fj493sf2bh7nljq620 capi-restore`",
+        ),
+        (
+            "a secret that is gone",
+            |config, _| config["ssh-key"] = Value::String("secret:d5fj493sf2bh7nljq699".into()),
+            "`juju grant-secret secret:d5fj493sf2bh7nljq699 capi-restore`",
+        ),
+        (
+            "a malformed site",
+            |config, _| {
+                config["site"] = Value::String("management:\n  floating_ip: not-an-ip\n".into())
+            },
+            "the `site` option is not a valid site file",
+        ),
+        (
+            "no ssh key",
+            |config, _| config["ssh-key"] = Value::String(String::new()),
+            "`juju add-secret capi-restore-ssh-key private-key#file=",
+        ),
+    ];
+    for (case, break_it, says) in cases {
+        let action = Action::new(serde_json::json!({"confirm": true}));
+        configure_unit(action.path(), &t);
+        let (mut config, mut secrets) = (Value::Null, Value::Null);
+        edit_unit(action.path(), "config.json", |c| config = c.clone());
+        edit_unit(action.path(), "secrets.json", |s| secrets = s.clone());
+        break_it(&mut config, &mut secrets);
+        edit_unit(action.path(), "config.json", |c| *c = config);
+        edit_unit(action.path(), "secrets.json", |s| *s = secrets);
+        let output = action.run(&t, "restore");
+        assert_eq!(output.status.code(), Some(0), "{case}: {}", stderr(&output));
+        assert_eq!(action.results()["result"], "bad-input", "{case}");
+        let failed = action.failed().unwrap_or_default();
+        assert!(failed.contains(says), "{case}: {failed}");
+        assert!(!stderr(&output).contains("panicked"), "{case}");
+        let all = everything(&action, &output);
+        assert!(
+            !all.contains("twin-admin-password") && !all.contains("planted-ssh-key-material"),
+            "{case}"
+        );
+    }
+    assert!(changes(&t).is_empty(), "{:?}", changes(&t));
+}
+
+#[test]
+fn the_hooks_show_the_stack_in_the_units_status_and_remove_forgets_the_key() {
+    let t = parked();
+    let unit = tempfile::tempdir().unwrap();
+    install_hook_tools(unit.path());
+
+    // Installed with no configuration: blocked, saying what to run.
+    std::fs::write(unit.path().join("config.json"), "{}").unwrap();
+    let output = hook(&t, unit.path(), "install");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let (status, message) = workload(unit.path());
+    assert_eq!(status, "blocked");
+    assert!(message.starts_with("no `site` configured"), "{message}");
+
+    // Configured: the parked stack, from the OpenStack side, without ssh.
+    configure_unit(unit.path(), &t);
+    let before = t.twin.requests().len();
+    let output = hook(&t, unit.path(), "config-changed");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let (status, message) = workload(unit.path());
+    assert_eq!(status, "blocked", "{message}");
+    assert!(
+        message.starts_with("vm: parked (SHUTOFF); ")
+            && message.ends_with("(run the restore action)"),
+        "{message}"
+    );
+    assert!(message.contains("load-balancers: "), "{message}");
+    assert!(changes(&t).is_empty(), "a hook changes nothing");
+    assert!(t.twin.requests().len() > before);
+    // The key is root-only, in a root-only directory; the site file too.
+    let state = t.home.path().join(".local/state/juju-capi-restore/charm");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state.join("ssh")), 0o700);
+    assert_eq!(mode(&state.join("ssh/id")), 0o600);
+    assert_eq!(mode(&state.join("site.yaml")), 0o600);
+
+    // Restored: green at the next update-status.
+    let restore = Action::new(serde_json::json!({"confirm": true}));
+    restore.run(&t, "restore");
+    assert_eq!(
+        restore.results()["result"],
+        "green",
+        "{}",
+        restore.results()
+    );
+    let output = hook(&t, unit.path(), "update-status");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let (status, message) = workload(unit.path());
+    assert_eq!(status, "active", "{message}");
+    assert!(
+        message.starts_with("stack green on the OpenStack side"),
+        "{message}"
+    );
+
+    // The secret revoked: blocked with the grant line; a hook that has nothing to do
+    // does nothing.
+    edit_unit(unit.path(), "secrets.json", |s| {
+        s[CREDENTIALS_ID]["granted"] = Value::Bool(false)
+    });
+    hook(&t, unit.path(), "secret-changed");
+    let (status, message) = workload(unit.path());
+    assert_eq!(status, "blocked");
+    assert!(
+        message.contains("juju grant-secret secret:d5fj493sf2bh7nljq620 capi-restore"),
+        "{message}"
+    );
+    let statuses = std::fs::read_to_string(unit.path().join("statuses")).unwrap();
+    hook(&t, unit.path(), "leader-elected");
+    assert_eq!(
+        std::fs::read_to_string(unit.path().join("statuses")).unwrap(),
+        statuses
+    );
+
+    // Removed: the key and site are gone, the journals stay.
+    hook(&t, unit.path(), "remove");
+    assert!(!state.exists());
+    assert!(state.parent().unwrap().join("runs").is_dir());
+    let log = std::fs::read_to_string(unit.path().join("unit.log")).unwrap();
+    assert!(log.contains("INFO remove: maintenance: removing"), "{log}");
+    for text in [log, statuses, stderr(&output)] {
+        assert!(
+            !text.contains("twin-admin-password") && !text.contains("planted-ssh-key-material")
+        );
+    }
 }

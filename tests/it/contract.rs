@@ -101,6 +101,7 @@ fn password_cloud(t: &Target, user: &str, password: &str, project: &str) -> Clou
                 domain: DomainRef::Id("default".into()),
             }),
         },
+        management_auth: None,
         region: Some("RegionOne".into()),
         interface: Interface::Public,
         tls: Tls::default(),
@@ -214,8 +215,7 @@ async fn keystone_contract(t: &Target) {
         },
         ..password_cloud(t, "x", "x", "x")
     };
-    let s = session(ac, &t.management_project_id);
-    assert!(s.scopes_are_fixed());
+    let s = session(ac.clone(), &t.management_project_id);
     let info = s.scope_info(Scope::Management).await.unwrap();
     assert_eq!(
         info.project.unwrap().id,
@@ -223,6 +223,18 @@ async fn keystone_contract(t: &Target) {
         "{who}: the credential's own project"
     );
     assert_eq!(s.stats().logins(), 1, "{who}");
+
+    // Two application credentials (the charm's `credentials` secret may hold one
+    // per scope): each scope logs in with its own.
+    let two = CloudConfig {
+        management_auth: Some(ac.auth.clone()),
+        ..ac
+    };
+    let s = session(two, &t.management_project_id);
+    for scope in [Scope::Admin, Scope::Management] {
+        s.scope_info(scope).await.unwrap();
+    }
+    assert_eq!(s.stats().logins(), 2, "{who}: one login per credential");
 }
 
 #[tokio::test]

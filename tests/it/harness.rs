@@ -160,7 +160,7 @@ pub fn bare_cmd(home: PathBuf) -> Command {
     Command::from_std(bare_std_cmd(home))
 }
 
-fn bare_std_cmd(home: PathBuf) -> std::process::Command {
+pub fn bare_std_cmd(home: PathBuf) -> std::process::Command {
     assert!(
         !std::path::Path::new("/etc/openstack/clouds.yaml").exists(),
         "this machine has /etc/openstack/clouds.yaml: the tests would see a real cloud; run them where there is none"
