@@ -119,7 +119,12 @@ fn house_rules(name: &str, spec: &Map<String, Value>) -> Result<(), String> {
 
 /// Params as Juju hands them to the action: defaults inserted, then validated.
 pub fn params(action: &str, given: Value) -> Result<Value, String> {
-    let schemas = schemas(ACTIONS_YAML)?;
+    params_in(ACTIONS_YAML, action, given)
+}
+
+/// [`params`] against another actions.yaml (a packed charm's).
+pub fn params_in(actions_yaml: &str, action: &str, given: Value) -> Result<Value, String> {
+    let schemas = schemas(actions_yaml)?;
     let schema = schemas.get(action).ok_or(format!("no action {action}"))?;
     let mut params = given;
     if let (Some(target), Some(properties)) =

@@ -5,6 +5,7 @@ mod actions_yaml;
 mod bad_input;
 mod capi;
 mod charm;
+mod charm_pack;
 mod cli;
 mod contract;
 mod harness;
