@@ -104,6 +104,12 @@ impl Ending {
 
     /// One line for people: what the end is, and the code.
     pub fn line(&self, stops: &[Stopped]) -> String {
+        self.line_for(stops, crate::error::ConfirmBy::Flag)
+    }
+
+    /// [`Ending::line`] where confirmations are given `confirm_by` (an action's
+    /// `confirm=true`).
+    pub fn line_for(&self, stops: &[Stopped], confirm_by: crate::error::ConfirmBy) -> String {
         let code = self.code();
         match self {
             Ending::Green => format!("ended green (exit code {code})"),
@@ -119,13 +125,18 @@ impl Ending {
                 layer.name()
             ),
             Ending::NotConfirmed => format!(
-                "not confirmed: {} (exit code {code}: run again with `--yes`, or answer on a terminal)",
+                "not confirmed: {} (exit code {code}: {})",
                 stops
                     .iter()
                     .filter(|s| s.cause == StopCause::NotConfirmed)
                     .map(|s| s.why.as_str())
                     .collect::<Vec<_>>()
-                    .join("; ")
+                    .join("; "),
+                match confirm_by {
+                    crate::error::ConfirmBy::Flag =>
+                        "run again with `--yes`, or answer on a terminal",
+                    crate::error::ConfirmBy::Param => "run the action again with `confirm=true`",
+                }
             ),
         }
     }

@@ -153,6 +153,7 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
                     until,
                     strict_order,
                     yes,
+                    ..Default::default()
                 },
             };
             commands::restore::run(settings, env, what).await

@@ -118,14 +118,17 @@ struct Failed {
 
 impl From<anyhow::Error> for Failed {
     fn from(e: anyhow::Error) -> Failed {
-        let hint = if e.is::<crate::error::NotConfirmed>() {
-            "; as an action: run it again with `confirm=true`"
-        } else {
-            ""
+        // An action has no `--yes` and no terminal: its confirmation is a param.
+        let message = match e.downcast_ref::<crate::error::NotConfirmed>() {
+            Some(not) => format!(
+                "not confirmed: {}: run the action again with `confirm=true`",
+                not.question
+            ),
+            None => e.to_string(),
         };
         Failed {
             status: ExitStatus::of_error(&e),
-            message: format!("{e}{hint}"),
+            message,
         }
     }
 }
@@ -181,6 +184,7 @@ async fn restore(settings: &Settings, env: &Env) -> Result<(Results, Option<Stri
         until,
         strict_order: params["strict-order"] == true,
         yes: params["confirm"] == true,
+        ..Options::default()
     };
     let frame = Frame::open(settings, env, "restore", super::restore::start(options)).await?;
     let restored = super::restore::restore_in(&frame, options)
@@ -200,14 +204,7 @@ async fn restore(settings: &Settings, env: &Env) -> Result<(Results, Option<Stri
     results.set("journal", frame.journal.path().display().to_string());
     let path = write_report(env, "restore", &restored.report, &restored.ending)?;
     results.set("report", path.display().to_string());
-    let closing = match restored.ending {
-        Ending::Green => None,
-        Ending::NotConfirmed => Some(format!(
-            "{}; as an action: run it again with `confirm=true`",
-            restored.closing
-        )),
-        _ => Some(restored.closing.clone()),
-    };
+    let closing = (restored.ending != Ending::Green).then(|| restored.closing.clone());
     Ok((results, closing))
 }
 
@@ -356,14 +353,7 @@ fn step_five_end(
         results.set(&format!("stopped.{}", stop.layer.name()), stop.why.clone());
     }
     results.set("journal", frame.journal.path().display().to_string());
-    let closing = match ending {
-        Ending::Green => None,
-        Ending::NotConfirmed => Some(format!(
-            "{}; as an action: run it again with `confirm=true`",
-            ending.line(&stops)
-        )),
-        _ => Some(ending.line(&stops)),
-    };
+    let closing = (ending != Ending::Green).then(|| ending.line_for(&stops, frame.confirm_by));
     (results, closing)
 }
 

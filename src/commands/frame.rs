@@ -13,6 +13,7 @@ use crate::cloud::Session;
 use crate::ending::{Ending, Stopped};
 use crate::engine::run::Run;
 use crate::env::Env;
+use crate::error::ConfirmBy;
 use crate::error::{NotConfirmed, Refused};
 use crate::exit::ExitStatus;
 use crate::journal::{self, End, Journal, Start};
@@ -40,6 +41,8 @@ pub struct Frame {
     pub journal: Journal,
     /// Progress on stderr.
     pub progress: Progress,
+    /// How the operator confirms here: `--yes`, or an action's `confirm=true`.
+    pub confirm_by: ConfirmBy,
     _lock: Option<RunLock>,
 }
 
@@ -116,6 +119,11 @@ impl Frame {
             session,
             journal,
             progress,
+            confirm_by: if settings.action_log {
+                ConfirmBy::Param
+            } else {
+                ConfirmBy::Flag
+            },
             _lock: lock,
         })
     }
@@ -135,7 +143,10 @@ impl Frame {
 
     /// A run of changes in this frame (`yes`: destructive steps confirmed up front).
     pub(crate) fn run(&self, yes: bool) -> Run<'_> {
-        Run::new(self.probe(), &self.journal, &self.progress, yes)
+        Run {
+            confirm_by: self.confirm_by,
+            ..Run::new(self.probe(), &self.journal, &self.progress, yes)
+        }
     }
 
     /// When a signal asked the run to stop: its end journaled (with `end`'s facts)

@@ -83,12 +83,13 @@ pub async fn sweep_in(frame: &Frame, yes: bool) -> Ran<Swept> {
         stops.push(run.not_confirmed(
             Layer::Amphorae,
             format!(
-                "{} left in place; `juju-capi-restore sweep --yes` deletes them",
+                "{} left in place; {} deletes them",
                 crate::words::count(
                     swept.left.len(),
                     "orphan amphora server",
                     "orphan amphora servers"
-                )
+                ),
+                frame.confirm_by.again("sweep", "", "")
             ),
         ));
     }

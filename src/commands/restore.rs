@@ -70,6 +70,10 @@ pub struct Restored {
 /// observes the end state. An interrupted run is journaled as such and its status
 /// returned instead; otherwise the caller shows the result, then [`finish`]es.
 pub async fn restore_in(frame: &Frame, options: Options) -> Result<Restored, ExitStatus> {
+    let options = restore::Options {
+        confirm_by: frame.confirm_by,
+        ..options
+    };
     let outcome = restore::restore(frame.probe(), options, &frame.journal, &frame.progress).await;
     let counted = End {
         actions: Some(outcome.actions),
@@ -96,7 +100,7 @@ pub async fn restore_in(frame: &Frame, options: Options) -> Result<Restored, Exi
             "restore: reached `--until {}`, every layer up to it green (exit code 0)",
             until.name()
         ),
-        _ => format!("restore: {}", ending.line(stops)),
+        _ => format!("restore: {}", ending.line_for(stops, frame.confirm_by)),
     };
     let lowest_red = report.lowest_red().filter(in_scope);
     Ok(Restored {

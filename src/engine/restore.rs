@@ -30,6 +30,8 @@ pub struct Options {
     pub strict_order: bool,
     /// Confirm the destructive steps (orphan deletes, failovers) without asking.
     pub yes: bool,
+    /// How the operator confirms, for the messages that say how (the frame's).
+    pub confirm_by: crate::error::ConfirmBy,
 }
 
 /// How a restore ended.
@@ -54,6 +56,7 @@ pub async fn restore(
     let run = Run {
         until: options.until,
         vm_done,
+        confirm_by: options.confirm_by,
         ..Run::new(p, journal, progress, options.yes)
     };
     let octavia_wanted = options.until.is_none_or(|u| u >= Layer::Amphorae);

@@ -25,6 +25,8 @@ pub(crate) struct Run<'a> {
     pub(crate) until: Option<Layer>,
     /// Destructive steps confirmed up front (`--yes`); else asked on a terminal.
     pub(crate) yes: bool,
+    /// How the operator confirms, for the messages that say how.
+    pub(crate) confirm_by: crate::error::ConfirmBy,
     /// Changes made, in words (only those the service accepted).
     pub(crate) actions: std::sync::Mutex<Vec<String>>,
     /// Set once the VM step is over (started or not): headroom waits for it.
@@ -45,6 +47,7 @@ impl<'a> Run<'a> {
             progress,
             until: None,
             yes,
+            confirm_by: crate::error::ConfirmBy::Flag,
             actions: std::sync::Mutex::new(Vec::new()),
             vm_done: watch::channel(true).0,
         }
@@ -74,7 +77,7 @@ impl<'a> Run<'a> {
     /// Asks for a destructive step (or takes `--yes`), with the live lines paused.
     pub(crate) async fn confirm(&self, question: &str) -> Result<(), NotConfirmed> {
         if self.yes || !confirm::can_ask() {
-            return confirm::decided(question, self.yes, self.journal);
+            return confirm::decided(question, self.yes, self.confirm_by, self.journal);
         }
         // Ctrl-C at the question is a no (and the run stops: callers check).
         let answer = self.progress.ask(question).await.unwrap_or_default();

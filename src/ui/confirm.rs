@@ -3,13 +3,13 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use crate::error::NotConfirmed;
+use crate::error::{ConfirmBy, NotConfirmed};
 use crate::journal::Journal;
 
 /// Asks on the terminal, or takes `--yes`; refuses without either.
 pub fn confirm(question: &str, yes: bool, journal: &Journal) -> Result<(), NotConfirmed> {
     if yes || !can_ask() {
-        return decided(question, yes, journal);
+        return decided(question, yes, ConfirmBy::Flag, journal);
     }
     let answer = ask(question);
     answered(question, &answer, journal)
@@ -20,16 +20,24 @@ pub fn can_ask() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// The answer without asking: yes with `--yes`, refused without a terminal.
-pub fn decided(question: &str, yes: bool, journal: &Journal) -> Result<(), NotConfirmed> {
+/// The answer without asking: yes with `--yes` (or `confirm=true`, `by`), refused
+/// without a terminal.
+pub fn decided(
+    question: &str,
+    yes: bool,
+    by: ConfirmBy,
+    journal: &Journal,
+) -> Result<(), NotConfirmed> {
     if yes {
         journal.confirmation(question, "yes (--yes)");
         return Ok(());
     }
     journal.confirmation(question, "refused: no terminal and no --yes");
-    Err(NotConfirmed(format!(
-        "{question}: no terminal to ask on; pass `--yes` to confirm in unattended runs"
-    )))
+    Err(NotConfirmed {
+        question: question.to_string(),
+        declined: false,
+        by,
+    })
 }
 
 /// Asks on the terminal and reads one line (blocking).
@@ -50,6 +58,10 @@ pub fn answered(question: &str, answer: &str, journal: &Journal) -> Result<(), N
     if yes {
         Ok(())
     } else {
-        Err(NotConfirmed(format!("{question}: not confirmed")))
+        Err(NotConfirmed {
+            question: question.to_string(),
+            declined: true,
+            by: ConfirmBy::Flag,
+        })
     }
 }

@@ -343,6 +343,16 @@ fn restore_without_confirm_changes_nothing_in_octavia_and_fails_with_what_it_wou
         failed.contains("orphan(s) left in place hold a slot") && failed.contains("confirm=true"),
         "{failed}"
     );
+    // An action has no `--yes`: nothing it says asks for one.
+    let all = everything(&action, &output);
+    assert!(
+        !all.contains("--yes"),
+        "{}",
+        all.lines()
+            .filter(|l| l.contains("--yes"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     // Starting the parked VM is the runbook's first step, not a destructive one;
     // nothing was deleted or failed over.
     assert!(
@@ -463,6 +473,7 @@ fn sweep_deletes_only_with_confirm_and_failover_refuses_a_load_balancer_not_the_
     assert_eq!(results["result"], "refused", "{results}");
     assert_eq!(results["left"].as_object().unwrap().len(), 2);
     assert!(unconfirmed.failed().unwrap().contains("confirm=true"));
+    assert!(!unconfirmed.failed().unwrap().contains("--yes"));
     assert!(
         changes(&t).iter().all(|c| !c.starts_with("DELETE")),
         "{:?}",
@@ -604,7 +615,10 @@ fn the_hooks_show_the_stack_in_the_units_status_and_remove_forgets_the_key() {
             && message.ends_with("(run the restore action)"),
         "{message}"
     );
-    assert!(message.contains("load-balancers: "), "{message}");
+    assert_eq!(
+        message,
+        "vm: parked (SHUTOFF); load-balancers: 1 of 1 in provisioning ERROR; magnum: capi-test-1 UNHEALTHY (run the restore action)"
+    );
     assert!(changes(&t).is_empty(), "a hook changes nothing");
     assert!(t.twin.requests().len() > before);
     // The key is root-only, in a root-only directory; the site file too.

@@ -210,8 +210,12 @@ impl Run<'_> {
             None => self.not_confirmed(
                 Layer::LoadBalancers,
                 format!(
-                    "{r}; `juju-capi-restore failover {} --yes` does it unattended",
-                    lb.id
+                    "{r}; {} does it unattended",
+                    self.confirm_by.again(
+                        "failover",
+                        &lb.id.to_string(),
+                        &format!("load-balancers=[{}]", lb.id)
+                    )
                 ),
             ),
         })
@@ -288,7 +292,8 @@ impl Run<'_> {
                 return self.not_confirmed(
                     Layer::Headroom,
                     no_slot(format!(
-                        "; {n} orphan(s) left in place hold a slot each: `--yes` (or a yes on the terminal) deletes them"
+                        "; {n} orphan(s) left in place hold a slot each: {} deletes them",
+                        self.confirm_by.word()
                     )),
                 );
             }

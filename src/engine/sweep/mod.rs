@@ -241,7 +241,10 @@ impl Run<'_> {
             }
             self.progress.line(
                 Layer::Amphorae,
-                &format!("left in place ({refused}); `juju-capi-restore sweep --yes` deletes them"),
+                &format!(
+                    "left in place ({refused}); {} deletes them",
+                    self.confirm_by.again("sweep", "", "")
+                ),
             );
             swept.left = ids.iter().map(|s| s.to_string()).collect();
             return Ok(());
