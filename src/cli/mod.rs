@@ -1,7 +1,6 @@
-//! The entry point: argv → clap → settings → a command → an exit code.
-//!
-//! Multicall-ready: the binary looks at the name it was run as, so per-action links
-//! (`status`, `restore`, ...) in a charm's `actions/` can later share one executable.
+//! The entry point: argv → clap → settings → a command → an exit code; or, started
+//! by Juju with no arguments (the charm's `dispatch`, `JUJU_DISPATCH_PATH`, or an
+//! entry point named after an action), the charm's hook or action.
 
 pub mod args;
 pub mod settings;
