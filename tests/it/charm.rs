@@ -253,7 +253,7 @@ fn parked() -> TestTwin {
 }
 
 /// The requests that changed something in the cloud.
-fn changes(t: &TestTwin) -> Vec<String> {
+pub fn changes(t: &TestTwin) -> Vec<String> {
     t.twin
         .requests()
         .iter()

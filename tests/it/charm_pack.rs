@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tempfile::TempDir;
 
-use crate::charm::{PLANTED_KEY, as_the_unit_agent, configure_unit, install_hook_tools};
+use crate::charm::{PLANTED_KEY, as_the_unit_agent, changes, configure_unit, install_hook_tools};
 use crate::harness::{TestTwin, stderr};
 
 /// The packed charms, or None (with the reason printed) when the tests run without
@@ -211,16 +211,6 @@ impl Unit {
             status["message"].as_str().unwrap().into(),
         )
     }
-}
-
-/// The requests that changed something in the cloud.
-fn changes(t: &TestTwin) -> Vec<String> {
-    t.twin
-        .requests()
-        .iter()
-        .filter(|r| r.method != "GET" && !r.path.contains("/auth/tokens"))
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
 }
 
 /// The highest glibc symbol version the binary needs (`objdump -T`).
