@@ -177,7 +177,8 @@ pub fn outcome(entries: &[Line]) -> String {
         Some(e) if e.success == Some(true) => "SUCCESS".to_string(),
         Some(e) if e.ending.is_some() => match e.ending.as_ref() {
             Some(Ending::Green) => "ended green".to_string(),
-            Some(Ending::NotConfirmed) => "not confirmed (needs `--yes`)".to_string(),
+            // The shell and the charm share the journal: how to confirm is theirs to say.
+            Some(Ending::NotConfirmed) => "not confirmed (nothing destructive done)".to_string(),
             Some(Ending::Unobserved { layer }) => {
                 format!("could not observe `{}` (a cloud API failed)", layer.name())
             }

@@ -418,7 +418,17 @@ fn the_unpacked_charm_restores_a_parked_stack_as_juju_runs_it() {
     println!("{}", task.shown(id));
     assert_eq!(task.status, "completed", "{}", task.shown(id));
     assert_eq!(task.results["result"], "green");
-    assert!(task.log.iter().any(|l| l.contains("failover succeeded")));
+    assert!(!task.log.is_empty(), "progress reached action-log");
+    // Wherever the kill landed, the load balancer was failed over once in all.
+    assert_eq!(
+        changes(&t)
+            .iter()
+            .filter(|c| c.contains("failover"))
+            .count(),
+        1,
+        "{:?}",
+        changes(&t)
+    );
     let shown = task.shown(id);
     assert!(shown.len() < 16 * 1024, "{}", shown.len());
     for secret in [
@@ -435,4 +445,33 @@ fn the_unpacked_charm_restores_a_parked_stack_as_juju_runs_it() {
     assert_eq!(status, "active", "{message}");
     let task = unit.run(&t, "verify", serde_json::json!({}));
     assert_eq!(task.results["verdict"], "SUCCESS", "{}", task.results);
+}
+
+#[test]
+fn every_action_of_the_unpacked_charm_answers_with_typed_results() {
+    let Some(charm) = jammy() else { return };
+    let t = TestTwin::default_scenario();
+    let unit = Unit::deploy(&charm, &t);
+    // On the parked stack, nothing confirmed: each answers, none changes anything.
+    for (name, result) in [
+        ("plan", "red"),
+        ("headroom", "red"),
+        ("sweep", "refused"),
+        ("failover", "refused"),
+        ("park", "green"),
+        ("verify", "red"),
+        ("journal", "green"),
+    ] {
+        let task = unit.run(&t, name, serde_json::json!({}));
+        assert_eq!(task.results["return-code"], 0, "{name}: {}", task.results);
+        assert_eq!(task.results["result"], result, "{name}: {}", task.results);
+        assert_eq!(task.status == "completed", result == "green", "{name}");
+        let shown = task.shown(1);
+        assert!(shown.len() < 16 * 1024, "{name}: {}", shown.len());
+        assert!(!shown.contains("--yes"), "{name}: {shown}");
+        for secret in ["twin-admin-password", "planted-ssh-key-material"] {
+            assert!(!shown.contains(secret), "{name}");
+        }
+    }
+    assert!(changes(&t).is_empty(), "{:?}", changes(&t));
 }

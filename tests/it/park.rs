@@ -41,7 +41,10 @@ fn park_without_a_terminal_or_yes_is_refused_and_stops_nothing() {
         .lines()
         .find(|l| l.contains("-park-"))
         .unwrap_or_default();
-    assert!(park.contains("not confirmed (needs `--yes`)"), "{list}");
+    assert!(
+        park.contains("not confirmed (nothing destructive done)"),
+        "{list}"
+    );
 }
 
 #[test]
