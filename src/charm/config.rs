@@ -103,9 +103,14 @@ pub enum ConfigError {
     },
     /// The `site` option is not a valid site file.
     #[error(
-        "the `site` option is not a valid site file: {0}; fix the file and set it again with `juju config capi-restore site=@site.yaml` (`juju-capi-restore site check --site site.yaml` checks it first)"
+        "the `site` option is not a valid site file: {message}; fix the file and set it again with `juju config {app} site=@site.yaml` (`juju-capi-restore site check --site site.yaml` checks it first)"
     )]
-    Site(String),
+    Site {
+        /// What is wrong, at which line.
+        message: String,
+        /// The application.
+        app: String,
+    },
     /// A hook tool failed.
     #[error(transparent)]
     Tool(#[from] HookToolError),
@@ -157,7 +162,10 @@ pub async fn configure(
             "write the site file with `juju-capi-restore site template > site.yaml` (or `site discover`), check it with `juju-capi-restore site check --site site.yaml`, then `juju config {app} site=@site.yaml`"
         ),
     })?;
-    let mut site = Site::parse(&site_text).map_err(ConfigError::Site)?;
+    let mut site = Site::parse(&site_text).map_err(|message| ConfigError::Site {
+        message,
+        app: app.clone(),
+    })?;
     let credentials = read_secret(tools, &option(CREDENTIALS), CREDENTIALS, &app).await?;
     let ssh_key = read_secret(tools, &option(SSH_KEY), SSH_KEY, &app).await?;
     create_private_dir(&dir.join("ssh"))?;
