@@ -121,7 +121,8 @@ impl ExitStatus {
             {
                 return ExitStatus::BadInput;
             }
-            if cause.is::<crate::files::FileError>() {
+            // A state directory this run cannot write is a path to fix, as any file's.
+            if cause.is::<crate::files::FileError>() || cause.is::<crate::state::StateError>() {
                 return ExitStatus::BadInput;
             }
             if cause.is::<crate::lock::LockError>()

@@ -33,6 +33,7 @@ pub mod lock;
 pub mod report;
 pub mod settings;
 pub mod site;
+pub mod state;
 pub mod status;
 pub mod ui;
 pub mod words;

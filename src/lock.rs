@@ -7,6 +7,17 @@ use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+/// Who this process runs as: the user's name where the environment gives it, and
+/// the uid (a cron job's `LOGNAME`, a shell's `USER`).
+fn who() -> String {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    match std::env::var("USER").or_else(|_| std::env::var("LOGNAME")) {
+        Ok(name) if !name.is_empty() => format!("user `{name}` (uid {uid})"),
+        _ => format!("uid {uid}"),
+    }
+}
+
 /// A held run lock; released on drop (or by the kernel when the process dies).
 #[derive(Debug)]
 pub struct RunLock {
@@ -25,7 +36,7 @@ pub enum LockError {
         holder: String,
     },
     /// The lock file cannot be opened.
-    #[error("cannot open the lock `{}`: {source}\nthe state directory must be writable by this user: fix it, or set `XDG_STATE_HOME` to one that is", path.display())]
+    #[error("cannot open the lock `{}`: {source}\nthe state directory must be writable by this user: fix it, or set `JUJU_CAPI_RESTORE_STATE_DIR` to one that is", path.display())]
     Io {
         /// The lock file.
         path: PathBuf,
@@ -43,14 +54,18 @@ impl RunLock {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
+        // In the shared site-wide directory every entry point opens it: the group's too.
+        let mode = crate::state::file_mode(dir, 0o600);
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .mode(0o600)
+            .mode(mode)
             .open(&path)
             .map_err(io)?;
+        // The umask may have narrowed it; only its owner may widen it again.
+        let _ = file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode));
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -67,8 +82,9 @@ impl RunLock {
         file.rewind().map_err(io)?;
         write!(
             file,
-            "pid {} since {} running `{command}`",
+            "pid {} of {} since {} running `{command}`",
             std::process::id(),
+            who(),
             jiff::Timestamp::now()
         )
         .map_err(io)?;

@@ -133,17 +133,13 @@ pub fn application(env: &Env) -> String {
         .to_string()
 }
 
-/// Where the charm keeps what it writes from its configuration.
-pub fn charm_dir(state: &Path) -> PathBuf {
-    state.join("charm")
-}
-
 /// Reads the configuration and its secrets and writes the site file and the ssh key
-/// (root-only) under `state`. Called by every action but `journal` and by the hooks.
+/// (root-only) into `dir` ([`crate::state::charm_dir`]). Called by every action but
+/// `journal` and by the hooks.
 pub async fn configure(
     tools: &HookTools,
     env: &Env,
-    state: &Path,
+    dir: &Path,
 ) -> Result<Configured, ConfigError> {
     let app = application(env);
     let config = tools.config().await?;
@@ -155,7 +151,6 @@ pub async fn configure(
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
-    let dir = charm_dir(state);
     let site_text = option(SITE).ok_or_else(|| ConfigError::Missing {
         option: SITE,
         how: format!(
@@ -169,7 +164,7 @@ pub async fn configure(
     let credentials = read_secret(tools, &option(CREDENTIALS), CREDENTIALS, &app).await?;
     let ssh_key = read_secret(tools, &option(SSH_KEY), SSH_KEY, &app).await?;
     create_private_dir(&dir.join("ssh"))?;
-    let cloud = cloud_of(&credentials, &dir)?;
+    let cloud = cloud_of(&credentials, dir)?;
     let key = private_key(&ssh_key)?;
     let key_path = dir.join("ssh").join("id");
     write(&key_path, &key)?;
@@ -184,10 +179,10 @@ pub async fn configure(
     Ok(Configured { cloud, site_path })
 }
 
-/// Removes what [`configure`] wrote (the `remove` hook): the ssh key, the site file
-/// and the CA. The journals stay: they are the record of what was done.
-pub fn forget(state: &Path) -> std::io::Result<()> {
-    match std::fs::remove_dir_all(charm_dir(state)) {
+/// Removes what [`configure`] wrote into `dir` (the `remove` hook): the ssh key, the
+/// site file and the CA. The journals stay: they are the record of what was done.
+pub fn forget(dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         other => other,
     }

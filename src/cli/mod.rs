@@ -36,11 +36,11 @@ pub fn main() -> ExitCode {
 /// arguments, no terminal, no prompt), the state in the unit's state directory, and
 /// an exit status that is 0 unless the hook tools failed.
 fn run_charm(dispatched: &Dispatched, env: Env) -> ExitCode {
-    use crate::journal::{CHARM_STATE_DIR, STATE_DIR_VAR};
-    let env = match env.get(STATE_DIR_VAR) {
-        Some(_) => env,
-        None => env.with(STATE_DIR_VAR, CHARM_STATE_DIR),
-    };
+    // The unit's state is site-wide: the root is there for every hook and action
+    // (and for an operator's `juju ssh` and a window's timer after them).
+    if env.get(crate::state::DIR_VAR).is_none() {
+        let _ = crate::state::make_root(&env);
+    }
     let settings = Settings {
         action_log: true,
         ..settings::resolve(args::GlobalArgs::default(), &env)

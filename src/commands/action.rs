@@ -8,7 +8,6 @@
 //!
 //! Every action of `actions/actions.yaml` is answered here.
 
-use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -41,8 +40,8 @@ pub async fn run(name: &str, settings: &Settings, env: &Env) -> ExitStatus {
         // The journal needs no cloud; every other action its configuration.
         (name @ "journal", None) => act(name, settings, env).await,
         (name, None) => {
-            let state = crate::journal::state_dir(env);
-            match crate::charm::config::configure(&tools, env, &state).await {
+            match crate::charm::config::configure(&tools, env, &crate::state::charm_dir(env)).await
+            {
                 Ok(configured) => {
                     let settings = Settings {
                         site_path: configured.site_path,
@@ -155,7 +154,8 @@ async fn observe(
             results.set(&key("what"), step.what.clone());
         }
     }
-    let path = write_report(env, name, &report, &ending).map_err(Failed::from)?;
+    let state = crate::state::for_site(env, &site);
+    let path = write_report(&state.path, name, &report, &ending).map_err(Failed::from)?;
     results.set("report", path.display().to_string());
     let closing = (ending != Ending::Green).then(|| match ending {
         Ending::Unobserved { .. } => ending.line(&[]),
@@ -202,7 +202,7 @@ async fn restore(settings: &Settings, env: &Env) -> Result<(Results, Option<Stri
         results.set(&format!("stopped.{}", stop.layer.name()), stop.why.clone());
     }
     results.set("journal", frame.journal.path().display().to_string());
-    let path = write_report(env, "restore", &restored.report, &restored.ending)?;
+    let path = write_report(&frame.state, "restore", &restored.report, &restored.ending)?;
     results.set("report", path.display().to_string());
     let closing = (restored.ending != Ending::Green).then(|| restored.closing.clone());
     Ok((results, closing))
@@ -232,7 +232,7 @@ async fn verify(settings: &Settings, env: &Env) -> Result<(Results, Option<Strin
         results.set(&format!("stopped.{}", stop.layer.name()), stop.why.clone());
     }
     results.set("journal", frame.journal.path().display().to_string());
-    let path = write_report(env, "verify", &report, &ending)?;
+    let path = write_report(&frame.state, "verify", &report, &ending)?;
     results.set("report", path.display().to_string());
     Ok((results, (ending != Ending::Green).then_some(closing)))
 }
@@ -400,7 +400,7 @@ async fn journal(env: &Env) -> Result<(Results, Option<String>), Failed> {
         results.set("run", run);
         return Ok((results, None));
     }
-    let runs = crate::journal::runs(&crate::journal::state_dir(env).join("runs"));
+    let runs = super::journal::all_runs(env);
     for (n, path) in runs.iter().rev().take(20).enumerate() {
         let key = |what: &str| format!("runs.{}.{what}", n + 1);
         results.set(&key("id"), super::journal::stem(path));
@@ -441,20 +441,16 @@ fn layer_results(report: &Report, ending: &Ending, lowest_red: Option<Layer>) ->
 
 /// Writes the whole report (JSON, 0600) under the state directory; its path.
 fn write_report(
-    env: &Env,
+    state: &std::path::Path,
     action: &str,
     report: &Report,
     ending: &Ending,
 ) -> anyhow::Result<PathBuf> {
-    let dir = crate::journal::state_dir(env).join("reports");
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-        .map_err(crate::files::FileError::on(
-            &dir,
-            "create the reports directory",
-        ))?;
+    let dir = state.join("reports");
+    crate::state::make_dir(&dir, 0o700).map_err(crate::files::FileError::on(
+        &dir,
+        "create the reports directory",
+    ))?;
     let path = dir.join(format!(
         "{}-{action}-{}.json",
         jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ"),

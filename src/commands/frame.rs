@@ -16,7 +16,7 @@ use crate::env::Env;
 use crate::error::ConfirmBy;
 use crate::error::{NotConfirmed, Refused};
 use crate::exit::ExitStatus;
-use crate::journal::{self, End, Journal, Start};
+use crate::journal::{End, Journal, Start};
 use crate::layers::Probe;
 use crate::lock::RunLock;
 use crate::settings::{Settings, Verbosity};
@@ -41,6 +41,8 @@ pub struct Frame {
     pub journal: Journal,
     /// Progress on stderr.
     pub progress: Progress,
+    /// The state directory: the lock, the journals, the reports.
+    pub state: std::path::PathBuf,
     /// How the operator confirms here: `--yes`, or an action's `confirm=true`.
     pub confirm_by: ConfirmBy,
     _lock: Option<RunLock>,
@@ -56,26 +58,21 @@ impl Frame {
         options: Options,
     ) -> anyhow::Result<Frame> {
         let (site, session) = super::connect(settings, env).await?;
-        Frame::on(
-            site,
-            session,
-            settings,
-            &journal::state_dir(env),
-            command,
-            options,
-            true,
-        )
+        let state = crate::state::for_site(env, &site);
+        state.writable()?;
+        Frame::on(site, session, settings, &state.path, command, options, true)
     }
 
     /// As [`Frame::open`] for a command that only observes (`verify`): no lock.
     pub async fn observing(settings: &Settings, env: &Env, command: &str) -> anyhow::Result<Frame> {
         let (site, session) = super::connect(settings, env).await?;
-        let state = journal::state_dir(env);
+        let state = crate::state::for_site(env, &site);
+        state.writable()?;
         Frame::on(
             site,
             session,
             settings,
-            &state,
+            &state.path,
             command,
             Options::new(),
             false,
@@ -119,6 +116,7 @@ impl Frame {
             session,
             journal,
             progress,
+            state: state.to_path_buf(),
             confirm_by: if settings.action_log {
                 ConfirmBy::Param
             } else {

@@ -38,9 +38,9 @@ const LOOKING: [&str; 6] = [
 /// stop the unit's other hooks).
 pub async fn run(name: &str, settings: &Settings, env: &Env) -> ExitStatus {
     let tools = HookTools;
-    let state = crate::journal::state_dir(env);
+    let charm = crate::state::charm_dir(env);
     let (status, message) = if name == "remove" {
-        match config::forget(&state) {
+        match config::forget(&charm) {
             Ok(()) => (
                 WorkloadStatus::Maintenance,
                 "removing: the ssh key and site file are deleted; the journals stay".to_string(),
@@ -49,12 +49,12 @@ pub async fn run(name: &str, settings: &Settings, env: &Env) -> ExitStatus {
                 WorkloadStatus::Blocked,
                 format!(
                     "cannot delete `{}`: {e}; delete it by hand",
-                    config::charm_dir(&state).display()
+                    charm.display()
                 ),
             ),
         }
     } else if LOOKING.contains(&name) {
-        look(&tools, settings, env, &state).await
+        look(&tools, settings, env, &charm).await
     } else {
         return ExitStatus::Success;
     };
@@ -78,9 +78,9 @@ async fn look(
     tools: &HookTools,
     settings: &Settings,
     env: &Env,
-    state: &std::path::Path,
+    charm: &std::path::Path,
 ) -> (WorkloadStatus, String) {
-    let configured = match config::configure(tools, env, state).await {
+    let configured = match config::configure(tools, env, charm).await {
         Ok(c) => c,
         Err(e) => return (WorkloadStatus::Blocked, e.to_string()),
     };

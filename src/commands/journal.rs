@@ -47,6 +47,18 @@ struct Listed {
 
 /// Lists runs, or renders `run` (an id, a unique prefix, or `latest`): as text (or
 /// Markdown), or for programs as `-f json|yaml` (the list; one run's entries).
+/// Every journal there is, oldest first: the site-wide ones and this user's own
+/// (run ids start with their UTC start time; name order is time order).
+pub fn all_runs(env: &Env) -> Vec<PathBuf> {
+    let mut runs: Vec<PathBuf> = crate::state::journal_dirs(env)
+        .iter()
+        .flat_map(|dir| journal::runs(dir))
+        .collect();
+    runs.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    runs.dedup();
+    runs
+}
+
 pub fn run(
     env: &Env,
     run: Option<&str>,
@@ -54,15 +66,12 @@ pub fn run(
     format: crate::ui::Format,
 ) -> anyhow::Result<ExitStatus> {
     let structured = format != crate::ui::Format::Table;
-    let runs_dir = journal::state_dir(env).join("runs");
-    let mut runs: Vec<PathBuf> = match std::fs::read_dir(&runs_dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    runs.sort();
+    let runs = all_runs(env);
+    let searched = crate::state::journal_dirs(env)
+        .iter()
+        .map(|d| format!("`{}`", d.display()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let Some(wanted) = run else {
         if structured {
             let listed: Vec<Listed> = runs
@@ -83,7 +92,7 @@ pub fn run(
             return Ok(ExitStatus::Success);
         }
         if runs.is_empty() {
-            println!("no runs journaled under `{}` yet", runs_dir.display());
+            println!("no runs journaled under {searched} yet");
         }
         for path in runs.iter().rev() {
             println!("{}  {}", stem(path), outcome(&journal::read(path).lines));
@@ -97,22 +106,20 @@ pub fn run(
             .filter(|p| stem(p).starts_with(wanted))
             .collect()
     };
-    let path =
-        match chosen.as_slice() {
-            [one] => *one,
-            [] => return Err(UsageError(format!(
-                "no journaled run `{wanted}` under `{}`: `juju-capi-restore journal` lists them",
-                runs_dir.display()
+    let path = match chosen.as_slice() {
+        [one] => *one,
+        [] => return Err(UsageError(format!(
+            "no journaled run `{wanted}` under {searched}: `juju-capi-restore journal` lists them"
+        ))
+        .into()),
+        many => {
+            return Err(UsageError(format!(
+                "`{wanted}` matches {} runs: give more of the id",
+                many.len()
             ))
-            .into()),
-            many => {
-                return Err(UsageError(format!(
-                    "`{wanted}` matches {} runs: give more of the id",
-                    many.len()
-                ))
-                .into());
-            }
-        };
+            .into());
+        }
+    };
     let read = journal::read(path);
     if structured {
         #[derive(serde::Serialize)]

@@ -7,7 +7,7 @@
 pub mod entry;
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -18,35 +18,7 @@ pub use entry::{
 };
 
 use crate::clock::Clock;
-use crate::env::Env;
 use crate::layers::Layer;
-
-/// The variable that names the state directory outright (the charm sets it to
-/// [`CHARM_STATE_DIR`]).
-pub const STATE_DIR_VAR: &str = "JUJU_CAPI_RESTORE_STATE_DIR";
-
-/// The charm's state directory on its unit, when Juju's environment names none.
-pub const CHARM_STATE_DIR: &str = "/var/lib/juju-capi-restore";
-
-/// The tool's state directory: `$JUJU_CAPI_RESTORE_STATE_DIR`, else
-/// `juju-capi-restore` in `$XDG_STATE_HOME` or `~/.local/state`.
-pub fn state_dir(env: &Env) -> PathBuf {
-    if let Some(dir) = env
-        .get(STATE_DIR_VAR)
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-    {
-        return dir;
-    }
-    // The XDG spec ignores a relative XDG_STATE_HOME; so does this, rather than put the
-    // lock and the journal wherever the command happens to run.
-    env.get("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".local/state")))
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("juju-capi-restore")
-}
 
 /// How a failover request that changed nothing is recorded (Octavia refused it).
 pub const NOT_STARTED: &str = "not started";
@@ -142,14 +114,10 @@ impl Journal {
         clock: Clock,
     ) -> Result<Journal, crate::files::FileError> {
         let runs = dir.join("runs");
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&runs)
-            .map_err(crate::files::FileError::on(
-                &runs,
-                "create the journal directory",
-            ))?;
+        crate::state::make_dir(&runs, 0o700).map_err(crate::files::FileError::on(
+            &runs,
+            "create the journal directory",
+        ))?;
         let now = clock.now();
         let run = format!(
             "{}-{command}-{}",
@@ -157,12 +125,17 @@ impl Journal {
             std::process::id()
         );
         let path = runs.join(format!("{run}.jsonl"));
+        // Owner-only; the group's too in the shared site-wide directory, where the
+        // other entry points read it for the never-retry memory.
+        let mode = crate::state::file_mode(&runs, 0o600);
         let file = std::fs::OpenOptions::new()
             .append(true)
             .create_new(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&path)
             .map_err(crate::files::FileError::on(&path, "create the journal"))?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(crate::files::FileError::on(&path, "set the journal's mode"))?;
         Ok(Journal {
             path,
             file: Mutex::new(file),

@@ -169,6 +169,12 @@ pub fn bare_std_cmd(home: PathBuf) -> std::process::Command {
     cmd.env_clear()
         .env("HOME", &home)
         .env("XDG_CONFIG_DIRS", home.join("xdg"))
+        // The site-wide state root of this test alone (absent unless a test makes it):
+        // a machine's /var/lib/juju-capi-restore must never be the tests'.
+        .env(
+            "JUJU_CAPI_RESTORE_STATE_ROOT",
+            home.join("var-lib-juju-capi-restore"),
+        )
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("NO_COLOR", "1")
         .current_dir(&home);

@@ -19,3 +19,4 @@ mod restore;
 mod session;
 mod site;
 mod status;
+mod window;
