@@ -5,6 +5,13 @@ pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A duration as people say it, to the minute past a minute (`2h 3m`, `45s`).
+pub fn duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    let rounded = if secs >= 60 { secs / 60 * 60 } else { secs };
+    humantime::format_duration(std::time::Duration::from_secs(rounded)).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -119,6 +119,9 @@ pub enum Command {
         /// The runbook's literal order: the Octavia branch after the VM chain
         #[arg(long)]
         strict_order: bool,
+        /// The maintenance window this scheduled restore belongs to (journaled)
+        #[arg(long, value_name = "FILE")]
+        window: Option<PathBuf>,
     },
 
     /// Park the stack: pre-checks, optional filing of the kubeconfig, then stop the VM
@@ -133,6 +136,10 @@ pub enum Command {
         /// File the management kubeconfig under DIR/sweep-YYYYMMDD/secrets/ first
         #[arg(long, value_name = "DIR")]
         file_secrets: Option<PathBuf>,
+        /// The maintenance window this scheduled park belongs to: refused when it fires
+        /// late or when the window's restore is due
+        #[arg(long, value_name = "FILE")]
+        window: Option<PathBuf>,
     },
 
     /// Start the built-in simulated cloud and restore it: no cloud needed
@@ -211,6 +218,12 @@ pub enum Command {
     /// Re-emit the management kubeconfig over ssh (`sudo k8s config --server
     /// https://FIP:6443`), written atomically with mode 0600 to the site's path
     Kubeconfig,
+
+    /// Maintenance windows: park at the start, restore at the end, unattended
+    Window {
+        #[command(subcommand)]
+        action: WindowAction,
+    },
 
     /// Create or check the site file
     Site {
@@ -292,6 +305,40 @@ pub enum SiteAction {
         /// With --write: replace an existing site file (the old one is kept as `.bak`)
         #[arg(long, requires = "write")]
         force: bool,
+    },
+}
+
+/// `window` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum WindowAction {
+    /// Print the commented window template
+    Template,
+    /// Show the timers (or cron.d file) the window would write, and when they fire
+    Print {
+        /// The window definition
+        file: PathBuf,
+    },
+    /// Write them (atomically; root-owned under /), with a record of what was written
+    Install {
+        /// The window definition
+        file: PathBuf,
+        /// Install under DIR instead of / (a package's staging tree, a test)
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+    },
+    /// Remove exactly what `install` wrote
+    Remove {
+        /// The window definition
+        file: PathBuf,
+        /// As given to `install`
+        #[arg(long, value_name = "DIR", default_value = "/")]
+        root: PathBuf,
+    },
+    /// Pre-flight: would the next park be refused? (credentials, state, lock, CAPI
+    /// operations in flight); exit 3 if so
+    Check {
+        /// The window definition
+        file: PathBuf,
     },
 }
 

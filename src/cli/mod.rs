@@ -23,6 +23,12 @@ pub const DESCRIPTION: &str = "restore a parked Cluster-API management stack (VM
 
 /// Runs the program with the process arguments.
 pub fn main() -> ExitCode {
+    // Output into a closed pipe (`| head`) ends the process quietly, as it does
+    // every Unix tool, instead of a panic at the next print.
+    // SAFETY: setting a signal's disposition to its default has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let env = Env::from_process();
     let program = argv.first().cloned().unwrap_or_default();
@@ -128,6 +134,7 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
             force,
             yes,
             file_secrets,
+            window,
         } => {
             commands::park::run(
                 settings,
@@ -136,6 +143,7 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
                     force,
                     yes,
                     file_secrets,
+                    window,
                 },
             )
             .await
@@ -145,9 +153,11 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
             yes,
             until,
             strict_order,
+            window,
         } => {
             let what = commands::restore::RestoreSettings {
                 dry_run,
+                window,
                 options: crate::engine::restore::Options {
                     until,
                     strict_order,
@@ -179,6 +189,17 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
         } => commands::octavia::failover(settings, env, &load_balancers, yes).await,
         Command::TwinJuju { twin, args } => commands::twin_ssh::juju(&twin, &args).await,
         Command::TwinHookTool { tool, args } => commands::twin_hook_tools::run(&tool, &args, env),
+        Command::Window { action } => {
+            use commands::window::WindowAction as W;
+            let action = match action {
+                args::WindowAction::Template => W::Template,
+                args::WindowAction::Print { file } => W::Print(file),
+                args::WindowAction::Install { file, root } => W::Install(file, root),
+                args::WindowAction::Remove { file, root } => W::Remove(file, root),
+                args::WindowAction::Check { file } => W::Check(file),
+            };
+            commands::window::run(settings, env, action).await
+        }
         Command::Site { action } => {
             use commands::site::SiteAction as Site;
             let action = match action {

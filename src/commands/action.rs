@@ -365,6 +365,7 @@ async fn park(settings: &Settings, env: &Env) -> Result<(Results, Option<String>
         force: p["force"] == true,
         yes: p["confirm"] == true,
         file_secrets: p["file-secrets"].as_str().map(PathBuf::from),
+        window: None,
     };
     let frame = Frame::open(
         settings,

@@ -19,6 +19,7 @@ pub mod twin;
 pub mod twin_hook_tools;
 pub mod twin_ssh;
 pub mod verify;
+pub mod window;
 
 use std::io::Write;
 

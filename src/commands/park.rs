@@ -19,7 +19,8 @@ use crate::journal::{self, ActionResult, End, Entry, Journal, Request};
 use crate::layers::Layer;
 use crate::settings::Settings;
 use crate::site::expand_home;
-use crate::site::{Gate, KubectlAt};
+use crate::site::{Gate, KubectlAt, Site};
+use crate::window::{LATE_AFTER, ParkTime, Window};
 
 /// `park`'s options.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,9 @@ pub struct ParkSettings {
     pub yes: bool,
     /// File the kubeconfigs under this directory first.
     pub file_secrets: Option<PathBuf>,
+    /// The maintenance window this run belongs to (a scheduled park): refused when
+    /// late or when the window's restore is due.
+    pub window: Option<PathBuf>,
 }
 
 /// What parking leaves behind, for the operator and for cron mail.
@@ -59,6 +63,9 @@ pub async fn park_in(frame: &Frame, park: ParkSettings) -> anyhow::Result<ExitSt
 /// Pre-checks, files, confirms, stops, waits; `park_in` journals how it ended on error.
 async fn park_with(frame: &Frame, park: ParkSettings) -> anyhow::Result<ExitStatus> {
     let (site, session, journal) = (&frame.site, &frame.session, &frame.journal);
+    if let Some(path) = &park.window {
+        in_its_window(&Window::load(path)?, session.clock().now())?;
+    }
     let p = frame.probe();
     let vm = crate::layers::vm::probe(p).await?;
     let Some(server) = vm.server.clone() else {
@@ -126,6 +133,77 @@ async fn park_with(frame: &Frame, park: ParkSettings) -> anyhow::Result<ExitStat
     await_shutoff(frame, &server).await
 }
 
+/// A scheduled park belongs to its window: refused when it fires late (a catch-up
+/// after downtime, a delayed timer) or when the window's restore is due.
+fn in_its_window(window: &Window, now: jiff::Timestamp) -> Result<(), Refused> {
+    let local = |t: jiff::Timestamp| {
+        t.to_zoned_datetime(window.zone.clone())
+            .strftime("%a %Y-%m-%d %H:%M %Z")
+            .to_string()
+    };
+    let next = local(window.park.next_after(now, &window.zone).timestamp());
+    match window.park_time(now) {
+        ParkTime::InTime { .. } => Ok(()),
+        ParkTime::Late { due } => Err(Refused(format!(
+            "window `{}`: this park was due at {}, {} ago, more than {} late: a late park (a catch-up after downtime, a delayed timer) is refused and the stack is left as it is; the next park is at {next}",
+            window.name,
+            local(due),
+            crate::words::duration(now.duration_since(due).unsigned_abs()),
+            crate::words::duration(LATE_AFTER),
+        ))),
+        ParkTime::RestoreDue { due, restore } => Err(Refused(format!(
+            "window `{}`: its restore is due at {} (this park was due at {}): parking now would leave the stack parked past its window, so it is refused; the next park is at {next}",
+            window.name,
+            local(restore),
+            local(due),
+        ))),
+    }
+}
+
+/// The CAPI Machines being provisioned or deleted (`name (phase)`), read with the
+/// site's kubectl; Err says why that cannot be known and what to fix.
+pub async fn machines_in_flight(site: &Site, kubeconfig: &Path) -> Result<Vec<String>, String> {
+    let kubectl = match site.management.kubectl {
+        KubectlAt::OnHost => Kubectl::on_host(site),
+        KubectlAt::Local if kubeconfig.is_file() => Kubectl::new(kubeconfig, site.timeouts.kubectl),
+        KubectlAt::Local => {
+            return Err(format!(
+                "no kubeconfig at `{}`: cannot check for CAPI operations in flight; emit it (`juju-capi-restore kubeconfig`)",
+                kubeconfig.display()
+            ));
+        }
+    };
+    let fix = match site.management.kubectl {
+        KubectlAt::Local => "fix the kubeconfig (`juju-capi-restore kubeconfig`)",
+        KubectlAt::OnHost => "check that the VM answers `sudo k8s kubectl` over ssh",
+    };
+    let machines = kubectl
+        .get(&[
+            "-n",
+            &site.management.namespace(),
+            "machines.cluster.x-k8s.io",
+        ])
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot check for CAPI operations in flight ({}); {fix}",
+                e.to_string().lines().next().unwrap_or_default()
+            )
+        })?;
+    Ok(machines
+        .iter()
+        .map(capi::machine)
+        // Provisioned: the server exists, its node has not joined yet.
+        .filter(|m| {
+            matches!(
+                m.phase,
+                Phase::Provisioning | Phase::Provisioned | Phase::Pending | Phase::Deleting
+            )
+        })
+        .map(|m| format!("{} ({})", m.name, m.phase))
+        .collect())
+}
+
 /// The pre-check: no CAPI Machine being provisioned or deleted (parking then would
 /// leave it half-done). Not knowing is not a yes: refused unless `--force`.
 async fn no_operation_in_flight(
@@ -133,51 +211,9 @@ async fn no_operation_in_flight(
     kubeconfig: &Path,
     force: bool,
 ) -> anyhow::Result<()> {
-    let (site, journal) = (&frame.site, &frame.journal);
-    let kubectl = match site.management.kubectl {
-        KubectlAt::OnHost => Kubectl::on_host(site),
-        KubectlAt::Local if kubeconfig.is_file() => Kubectl::new(kubeconfig, site.timeouts.kubectl),
-        KubectlAt::Local if !force => {
-            return Err(Refused(format!(
-                "no kubeconfig at `{}`: cannot check for CAPI operations in flight; emit it (`juju-capi-restore kubeconfig`), or pass `--force`",
-                kubeconfig.display()
-            ))
-            .into());
-        }
-        KubectlAt::Local => {
-            eprintln!(
-                "warning: --force: no kubeconfig at `{}`, parking without checking for CAPI operations in flight",
-                kubeconfig.display()
-            );
-            return Ok(());
-        }
-    };
-    let fix = match site.management.kubectl {
-        KubectlAt::Local => "fix the kubeconfig (`juju-capi-restore kubeconfig`)",
-        KubectlAt::OnHost => "check that the VM answers `sudo k8s kubectl` over ssh",
-    };
-    match kubectl
-        .get(&[
-            "-n",
-            &site.management.namespace(),
-            "machines.cluster.x-k8s.io",
-        ])
-        .await
-    {
-        Ok(machines) => {
-            let busy: Vec<String> = machines
-                .iter()
-                .map(capi::machine)
-                // Provisioned: the server exists, its node has not joined yet.
-                .filter(|m| {
-                    matches!(
-                        m.phase,
-                        Phase::Provisioning | Phase::Provisioned | Phase::Pending | Phase::Deleting
-                    )
-                })
-                .map(|m| format!("{} ({})", m.name, m.phase))
-                .collect();
-            journal.record(
+    match machines_in_flight(&frame.site, kubeconfig).await {
+        Ok(busy) => {
+            frame.journal.record(
                 Some(Layer::Capo),
                 Entry::Probe(journal::Probe::MachinesInFlight {
                     machines_in_flight: busy.clone(),
@@ -192,17 +228,8 @@ async fn no_operation_in_flight(
             }
         }
         // Not knowing is not a yes: refuse unless the operator says so.
-        Err(e) if !force => {
-            return Err(Refused(format!(
-                "cannot check for CAPI operations in flight ({}); {fix}, or pass `--force`",
-                e.to_string().lines().next().unwrap_or_default()
-            ))
-            .into());
-        }
-        Err(e) => eprintln!(
-            "warning: --force: parking without checking for CAPI operations in flight ({})",
-            e.to_string().lines().next().unwrap_or_default()
-        ),
+        Err(why) if !force => return Err(Refused(format!("{why}, or pass `--force`")).into()),
+        Err(why) => eprintln!("warning: --force: parking without checking ({why})"),
     }
     Ok(())
 }

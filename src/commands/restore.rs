@@ -13,12 +13,14 @@ use crate::report::{self, Report};
 use crate::settings::Settings;
 
 /// What to do.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct RestoreSettings {
     /// Only show the plan.
     pub dry_run: bool,
     /// Engine options.
     pub options: Options,
+    /// The maintenance window of a scheduled restore (journaled with the run).
+    pub window: Option<std::path::PathBuf>,
 }
 
 /// Locks, journals, restores, prints the final state.
@@ -32,7 +34,14 @@ pub async fn run(
         super::plan::show(&session, &site, settings.format).await;
         return Ok(ExitStatus::Success);
     }
-    let frame = Frame::open(settings, env, "restore", start(what.options)).await?;
+    let mut options = start(what.options);
+    if let Some(path) = &what.window {
+        // A scheduled restore always runs (late is better than never); its window is
+        // read so that a broken definition fails the run that carries it.
+        let window = crate::window::Window::load(path)?;
+        options.insert("window".into(), json!(window.name));
+    }
+    let frame = Frame::open(settings, env, "restore", options).await?;
     Ok(match restore_in(&frame, what.options).await {
         Ok(restored) => {
             show(&restored, settings);
