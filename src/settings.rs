@@ -40,4 +40,7 @@ pub struct Settings {
     /// The cloud as the charm's `credentials` secret gives it (kept in memory);
     /// None: from clouds.yaml, `OS_*` or the keyring.
     pub credentials: Option<crate::cloud::credentials::CloudConfig>,
+    /// Where each run's metrics go for node-exporter's textfile collector
+    /// (`$JUJU_CAPI_RESTORE_PROM_DIR`); None: nowhere.
+    pub prometheus_dir: Option<PathBuf>,
 }

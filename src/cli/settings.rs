@@ -41,5 +41,6 @@ pub fn resolve(args: GlobalArgs, env: &Env) -> Settings {
         progress: !args.no_progress,
         action_log: false,
         credentials: None,
+        prometheus_dir: env.get(crate::prometheus::DIR_VAR).map(PathBuf::from),
     }
 }

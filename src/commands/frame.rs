@@ -96,7 +96,10 @@ impl Frame {
             None
         };
         crate::interrupt::install();
-        let journal = Journal::create_on(state, command, session.clock())?;
+        let mut journal = Journal::create_on(state, command, session.clock())?;
+        if let Some(dir) = &settings.prometheus_dir {
+            journal = journal.exporting(dir.clone(), crate::prometheus::export);
+        }
         journal.start(Start {
             command: command.to_string(),
             time_scale: site.twin.map(|t| t.time_scale),

@@ -99,6 +99,14 @@ pub async fn restore_in(frame: &Frame, options: Options) -> Result<Restored, Exi
         return Err(status);
     }
     let report = report::observe(frame.probe()).await;
+    // The state it ends in, layer by layer: the journal's last word on each (and the
+    // Prometheus file's, which is read from it).
+    for row in &report.layers {
+        frame.journal.record(
+            Some(row.layer),
+            crate::journal::Entry::Probe(crate::journal::Probe::row(row)),
+        );
+    }
     // Only what --until asked for counts: above it, red is expected.
     let in_scope = |l: &Layer| options.until.is_none_or(|u| *l <= u);
     let red: Vec<Layer> = report.red().into_iter().filter(in_scope).collect();

@@ -31,6 +31,9 @@ pub struct Journal {
     started: Instant,
     run: String,
     clock: Clock,
+    /// Called with a directory and this journal's path once the end is written
+    /// (the Prometheus textfile).
+    on_end: Option<(PathBuf, fn(&Path, &Path))>,
 }
 
 impl Request {
@@ -142,7 +145,14 @@ impl Journal {
             started: Instant::now(),
             run,
             clock,
+            on_end: None,
         })
+    }
+
+    /// Calls `export(dir, path)` once the run's end is journaled.
+    pub fn exporting(mut self, dir: PathBuf, export: fn(&Path, &Path)) -> Journal {
+        self.on_end = Some((dir, export));
+        self
     }
 
     /// Where it is written.
@@ -213,6 +223,9 @@ impl Journal {
     /// Records the run's end.
     pub fn end(&self, end: End) {
         self.record(None, Entry::End(end));
+        if let Some((dir, export)) = &self.on_end {
+            export(dir, &self.path);
+        }
     }
 
     /// The last failover of load balancer `lb` recorded by an earlier run, as

@@ -134,3 +134,329 @@ fn a_scheduled_run_refuses_while_the_shell_holds_the_lock_and_says_who() {
         "{err}"
     );
 }
+
+/// A window definition for the twin `t`, parking at `park` and restoring at
+/// `restore` (UTC), its runs' metrics into `prom`.
+fn window_file(
+    t: &TestTwin,
+    dir: &std::path::Path,
+    park: jiff::Timestamp,
+    restore: jiff::Timestamp,
+) -> PathBuf {
+    let when = |at: jiff::Timestamp| at.strftime("%a %H:%M").to_string();
+    let text = format!(
+        "name: tonight\npark: {}\nrestore: {}\ntime_zone: UTC\nsite: {}\ncloud: twin\nscheduler: systemd\nprometheus_dir: {}\nbinary: {}\nenvironment:\n  OS_CLIENT_CONFIG_FILE: {}\n  OS_CLIENT_SECURE_FILE: {}\n  JUJU_CAPI_RESTORE_STATE_ROOT: {}\n",
+        when(park),
+        when(restore),
+        t.files.site.display(),
+        dir.join("prom").display(),
+        crate::harness::BIN,
+        t.files.clouds.display(),
+        t.files.secure.display(),
+        t.home.path().join("var-lib-juju-capi-restore").display(),
+    );
+    std::fs::create_dir_all(dir.join("prom")).unwrap();
+    let path = dir.join("tonight.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The rendered unit's command and environment, run as systemd would: no terminal,
+/// stdin /dev/null, another HOME, only the unit's environment.
+fn run_unit(unit: &std::path::Path, home: &std::path::Path) -> std::process::Output {
+    let text = std::fs::read_to_string(unit).unwrap();
+    let mut cmd = None;
+    let mut env = Vec::new();
+    for line in text.lines() {
+        if let Some(exec) = line.strip_prefix("ExecStart=") {
+            let words: Vec<&str> = exec.split_whitespace().collect();
+            let mut c = std::process::Command::new(words[0]);
+            c.args(&words[1..]);
+            cmd = Some(c);
+        }
+        if let Some(kv) = line.strip_prefix("Environment=") {
+            let (k, v) = kv.split_once('=').unwrap();
+            env.push((k.to_string(), v.to_string()));
+        }
+    }
+    let mut cmd = cmd.expect("an ExecStart");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("LOGNAME", "root")
+        .envs(env)
+        .stdin(std::process::Stdio::null());
+    cmd.output().unwrap()
+}
+
+/// The metrics as the `prometheus_client` package's parser reads them:
+/// `(name, labels, value)`; None without the test venv (plain `cargo test`).
+fn parsed_metrics(prom: &std::path::Path) -> Option<Vec<(String, serde_json::Value, f64)>> {
+    let python = match std::env::var("CAPI_RESTORE_OPENSTACK_CLI") {
+        Ok(cli) => std::path::Path::new(&cli).with_file_name("python"),
+        Err(_) if std::env::var_os("CAPI_RESTORE_REQUIRE_REAL").is_some() => {
+            panic!("CAPI_RESTORE_REQUIRE_REAL is set but the test venv is not: run `scripts/test`")
+        }
+        Err(_) => return None,
+    };
+    let script = "import json,sys\nfrom prometheus_client.parser import text_string_to_metric_families as parse\nout=[]\nfor f in parse(open(sys.argv[1]).read()):\n    for s in f.samples:\n        out.append([s.name, s.labels, s.value])\nprint(json.dumps(out))\n";
+    let output = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(prom)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let samples: Vec<(String, serde_json::Value, f64)> =
+        serde_json::from_slice(&output.stdout).unwrap();
+    Some(samples)
+}
+
+#[test]
+fn a_whole_window_plays_unattended_through_its_rendered_units() {
+    let t = TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = Duration::from_secs(86400 * 30);
+        s.servers[0].status = twin::scenario::ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+    });
+    site_wide_root(&t);
+    // Set up by the operator once: the kubeconfig the park's pre-check reads.
+    let output = t.cmd().arg("kubeconfig").output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let dir = tempfile::tempdir().unwrap();
+    let now = jiff::Timestamp::now();
+    let file = window_file(
+        &t,
+        dir.path(),
+        now,
+        now + jiff::SignedDuration::from_hours(4),
+    );
+    let staging = dir.path().join("root");
+    let output = t
+        .cmd()
+        .args(["window", "install"])
+        .arg(&file)
+        .arg("--root")
+        .arg(&staging)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let units = staging.join("etc/systemd/system");
+    let cron_home = tempfile::tempdir().unwrap();
+
+    // The window's start: parked.
+    let park = run_unit(
+        &units.join("juju-capi-restore-tonight-park.service"),
+        cron_home.path(),
+    );
+    assert_eq!(park.status.code(), Some(0), "{}", stderr(&park));
+    assert_eq!(vm_state(&t), twin::cloud::VmState::Stopped);
+    // Cron mail: a short summary, the journal's path last.
+    let mail = String::from_utf8_lossy(&park.stdout).to_string() + &stderr(&park);
+    let last = mail.trim_end().lines().last().unwrap();
+    assert!(
+        last.contains("journal: ") && last.ends_with(".jsonl"),
+        "{mail}"
+    );
+    assert!(mail.lines().count() <= 6, "a short summary: {mail}");
+
+    // Its end: restored, green.
+    let restore = run_unit(
+        &units.join("juju-capi-restore-tonight-restore.service"),
+        cron_home.path(),
+    );
+    assert_eq!(restore.status.code(), Some(0), "{}", stderr(&restore));
+    let journal = last_journal(&t);
+    let start = &journal[0]["detail"];
+    assert_eq!(start["command"], "restore");
+    assert_eq!(start["window"], "tonight");
+    let end = journal.last().unwrap();
+    assert_eq!(end["detail"]["exit_code"], 0);
+
+    // The metrics say what the journal says.
+    let prom = dir.path().join("prom/juju_capi_restore_restore.prom");
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert!(
+        text.contains("juju_capi_restore_last_run_green{command=\"restore\""),
+        "{text}"
+    );
+    if let Some(samples) = parsed_metrics(&prom) {
+        let value = |name: &str| {
+            samples
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, _, v)| *v)
+                .unwrap_or_else(|| panic!("no {name} in {text}"))
+        };
+        assert_eq!(value("juju_capi_restore_last_run_exit_code"), 0.0);
+        assert_eq!(value("juju_capi_restore_last_run_green"), 1.0);
+        let elapsed =
+            end["elapsed_s"].as_f64().unwrap() - journal[0]["elapsed_s"].as_f64().unwrap();
+        assert!((value("juju_capi_restore_last_run_duration_seconds") - elapsed).abs() < 1e-6);
+        let ended: jiff::Timestamp = end["at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            value("juju_capi_restore_last_run_timestamp_seconds"),
+            ended.as_second() as f64
+        );
+        // Each layer's state is the last the journal observed.
+        let mut observed = std::collections::BTreeMap::new();
+        for line in &journal {
+            if line["event"] == "probe" && line["detail"]["state"].is_string() {
+                observed.insert(
+                    line["layer"].as_str().unwrap().to_string(),
+                    line["detail"]["state"].as_str().unwrap().to_string(),
+                );
+            }
+        }
+        let code = |state: &str| match state {
+            "green" => 0.0,
+            "yellow" => 1.0,
+            "red" => 2.0,
+            _ => 3.0,
+        };
+        let states: Vec<_> = samples
+            .iter()
+            .filter(|(n, _, _)| n == "juju_capi_restore_layer_state")
+            .collect();
+        assert_eq!(states.len(), observed.len());
+        for (_, labels, v) in states {
+            assert_eq!(labels["window"], "tonight");
+            let layer = labels["layer"].as_str().unwrap();
+            assert_eq!(*v, code(&observed[layer]), "{labels}");
+        }
+        assert_eq!(observed["vm"], "green");
+        assert!(
+            samples
+                .iter()
+                .any(|(n, l, _)| n == "juju_capi_restore_gate_wait_seconds" && l["gate"] == "vm")
+        );
+    }
+
+    // Removed: exactly what was written.
+    let output = t
+        .cmd()
+        .args(["window", "remove"])
+        .arg(&file)
+        .arg("--root")
+        .arg(&staging)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(std::fs::read_dir(&units).unwrap().count(), 0);
+}
+
+#[test]
+fn a_late_park_and_one_whose_restore_is_due_are_refused_and_change_nothing() {
+    let t = TestTwin::with(|s| {
+        s.servers[0].status = twin::scenario::ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+    });
+    site_wide_root(&t);
+    let now = jiff::Timestamp::now();
+    let hours = jiff::SignedDuration::from_hours;
+    for (park, restore, says) in [
+        (now - hours(2), now + hours(4), "a late park"),
+        (
+            now,
+            now + jiff::SignedDuration::from_mins(5),
+            "its restore is due",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = window_file(&t, dir.path(), park, restore);
+        let staging = dir.path().join("root");
+        let output = t
+            .cmd()
+            .args(["window", "install"])
+            .arg(&file)
+            .arg("--root")
+            .arg(&staging)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let home = tempfile::tempdir().unwrap();
+        let output = run_unit(
+            &staging.join("etc/systemd/system/juju-capi-restore-tonight-park.service"),
+            home.path(),
+        );
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(3), "{err}");
+        assert!(
+            err.contains(says) && err.contains("the next park is at"),
+            "{err}"
+        );
+    }
+    assert_eq!(vm_state(&t), twin::cloud::VmState::Active, "nothing parked");
+}
+
+#[test]
+fn the_rendered_units_pass_systemd_analyze_verify() {
+    let t = TestTwin::default_scenario();
+    let dir = tempfile::tempdir().unwrap();
+    let now = jiff::Timestamp::now();
+    let file = window_file(
+        &t,
+        dir.path(),
+        now,
+        now + jiff::SignedDuration::from_hours(4),
+    );
+    let staging = dir.path().join("root");
+    let output = t
+        .cmd()
+        .args(["window", "install"])
+        .arg(&file)
+        .arg("--root")
+        .arg(&staging)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let units: Vec<PathBuf> = std::fs::read_dir(staging.join("etc/systemd/system"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(units.len(), 4, "a service and a timer for park and restore");
+    let verify = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .args(&units)
+        .output();
+    match verify {
+        Ok(out) => assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) if std::env::var_os("CAPI_RESTORE_REQUIRE_REAL").is_some() => {
+            panic!("no systemd-analyze: scripts/debian-packages installs Debian's systemd")
+        }
+        Err(_) => eprintln!("skipped: no systemd-analyze"),
+    }
+}
+
+/// The lines of the newest journal under the test's site-wide root.
+pub fn last_journal(t: &TestTwin) -> Vec<serde_json::Value> {
+    let runs = t
+        .home
+        .path()
+        .join("var-lib-juju-capi-restore/674171fd28d446d3a37073b6a761e910/runs");
+    let mut files: Vec<_> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    std::fs::read_to_string(files.last().unwrap())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The management VM's vm_state in the twin.
+fn vm_state(t: &TestTwin) -> twin::cloud::VmState {
+    t.steer(|c, _| {
+        c.servers
+            .iter()
+            .find(|s| s.name == "capi-mgmt-v2")
+            .unwrap()
+            .vm_state
+    })
+}
