@@ -33,8 +33,11 @@ pub struct Journal {
     clock: Clock,
     /// Called with a directory and this journal's path once the end is written
     /// (the Prometheus textfile).
-    on_end: Option<(PathBuf, fn(&Path, &Path))>,
+    on_end: Option<(PathBuf, Export)>,
 }
+
+/// What is called with a directory and a journal's path once its end is written.
+pub type Export = fn(&Path, &Path);
 
 impl Request {
     /// A request with no target yet.
@@ -150,7 +153,7 @@ impl Journal {
     }
 
     /// Calls `export(dir, path)` once the run's end is journaled.
-    pub fn exporting(mut self, dir: PathBuf, export: fn(&Path, &Path)) -> Journal {
+    pub fn exporting(mut self, dir: PathBuf, export: Export) -> Journal {
         self.on_end = Some((dir, export));
         self
     }
