@@ -58,6 +58,10 @@ struct Definition {
     binary: Option<PathBuf>,
     #[serde(default)]
     environment: BTreeMap<String, String>,
+    #[serde(default)]
+    command_prefix: Vec<String>,
+    #[serde(default)]
+    charm: bool,
 }
 
 fn utc() -> String {
@@ -116,6 +120,11 @@ pub struct Window {
     pub binary: Option<PathBuf>,
     /// Extra environment of the scheduled commands (no secrets: they sit in files).
     pub environment: BTreeMap<String, String>,
+    /// Words before the command, which then goes as one word (the charm's
+    /// `juju-exec UNIT`, which runs it in a hook context).
+    pub command_prefix: Vec<String>,
+    /// The runs read the charm's configuration (`--charm`).
+    pub charm: bool,
 }
 
 /// A weekly time: on some weekdays (every day when none) at a time of day.
@@ -402,6 +411,8 @@ impl Window {
             prometheus_dir: d.prometheus_dir,
             binary: d.binary,
             environment: d.environment,
+            command_prefix: d.command_prefix,
+            charm: d.charm,
         })
     }
 
@@ -441,6 +452,8 @@ mod tests {
                 prometheus_dir: None,
                 binary: None,
                 environment: BTreeMap::new(),
+                command_prefix: Vec::new(),
+                charm: false,
             },
             "/etc/juju-capi-restore/weekend.yaml".into(),
         )
@@ -620,13 +633,22 @@ impl Window {
         if let Some(cloud) = &self.cloud {
             words.extend(["--cloud".into(), cloud.clone()]);
         }
+        if self.charm {
+            words.push("--charm".into());
+        }
         match job {
             Job::Check => words.extend(["window".into(), "check".into()]),
             Job::Park => words.extend(["park".into(), "--yes".into(), "--window".into()]),
             Job::Restore => words.extend(["restore".into(), "--yes".into(), "--window".into()]),
         }
         words.push(self.file.display().to_string());
-        words
+        if self.command_prefix.is_empty() {
+            words
+        } else {
+            let mut wrapped = self.command_prefix.clone();
+            wrapped.push(words.join(" "));
+            wrapped
+        }
     }
 
     fn environment(&self) -> Vec<(String, String)> {

@@ -63,6 +63,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true)]
     pub no_progress: bool,
 
+    /// Take the site and the credentials from the charm's configuration and Juju
+    /// secrets (in a hook context: `juju-exec UNIT ...`, as the charm's window timers run)
+    #[arg(long, global = true)]
+    pub charm: bool,
+
     /// Output format of results [default: table; unattended, a short summary]
     #[arg(short = 'f', long, global = true, value_enum)]
     pub format: Option<FormatArg>,

@@ -98,7 +98,8 @@ fn run_cli(argv: Vec<std::ffi::OsString>, env: Env) -> ExitCode {
         );
         return ExitStatus::BadInput.into();
     }
-    let settings = settings::resolve(args.global, &env);
+    let charm = args.global.charm;
+    let mut settings = settings::resolve(args.global, &env);
     init_logging(settings.verbosity);
     let Some(command) = args.command else {
         // Global flags alone: say what the commands are.
@@ -109,6 +110,22 @@ fn run_cli(argv: Vec<std::ffi::OsString>, env: Env) -> ExitCode {
     let Some(runtime) = runtime() else {
         return ExitStatus::Internal.into();
     };
+    if charm {
+        // A window's timer, through `juju-exec`: the charm's configuration, read with
+        // the hook tools, exactly as its actions read it.
+        let dir = crate::state::charm_dir(&env);
+        let tools = crate::charm::hook_tools::HookTools;
+        match runtime.block_on(crate::charm::config::configure(&tools, &env, &dir)) {
+            Ok(configured) => {
+                settings.site_path = configured.site_path;
+                settings.credentials = Some(configured.cloud);
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitStatus::BadInput.into();
+            }
+        }
+    }
     let result = runtime.block_on(dispatch(command, &settings, &env));
     // A question interrupted by Ctrl-C leaves its blocking read behind: do not wait
     // for it (the default drop would, until Enter).

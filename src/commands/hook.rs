@@ -40,6 +40,7 @@ pub async fn run(name: &str, settings: &Settings, env: &Env) -> ExitStatus {
     let tools = HookTools;
     let charm = crate::state::charm_dir(env);
     let (status, message) = if name == "remove" {
+        let _ = unschedule(env, &charm);
         match config::forget(&charm) {
             Ok(()) => (
                 WorkloadStatus::Maintenance,
@@ -84,6 +85,10 @@ async fn look(
         Ok(c) => c,
         Err(e) => return (WorkloadStatus::Blocked, e.to_string()),
     };
+    let window = match schedule(tools, env, charm).await {
+        Ok(window) => window,
+        Err(e) => return (WorkloadStatus::Blocked, e),
+    };
     let site = match Site::load(&configured.site_path) {
         Ok(site) => bounded(site),
         Err(e) => return (WorkloadStatus::Blocked, e.to_string()),
@@ -119,7 +124,107 @@ async fn look(
             let line = e.to_string().lines().next().unwrap_or_default().to_string();
             (status, line)
         }
-        Ok(Ok(rows)) => status_of(&rows),
+        Ok(Ok(rows)) => {
+            let (status, message) = status_of(&rows);
+            match window {
+                Some(window) => (status, format!("{message}; {window}")),
+                None => (status, message),
+            }
+        }
+    }
+}
+
+/// Where the charm's window timers go (`/`, or `$JUJU_CAPI_RESTORE_SYSTEM_ROOT`).
+fn system_root(env: &Env) -> std::path::PathBuf {
+    env.get("JUJU_CAPI_RESTORE_SYSTEM_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| "/".into())
+}
+
+/// The charm's maintenance window (`window-park`, `window-restore`,
+/// `window-time-zone`, `window-preflight`) as systemd timers whose runs go through
+/// `juju-exec UNIT`, so the credentials come from the Juju secret at each run and
+/// never sit on disk; none when neither time is set. The window's words for the
+/// unit's status, or what is wrong with the options.
+async fn schedule(
+    tools: &HookTools,
+    env: &Env,
+    charm: &std::path::Path,
+) -> Result<Option<String>, String> {
+    let config = tools.config().await.map_err(|e| e.to_string())?;
+    let option = |key: &str| {
+        config
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let (park, restore) = match (option("window-park"), option("window-restore")) {
+        (None, None) => {
+            unschedule(env, charm)?;
+            return Ok(None);
+        }
+        (Some(park), Some(restore)) => (park, restore),
+        _ => return Err("set both `window-park` and `window-restore` (or neither): `juju config capi-restore window-park=\"Fri 22:00\" window-restore=\"Mon 06:00\"`".into()),
+    };
+    let zone = option("window-time-zone").unwrap_or_else(|| "UTC".into());
+    let unit = env.get("JUJU_UNIT_NAME").unwrap_or("capi-restore/0");
+    let binary = std::env::current_exe().map_err(|e| e.to_string())?;
+    let definition = serde_json::json!({
+        "name": config::application(env),
+        "park": park,
+        "restore": restore,
+        "time_zone": zone,
+        "site": charm.join("site.yaml"),
+        "scheduler": "systemd",
+        "binary": binary,
+        "charm": true,
+        "command_prefix": ["/usr/bin/juju-exec", unit],
+        "preflight": option("window-preflight"),
+    });
+    let file = charm.join("window.yaml");
+    crate::files::replace_private(
+        &file,
+        &serde_saphyr::to_string(&definition).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("cannot write `{}`: {e}", file.display()))?;
+    let window = crate::window::Window::load(&file)
+        .map_err(|e| format!("the window options are wrong: {}", e.message))?;
+    let root = system_root(env);
+    let _ = super::window::remove_window(env, &window, &root);
+    super::window::write_window(env, &window, &root).map_err(|e| e.to_string())?;
+    systemctl(&["daemon-reload"]);
+    let mut enable = vec!["enable", "--now"];
+    let timers = super::window::timers(&window);
+    enable.extend(timers.iter().map(String::as_str));
+    systemctl(&enable);
+    Ok(Some(format!("window {park} to {restore} {zone}")))
+}
+
+/// Removes the charm's window timers, if any.
+fn unschedule(env: &Env, charm: &std::path::Path) -> Result<(), String> {
+    let file = charm.join("window.yaml");
+    let Ok(window) = crate::window::Window::load(&file) else {
+        return Ok(());
+    };
+    let mut disable = vec!["disable", "--now"];
+    let timers = super::window::timers(&window);
+    disable.extend(timers.iter().map(String::as_str));
+    systemctl(&disable);
+    super::window::remove_window(env, &window, &system_root(env)).map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&file);
+    systemctl(&["daemon-reload"]);
+    Ok(())
+}
+
+/// `systemctl ARGS` where systemd runs (a unit's machine); nothing elsewhere.
+fn systemctl(args: &[&str]) {
+    if std::path::Path::new("/run/systemd/system").is_dir() {
+        let _ = std::process::Command::new("systemctl")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .status();
     }
 }
 

@@ -44,13 +44,11 @@ use crate::ui::confirm::confirm;
 
 /// Runs `park`.
 pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::Result<ExitStatus> {
-    let frame = Frame::open(
-        settings,
-        env,
-        "park",
-        options([("force", json!(park.force)), ("yes", json!(park.yes))]),
-    )
-    .await?;
+    let mut options = options([("force", json!(park.force)), ("yes", json!(park.yes))]);
+    if let Some(path) = &park.window {
+        options.insert("window".into(), json!(Window::load(path)?.name));
+    }
+    let frame = Frame::open(settings, env, "park", options).await?;
     park_in(&frame, park).await
 }
 

@@ -133,7 +133,6 @@ fn record(env: &Env, window: &Window, root: &Path) -> PathBuf {
 }
 
 fn install(env: &Env, window: &Window, root: &Path) -> anyhow::Result<ExitStatus> {
-    let files = render(window)?;
     // Cron reads /etc/cron.d files only when root owns them.
     // SAFETY: geteuid has no preconditions.
     if root == Path::new("/") && unsafe { libc::geteuid() } != 0 {
@@ -143,6 +142,38 @@ fn install(env: &Env, window: &Window, root: &Path) -> anyhow::Result<ExitStatus
         )
         .into());
     }
+    for path in write_window(env, window, root)? {
+        println!("wrote {}", path.display());
+    }
+    if window.scheduler == Scheduler::Systemd {
+        println!(
+            "now: systemctl daemon-reload && systemctl enable --now {}",
+            timers(window).join(" ")
+        );
+    }
+    firings(window)?;
+    Ok(ExitStatus::Success)
+}
+
+/// The timers of a systemd window.
+pub fn timers(window: &Window) -> Vec<String> {
+    window
+        .jobs()
+        .iter()
+        .map(|(job, _)| {
+            format!(
+                "juju-capi-restore-{}-{}.timer",
+                window.name,
+                format!("{job:?}").to_lowercase()
+            )
+        })
+        .collect()
+}
+
+/// Writes the window's files under `root`, with the record `remove` reads; the
+/// paths written.
+pub fn write_window(env: &Env, window: &Window, root: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let files = render(window)?;
     let mut written = Vec::new();
     for f in &files {
         let path = root.join(&f.path);
@@ -150,7 +181,7 @@ fn install(env: &Env, window: &Window, root: &Path) -> anyhow::Result<ExitStatus
         std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create `{}`", dir.display()))?;
         write_public(&path, &f.text)?;
-        written.push(path.display().to_string());
+        written.push(path);
     }
     // The state every entry point shares, made now so the first scheduled run and
     // the operator's shell already agree on it.
@@ -159,29 +190,9 @@ fn install(env: &Env, window: &Window, root: &Path) -> anyhow::Result<ExitStatus
     }
     let record = record(env, window, root);
     std::fs::create_dir_all(record.parent().unwrap_or(root))?;
-    crate::files::replace_private(&record, &format!("{}\n", written.join("\n")))?;
-    for path in &written {
-        println!("wrote {path}");
-    }
-    if window.scheduler == Scheduler::Systemd {
-        let timers: Vec<String> = window
-            .jobs()
-            .iter()
-            .map(|(job, _)| {
-                format!(
-                    "juju-capi-restore-{}-{}.timer",
-                    window.name,
-                    format!("{job:?}").to_lowercase()
-                )
-            })
-            .collect();
-        println!(
-            "now: systemctl daemon-reload && systemctl enable --now {}",
-            timers.join(" ")
-        );
-    }
-    firings(window)?;
-    Ok(ExitStatus::Success)
+    let listed: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    crate::files::replace_private(&record, &format!("{}\n", listed.join("\n")))?;
+    Ok(written)
 }
 
 /// Writes a file others may read (0644: cron.d and unit files), atomically.
@@ -212,6 +223,21 @@ fn write_public(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 fn remove(env: &Env, window: &Window, root: &Path) -> anyhow::Result<ExitStatus> {
+    if window.scheduler == Scheduler::Systemd {
+        println!(
+            "first: systemctl disable --now {} (a removed unit's timer stays loaded until then)",
+            timers(window).join(" ")
+        );
+    }
+    for line in remove_window(env, window, root)? {
+        println!("{line}");
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Removes exactly what [`write_window`] recorded (each file carrying the mark);
+/// what was done, a line per file.
+pub fn remove_window(env: &Env, window: &Window, root: &Path) -> anyhow::Result<Vec<String>> {
     let record = record(env, window, root);
     let Ok(listed) = std::fs::read_to_string(&record) else {
         return Err(UsageError(format!(
@@ -221,28 +247,23 @@ fn remove(env: &Env, window: &Window, root: &Path) -> anyhow::Result<ExitStatus>
         ))
         .into());
     };
-    if window.scheduler == Scheduler::Systemd {
-        println!(
-            "first: systemctl disable --now juju-capi-restore-{}-*.timer (a removed unit's timer stays loaded until then)",
-            window.name
-        );
-    }
+    let mut done = Vec::new();
     for path in listed.lines().filter(|l| !l.is_empty()).map(PathBuf::from) {
         match std::fs::read_to_string(&path) {
             Ok(text) if text.lines().take(3).any(|l| l.contains(MARK)) => {
                 std::fs::remove_file(&path)
                     .with_context(|| format!("cannot remove `{}`", path.display()))?;
-                println!("removed {}", path.display());
+                done.push(format!("removed {}", path.display()));
             }
-            Ok(_) => println!(
-                "kept {} (not written by `window --install`)",
+            Ok(_) => done.push(format!(
+                "kept {} (not written by `window install`)",
                 path.display()
-            ),
-            Err(_) => println!("gone already: {}", path.display()),
+            )),
+            Err(_) => done.push(format!("gone already: {}", path.display())),
         }
     }
     std::fs::remove_file(&record)?;
-    Ok(ExitStatus::Success)
+    Ok(done)
 }
 
 /// The pre-flight: would the next park be refused? Each check on a line; exit 0

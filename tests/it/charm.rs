@@ -85,6 +85,11 @@ pub fn as_the_unit_agent(
         .env("JUJU_VERSION", "3.6.9")
         .env("TERM", "tmux-256color")
         .env("CAPI_RESTORE_FAKE_ACTION", unit)
+        // The unit's /etc, for the window's timers.
+        .env(
+            "JUJU_CAPI_RESTORE_SYSTEM_ROOT",
+            t.home.path().join("system-root"),
+        )
         // Where the CLI tests look for journals: one state for both.
         .env(
             "JUJU_CAPI_RESTORE_STATE_DIR",
@@ -680,4 +685,87 @@ fn the_hooks_show_the_stack_in_the_units_status_and_remove_forgets_the_key() {
             !text.contains("twin-admin-password") && !text.contains("planted-ssh-key-material")
         );
     }
+}
+
+#[test]
+fn the_charms_window_installs_timers_whose_runs_read_the_credentials_from_the_secret() {
+    let t = TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = std::time::Duration::from_secs(86400 * 30);
+        s.servers[0].status = twin::scenario::ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+    });
+    let unit = tempfile::tempdir().unwrap();
+    install_hook_tools(unit.path());
+    configure_unit(unit.path(), &t);
+    let now = jiff::Timestamp::now();
+    let when = |at: jiff::Timestamp| at.strftime("%a %H:%M").to_string();
+    edit_unit(unit.path(), "config.json", |c| {
+        c["window-park"] = Value::String(when(now));
+        c["window-restore"] = Value::String(when(now + jiff::SignedDuration::from_hours(4)));
+        c["window-time-zone"] = Value::String("UTC".into());
+        c["window-preflight"] = Value::String(String::new());
+    });
+    let output = hook(&t, unit.path(), "config-changed");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let (status, message) = workload(unit.path());
+    assert_eq!(status, "active", "{message}");
+    assert!(
+        message.ends_with(&format!(
+            "; window {} to {} UTC",
+            when(now),
+            when(now + jiff::SignedDuration::from_hours(4))
+        )),
+        "{message}"
+    );
+
+    // The park's unit runs the charm's binary through juju-exec, with `--charm`.
+    let units = t.home.path().join("system-root/etc/systemd/system");
+    let service =
+        std::fs::read_to_string(units.join("juju-capi-restore-capi-restore-park.service")).unwrap();
+    let exec = service
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart=/usr/bin/juju-exec capi-restore/0 \""))
+        .unwrap_or_else(|| panic!("{service}"))
+        .strip_suffix('"')
+        .unwrap()
+        .to_string();
+    assert!(exec.contains(" --charm park --yes --window "), "{exec}");
+    assert!(
+        units
+            .join("juju-capi-restore-capi-restore-restore.timer")
+            .is_file()
+    );
+
+    // The timer fires: juju-exec runs the command in the unit's hook context.
+    let mut park = std::process::Command::new("sh");
+    park.args(["-c", &exec]).env_clear();
+    for (k, v) in crate::harness::bare_std_cmd(t.home.path().to_path_buf()).get_envs() {
+        if let Some(v) = v {
+            park.env(k, v);
+        }
+    }
+    as_the_unit_agent(&mut park, &t, unit.path(), "");
+    let output = park.output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let parked = t.steer(|c, _| c.server(&c.management_server_id).unwrap().vm_state);
+    assert_eq!(parked, twin::cloud::VmState::Stopped);
+    let runs = crate::restore::journal(&t);
+    assert_eq!(runs[0]["detail"]["command"], "park");
+    // No secret sits in what the timers run, nor in the window's file.
+    let window = std::fs::read_to_string(
+        t.home
+            .path()
+            .join(".local/state/juju-capi-restore/charm/window.yaml"),
+    )
+    .unwrap();
+    for text in [&service, &window, &stderr(&output)] {
+        assert!(
+            !text.contains("twin-admin-password") && !text.contains("planted-ssh-key-material")
+        );
+    }
+
+    // Removed with the unit: the timers go too.
+    hook(&t, unit.path(), "remove");
+    assert_eq!(std::fs::read_dir(&units).unwrap().count(), 0);
 }
