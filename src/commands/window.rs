@@ -284,7 +284,13 @@ async fn check(settings: &Settings, env: &Env, window: &Window) -> anyhow::Resul
             refusals.push(what);
         }
     };
-    let connected = super::connect(settings, env).await;
+    // The window's own site and cloud, whoever runs the check.
+    let settings = Settings {
+        site_path: window.site.clone(),
+        cloud: window.cloud.clone().or_else(|| settings.cloud.clone()),
+        ..settings.clone()
+    };
+    let connected = super::connect(&settings, env).await;
     let (site, _session) = match connected {
         Ok(c) => {
             say(true, "the site file loads, and both scopes log in".into());

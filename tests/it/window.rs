@@ -460,3 +460,47 @@ fn vm_state(t: &TestTwin) -> twin::cloud::VmState {
             .vm_state
     })
 }
+
+#[test]
+fn the_pre_flight_says_whether_the_park_would_go_and_why_not() {
+    let t = TestTwin::with(|s| {
+        s.servers[0].status = twin::scenario::ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+    });
+    site_wide_root(&t);
+    let output = t.cmd().arg("kubeconfig").output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let dir = tempfile::tempdir().unwrap();
+    let now = jiff::Timestamp::now();
+    let file = window_file(
+        &t,
+        dir.path(),
+        now + jiff::SignedDuration::from_hours(1),
+        now + jiff::SignedDuration::from_hours(5),
+    );
+    let check = |t: &TestTwin| {
+        scheduled(t, tempfile::tempdir().unwrap().path())
+            .args(["window", "check"])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    let output = check(&t);
+    let out = String::from_utf8_lossy(&output.stdout).to_string();
+    assert_eq!(output.status.code(), Some(0), "{out}{}", stderr(&output));
+    assert!(
+        out.contains("no CAPI operation in flight") && out.contains("the park would go ahead"),
+        "{out}"
+    );
+
+    // Without the kubeconfig the park cannot check for CAPI operations in flight: it
+    // would be refused, and the check says so ahead of the window.
+    std::fs::remove_file(t.files.site.parent().unwrap().join("capi-mgmt.kubeconfig")).unwrap();
+    let output = check(&t);
+    let out = String::from_utf8_lossy(&output.stdout).to_string();
+    assert_eq!(output.status.code(), Some(3), "{out}");
+    assert!(
+        out.contains("REFUSED: no kubeconfig at") && out.contains("the park would be refused"),
+        "{out}"
+    );
+}
