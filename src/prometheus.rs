@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
+use crate::exit::ExitStatus;
 use crate::journal::{Entry, Line, Probe, Read, Wait};
 use crate::layers::Health;
 
@@ -39,12 +40,8 @@ pub fn render(journal: &Read) -> Option<String> {
         .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
         .collect::<Vec<_>>()
         .join(",");
-    let result = match (&end.ending, end.exit_code) {
-        (Some(ending), _) => ending.status().word().to_string(),
-        (None, Some(0)) => "green".into(),
-        (None, Some(code)) => crate::exit::ExitStatus::Child(code).word().to_string(),
-        (None, None) => "unknown".into(),
-    };
+    let status = status(end);
+    let result = status.word().to_string();
     let mut out = String::new();
     let mut metric = |name: &str, help: &str, series: &[(String, f64)]| {
         let _ = writeln!(out, "# HELP juju_capi_restore_{name} {help}");
@@ -70,7 +67,7 @@ pub fn render(journal: &Read) -> Option<String> {
     metric(
         "last_run_exit_code",
         "The last run's exit code (README, Exit codes).",
-        &[(String::new(), f64::from(end.exit_code.unwrap_or(1)))],
+        &[(String::new(), f64::from(status.code()))],
     );
     metric(
         "last_run_green",
@@ -105,6 +102,26 @@ pub fn render(journal: &Read) -> Option<String> {
         );
     }
     Some(out)
+}
+
+/// How the run ended, from what its end says: the ending, else the exit code, else
+/// a success, a signal or a refusal; an end that says none of these was an error.
+fn status(end: &crate::journal::End) -> ExitStatus {
+    if let Some(ending) = &end.ending {
+        return ending.status();
+    }
+    match (
+        end.exit_code,
+        end.success,
+        end.interrupted_by_signal,
+        &end.refused,
+    ) {
+        (Some(0), ..) | (None, Some(true), ..) => ExitStatus::Success,
+        (Some(code), ..) => ExitStatus::Child(code),
+        (None, _, Some(signal), _) => ExitStatus::of_signal(signal),
+        (None, _, None, Some(_)) => ExitStatus::Refused,
+        _ => ExitStatus::Internal,
+    }
 }
 
 fn code(state: Health) -> u8 {

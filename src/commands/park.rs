@@ -272,6 +272,7 @@ async fn await_shutoff(frame: &Frame, server: &nova::Server) -> anyhow::Result<E
         Err(e) => {
             journal.end(End {
                 error: Some(e.to_string()),
+                exit_code: Some(ExitStatus::Cloud.code()),
                 ..End::default()
             });
             eprintln!(

@@ -260,6 +260,13 @@ fn a_whole_window_plays_unattended_through_its_rendered_units() {
     );
     assert!(mail.lines().count() <= 6, "a short summary: {mail}");
 
+    let park_prom =
+        std::fs::read_to_string(dir.path().join("prom/juju_capi_restore_park.prom")).unwrap();
+    assert!(
+        park_prom.contains("juju_capi_restore_last_run_green{command=\"park\",project=\"674171fd28d446d3a37073b6a761e910\",window=\"tonight\"} 1"),
+        "{park_prom}"
+    );
+
     // Its end: restored, green.
     let restore = run_unit(
         &units.join("juju-capi-restore-tonight-restore.service"),
