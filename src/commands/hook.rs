@@ -55,7 +55,7 @@ pub async fn run(name: &str, settings: &Settings, env: &Env) -> ExitStatus {
             ),
         }
     } else if LOOKING.contains(&name) {
-        look(&tools, settings, env, &charm).await
+        look(name, &tools, settings, env, &charm).await
     } else {
         return ExitStatus::Success;
     };
@@ -76,6 +76,7 @@ pub async fn run(name: &str, settings: &Settings, env: &Env) -> ExitStatus {
 
 /// The configuration, then the OpenStack side of the stack, as a workload status.
 async fn look(
+    name: &str,
     tools: &HookTools,
     settings: &Settings,
     env: &Env,
@@ -85,9 +86,14 @@ async fn look(
         Ok(c) => c,
         Err(e) => return (WorkloadStatus::Blocked, e.to_string()),
     };
-    let window = match schedule(tools, env, charm).await {
-        Ok(window) => window,
-        Err(e) => return (WorkloadStatus::Blocked, e),
+    // The timers change with the configuration, never on the five-minute look.
+    let window = if name == "update-status" {
+        scheduled(charm)
+    } else {
+        match schedule(tools, env, charm).await {
+            Ok(window) => window,
+            Err(e) => return (WorkloadStatus::Blocked, e),
+        }
     };
     let site = match Site::load(&configured.site_path) {
         Ok(site) => bounded(site),
@@ -199,7 +205,18 @@ async fn schedule(
     let timers = super::window::timers(&window);
     enable.extend(timers.iter().map(String::as_str));
     systemctl(&enable);
-    Ok(Some(format!("window {park} to {restore} {zone}")))
+    Ok(scheduled(charm))
+}
+
+/// The window the timers run now, in the status's words.
+fn scheduled(charm: &std::path::Path) -> Option<String> {
+    let window = crate::window::Window::load(&charm.join("window.yaml")).ok()?;
+    Some(format!(
+        "window {} to {} {}",
+        window.park.text(),
+        window.restore.text(),
+        window.zone_name
+    ))
 }
 
 /// Removes the charm's window timers, if any.
