@@ -339,6 +339,27 @@ fn a_whole_window_plays_unattended_through_its_rendered_units() {
         );
     }
 
+    // A restore that finds the stack green (a catch-up run, a second timer) changes
+    // nothing and exits 0.
+    let changes = |t: &TestTwin| {
+        t.twin
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method != "GET"
+                    && !r.path.contains("/auth/tokens")
+                    && !r.path.starts_with("/host/")
+            })
+            .count()
+    };
+    let before = changes(&t);
+    let again = run_unit(
+        &units.join("juju-capi-restore-tonight-restore.service"),
+        cron_home.path(),
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(changes(&t), before, "nothing changed");
+
     // Removed: exactly what was written.
     let output = t
         .cmd()
