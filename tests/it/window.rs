@@ -161,6 +161,38 @@ fn window_file(
     path
 }
 
+/// Writes a window for `t` into `dir` and installs it under `dir/root`: the
+/// definition and the directory of its units.
+fn installed(
+    t: &TestTwin,
+    dir: &std::path::Path,
+    park: jiff::Timestamp,
+    restore: jiff::Timestamp,
+) -> (PathBuf, PathBuf) {
+    let file = window_file(t, dir, park, restore);
+    let staging = dir.join("root");
+    let output = t
+        .cmd()
+        .args(["window", "install"])
+        .arg(&file)
+        .arg("--root")
+        .arg(&staging)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    (file, staging.join("etc/systemd/system"))
+}
+
+/// A stack that is up: the VM running, its load balancer ACTIVE.
+fn up(time_scale: f64) -> TestTwin {
+    TestTwin::with(move |s| {
+        s.time_scale = time_scale;
+        s.token_ttl = Duration::from_secs(86400 * 30);
+        s.servers[0].status = twin::scenario::ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+    })
+}
+
 /// The rendered unit's command and environment, run as systemd would: no terminal,
 /// stdin /dev/null, another HOME, only the unit's environment.
 fn run_unit(unit: &std::path::Path, home: &std::path::Path) -> std::process::Output {
@@ -213,35 +245,20 @@ fn parsed_metrics(prom: &std::path::Path) -> Option<Vec<(String, serde_json::Val
 
 #[test]
 fn a_whole_window_plays_unattended_through_its_rendered_units() {
-    let t = TestTwin::with(|s| {
-        s.time_scale = 600.0;
-        s.token_ttl = Duration::from_secs(86400 * 30);
-        s.servers[0].status = twin::scenario::ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
-    });
+    let t = up(600.0);
     site_wide_root(&t);
     // Set up by the operator once: the kubeconfig the park's pre-check reads.
     let output = t.cmd().arg("kubeconfig").output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let dir = tempfile::tempdir().unwrap();
     let now = jiff::Timestamp::now();
-    let file = window_file(
+    let (file, units) = installed(
         &t,
         dir.path(),
         now,
         now + jiff::SignedDuration::from_hours(4),
     );
     let staging = dir.path().join("root");
-    let output = t
-        .cmd()
-        .args(["window", "install"])
-        .arg(&file)
-        .arg("--root")
-        .arg(&staging)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let units = staging.join("etc/systemd/system");
     let cron_home = tempfile::tempdir().unwrap();
 
     // The window's start: parked.
@@ -375,10 +392,7 @@ fn a_whole_window_plays_unattended_through_its_rendered_units() {
 
 #[test]
 fn a_late_park_and_one_whose_restore_is_due_are_refused_and_change_nothing() {
-    let t = TestTwin::with(|s| {
-        s.servers[0].status = twin::scenario::ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
-    });
+    let t = up(1.0);
     site_wide_root(&t);
     let now = jiff::Timestamp::now();
     let hours = jiff::SignedDuration::from_hours;
@@ -391,20 +405,10 @@ fn a_late_park_and_one_whose_restore_is_due_are_refused_and_change_nothing() {
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let file = window_file(&t, dir.path(), park, restore);
-        let staging = dir.path().join("root");
-        let output = t
-            .cmd()
-            .args(["window", "install"])
-            .arg(&file)
-            .arg("--root")
-            .arg(&staging)
-            .output()
-            .unwrap();
-        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let (_, units) = installed(&t, dir.path(), park, restore);
         let home = tempfile::tempdir().unwrap();
         let output = run_unit(
-            &staging.join("etc/systemd/system/juju-capi-restore-tonight-park.service"),
+            &units.join("juju-capi-restore-tonight-park.service"),
             home.path(),
         );
         let err = stderr(&output);
@@ -422,23 +426,13 @@ fn the_rendered_units_pass_systemd_analyze_verify() {
     let t = TestTwin::default_scenario();
     let dir = tempfile::tempdir().unwrap();
     let now = jiff::Timestamp::now();
-    let file = window_file(
+    let (_, units) = installed(
         &t,
         dir.path(),
         now,
         now + jiff::SignedDuration::from_hours(4),
     );
-    let staging = dir.path().join("root");
-    let output = t
-        .cmd()
-        .args(["window", "install"])
-        .arg(&file)
-        .arg("--root")
-        .arg(&staging)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let units: Vec<PathBuf> = std::fs::read_dir(staging.join("etc/systemd/system"))
+    let units: Vec<PathBuf> = std::fs::read_dir(units)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -491,10 +485,7 @@ fn vm_state(t: &TestTwin) -> twin::cloud::VmState {
 
 #[test]
 fn the_pre_flight_says_whether_the_park_would_go_and_why_not() {
-    let t = TestTwin::with(|s| {
-        s.servers[0].status = twin::scenario::ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
-    });
+    let t = up(1.0);
     site_wide_root(&t);
     let output = t.cmd().arg("kubeconfig").output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
