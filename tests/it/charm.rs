@@ -257,6 +257,17 @@ fn parked() -> TestTwin {
     })
 }
 
+/// Nothing was deleted or failed over in the cloud.
+pub fn nothing_destructive(t: &TestTwin) {
+    assert!(
+        changes(t)
+            .iter()
+            .all(|c| !c.starts_with("DELETE") && !c.contains("failover")),
+        "{:?}",
+        changes(t)
+    );
+}
+
 /// The requests that changed something in the cloud (not logins, not the VM's or
 /// Juju's side doors, which read).
 pub fn changes(t: &TestTwin) -> Vec<String> {
@@ -363,13 +374,7 @@ fn restore_without_confirm_changes_nothing_in_octavia_and_fails_with_what_it_wou
     );
     // Starting the parked VM is the runbook's first step, not a destructive one;
     // nothing was deleted or failed over.
-    assert!(
-        changes(&t)
-            .iter()
-            .all(|c| !c.starts_with("DELETE") && !c.contains("failover")),
-        "{:?}",
-        changes(&t)
-    );
+    nothing_destructive(&t);
 }
 
 #[test]

@@ -170,17 +170,21 @@ fn installed(
     restore: jiff::Timestamp,
 ) -> (PathBuf, PathBuf) {
     let file = window_file(t, dir, park, restore);
-    let staging = dir.join("root");
+    window(t, "install", &file, &dir.join("root"));
+    (file, dir.join("root/etc/systemd/system"))
+}
+
+/// `window VERB FILE --root STAGING`, which must succeed.
+fn window(t: &TestTwin, verb: &str, file: &std::path::Path, staging: &std::path::Path) {
     let output = t
         .cmd()
-        .args(["window", "install"])
-        .arg(&file)
+        .args(["window", verb])
+        .arg(file)
         .arg("--root")
-        .arg(&staging)
+        .arg(staging)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    (file, staging.join("etc/systemd/system"))
 }
 
 /// A stack that is up: the VM running, its load balancer ACTIVE.
@@ -358,17 +362,7 @@ fn a_whole_window_plays_unattended_through_its_rendered_units() {
 
     // A restore that finds the stack green (a catch-up run, a second timer) changes
     // nothing and exits 0.
-    let changes = |t: &TestTwin| {
-        t.twin
-            .requests()
-            .iter()
-            .filter(|r| {
-                r.method != "GET"
-                    && !r.path.contains("/auth/tokens")
-                    && !r.path.starts_with("/host/")
-            })
-            .count()
-    };
+    let changes = |t: &TestTwin| crate::charm::changes(t).len();
     let before = changes(&t);
     let again = run_unit(
         &units.join("juju-capi-restore-tonight-restore.service"),
@@ -378,15 +372,7 @@ fn a_whole_window_plays_unattended_through_its_rendered_units() {
     assert_eq!(changes(&t), before, "nothing changed");
 
     // Removed: exactly what was written.
-    let output = t
-        .cmd()
-        .args(["window", "remove"])
-        .arg(&file)
-        .arg("--root")
-        .arg(&staging)
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    window(&t, "remove", &file, &staging);
     assert_eq!(std::fs::read_dir(&units).unwrap().count(), 0);
 }
 
