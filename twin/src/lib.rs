@@ -118,7 +118,7 @@ impl Twin {
         let clock = Clock::new(scenario.time_scale);
         let cloud = Cloud::new(&scenario, clock.now());
         // The management cluster's kube-apiserver gets a port of its own.
-        let kube_port = free_port(listen.ip())?;
+        let kube_port = held_port(listen.ip())?;
         let kube_url = format!("https://{}", SocketAddr::new(listen.ip(), kube_port));
         let kube_tls = TlsIdentity::generate().map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
@@ -151,7 +151,7 @@ impl Twin {
         };
         // The VM's sshd: a port of its own on the same loopback address, listening
         // only while the cloud says sshd is up.
-        let ssh_port = free_port(listen.ip())?;
+        let ssh_port = held_port(listen.ip())?;
         let sshd = tokio::spawn(run_sshd(
             shared.clone(),
             SocketAddr::new(listen.ip(), ssh_port),
@@ -304,6 +304,34 @@ fn free_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind((ip, 0))?.local_addr()?.port())
 }
 
+/// The ports this process's twins keep for listeners that open and close with the
+/// cloud's state (the VM's sshd, its apiserver).
+static HELD: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// A port for a listener that opens and closes with the cloud's state. While it is
+/// closed the port is free, so one from the kernel's ephemeral range would go to the
+/// next `bind(…:0)` anywhere on the machine (another twin's API, a client's socket),
+/// and a kubeconfig naming it would reach a stranger. So: below the ephemeral range,
+/// free now, and kept from this process's other twins until this one is dropped.
+fn held_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
+    const FLOOR: u16 = 10_000;
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    let span = u128::from(low.saturating_sub(FLOOR).max(1));
+    for _ in 0..500 {
+        let port = FLOOR + (uuid::Uuid::new_v4().as_u128() % span) as u16;
+        let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+        if !held.contains(&port) && std::net::TcpListener::bind((ip, port)).is_ok() {
+            held.insert(port);
+            return Ok(port);
+        }
+    }
+    free_port(ip)
+}
+
 /// Opens and closes the VM's ssh port as the cloud's state says, and greets each
 /// connection as sshd would before closing it (enough for a port probe; commands go
 /// through `/host/exec`).
@@ -367,6 +395,10 @@ impl Drop for Twin {
     fn drop(&mut self) {
         self.sshd.abort();
         self.kube.abort();
+        let mut held = HELD.lock().unwrap_or_else(|p| p.into_inner());
+        held.remove(&self.kube_port);
+        held.remove(&self.ssh_port);
+        drop(held);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
