@@ -103,7 +103,10 @@ impl ExitStatus {
     /// The status of an error that ended a command.
     pub fn of_error(error: &anyhow::Error) -> ExitStatus {
         for cause in error.chain() {
-            if cause.is::<SiteError>() || cause.is::<CredentialError>() {
+            if cause.is::<SiteError>()
+                || cause.is::<CredentialError>()
+                || cause.is::<crate::window::WindowError>()
+            {
                 return ExitStatus::BadInput;
             }
             if let Some(api) = cause.downcast_ref::<ApiError>() {

@@ -17,9 +17,9 @@ use crate::layers::Health;
 /// Debian's default is `/var/lib/prometheus/node-exporter`).
 pub const DIR_VAR: &str = "JUJU_CAPI_RESTORE_PROM_DIR";
 
-/// The metrics of one finished run, in the text exposition format; None when the
-/// journal has no start or no end.
-pub fn render(journal: &Read) -> Option<String> {
+/// The metrics of one finished run, in the text exposition format, with the run's
+/// command; None when the journal has no start or no end.
+pub fn render(journal: &Read) -> Option<(String, String)> {
     let lines = &journal.lines;
     let (start, end) = lines.iter().fold((None, None), |(s, e), l| match &l.entry {
         Entry::Start(start) => (Some((l, start)), e),
@@ -101,7 +101,7 @@ pub fn render(journal: &Read) -> Option<String> {
                 .collect::<Vec<_>>(),
         );
     }
-    Some(out)
+    Some((start.command.clone(), out))
 }
 
 /// How the run ended, from what its end says: the ending, else the exit code, else
@@ -169,16 +169,9 @@ fn escape(value: &str) -> String {
 /// (0644: node-exporter reads it as another user). A failure is said, never fatal:
 /// the run's own outcome stands.
 pub fn export(dir: &Path, journal: &Path) {
-    let read = crate::journal::read(journal);
-    let Some(text) = render(&read) else { return };
-    let command = read
-        .lines
-        .iter()
-        .find_map(|l| match &l.entry {
-            Entry::Start(s) => Some(s.command.clone()),
-            _ => None,
-        })
-        .unwrap_or_default();
+    let Some((command, text)) = render(&crate::journal::read(journal)) else {
+        return;
+    };
     let path = dir.join(format!("juju_capi_restore_{command}.prom"));
     // The collector reads `*.prom`: the temporary name does not match.
     let tmp = dir.join(format!(

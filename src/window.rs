@@ -581,7 +581,8 @@ pub enum Job {
 }
 
 impl Job {
-    fn name(self) -> &'static str {
+    /// Its word in file names and messages: `check`, `park`, `restore`.
+    pub fn name(self) -> &'static str {
         match self {
             Job::Check => "check",
             Job::Park => "park",
@@ -612,6 +613,11 @@ const TIMER: &str = include_str!("../templates/window/unit.timer.j2");
 const CRON: &str = include_str!("../templates/window/cron.d.j2");
 
 impl Window {
+    /// The name of `job`'s systemd service and timer, without the suffix.
+    pub fn unit_stem(&self, job: Job) -> String {
+        format!("juju-capi-restore-{}-{}", self.name, job.name())
+    }
+
     /// Its jobs with their schedules: the check (when asked for), the park, the restore.
     pub fn jobs(&self) -> Vec<(Job, Schedule)> {
         let mut jobs = Vec::new();
@@ -678,7 +684,7 @@ impl Window {
             Scheduler::Systemd => {
                 let mut files = Vec::new();
                 for (job, schedule) in self.jobs() {
-                    let stem = format!("juju-capi-restore-{}-{}", self.name, job.name());
+                    let stem = self.unit_stem(job);
                     let service = format!("{stem}.service");
                     let timer = format!("{stem}.timer");
                     let command = self

@@ -160,7 +160,9 @@ async fn dispatch(command: Command, settings: &Settings, env: &Env) -> anyhow::R
                     force,
                     yes,
                     file_secrets,
-                    window,
+                    window: window
+                        .map(|path| crate::window::Window::load(&path))
+                        .transpose()?,
                 },
             )
             .await

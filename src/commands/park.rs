@@ -33,7 +33,7 @@ pub struct ParkSettings {
     pub file_secrets: Option<PathBuf>,
     /// The maintenance window this run belongs to (a scheduled park): refused when
     /// late or when the window's restore is due.
-    pub window: Option<PathBuf>,
+    pub window: Option<Window>,
 }
 
 /// What parking leaves behind, for the operator and for cron mail.
@@ -45,8 +45,8 @@ use crate::ui::confirm::confirm;
 /// Runs `park`.
 pub async fn run(settings: &Settings, env: &Env, park: ParkSettings) -> anyhow::Result<ExitStatus> {
     let mut options = options([("force", json!(park.force)), ("yes", json!(park.yes))]);
-    if let Some(path) = &park.window {
-        options.insert("window".into(), json!(Window::load(path)?.name));
+    if let Some(window) = &park.window {
+        options.insert("window".into(), json!(window.name));
     }
     let frame = Frame::open(settings, env, "park", options).await?;
     park_in(&frame, park).await
@@ -61,8 +61,8 @@ pub async fn park_in(frame: &Frame, park: ParkSettings) -> anyhow::Result<ExitSt
 /// Pre-checks, files, confirms, stops, waits; `park_in` journals how it ended on error.
 async fn park_with(frame: &Frame, park: ParkSettings) -> anyhow::Result<ExitStatus> {
     let (site, session, journal) = (&frame.site, &frame.session, &frame.journal);
-    if let Some(path) = &park.window {
-        in_its_window(&Window::load(path)?, session.clock().now())?;
+    if let Some(window) = &park.window {
+        in_its_window(window, session.clock().now())?;
     }
     let p = frame.probe();
     let vm = crate::layers::vm::probe(p).await?;

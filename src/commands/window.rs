@@ -98,7 +98,12 @@ fn firings(window: &Window) -> anyhow::Result<()> {
             .iter()
             .map(|z| z.strftime("%a %Y-%m-%d %H:%M %Z").to_string())
             .collect();
-        println!("{job:?} ({}) next: {}", schedule.text(), times.join(", "));
+        println!(
+            "{} ({}) next: {}",
+            job.name(),
+            schedule.text(),
+            times.join(", ")
+        );
         let expression = schedule.on_calendar(&window.zone_name);
         match std::process::Command::new("systemd-analyze")
             .args(["calendar", &expression])
@@ -160,13 +165,7 @@ pub fn timers(window: &Window) -> Vec<String> {
     window
         .jobs()
         .iter()
-        .map(|(job, _)| {
-            format!(
-                "juju-capi-restore-{}-{}.timer",
-                window.name,
-                format!("{job:?}").to_lowercase()
-            )
-        })
+        .map(|(job, _)| format!("{}.timer", window.unit_stem(*job)))
         .collect()
 }
 
