@@ -6,10 +6,9 @@ use crate::harness::{TestTwin, bare_cmd, json, layer, stderr};
 
 fn fault(service: &str, kind: FaultKind, count: u32) -> FaultSpec {
     FaultSpec {
-        service: service.into(),
-        kind,
         count,
         path_contains: None,
+        ..FaultSpec::new(service, kind)
     }
 }
 

@@ -46,10 +46,9 @@ fn second_lb(s: &Scenario) -> LoadBalancerSpec {
 /// One Octavia request matching `path` meets `kind`.
 fn octavia_fault(kind: FaultKind, path: &str) -> FaultSpec {
     FaultSpec {
-        service: "load-balancer".into(),
-        kind,
         count: 1,
         path_contains: Some(path.into()),
+        ..FaultSpec::new("load-balancer", kind)
     }
 }
 

@@ -26,10 +26,9 @@ fn session(t: &TestTwin) -> Session {
 
 fn fault(service: &str, kind: FaultKind, count: u32, path: &str) -> FaultSpec {
     FaultSpec {
-        service: service.into(),
-        kind,
         count,
         path_contains: Some(path.into()),
+        ..FaultSpec::new(service, kind)
     }
 }
 

@@ -247,10 +247,12 @@ fn a_magnum_504_after_the_vm_started_is_a_stalled_conductor() {
     let t = TestTwin::with(|s| {
         s.servers[0].status = ServerStatus::Active;
         s.faults.push(twin::scenario::FaultSpec {
-            service: "container-infra".into(),
-            kind: twin::scenario::FaultKind::GatewayTimeout,
             count: 1000,
             path_contains: None,
+            ..twin::scenario::FaultSpec::new(
+                "container-infra",
+                twin::scenario::FaultKind::GatewayTimeout,
+            )
         });
     });
     let magnum = layer(

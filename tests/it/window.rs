@@ -37,10 +37,9 @@ fn the_shell_and_a_scheduled_run_share_the_site_wide_lock_and_never_retry_memory
             .retain(|o| o.amphora_id == "e4f5a6b7-8c9d-4e0f-a1b2-c3d4e5f6a7b8");
         s.hypervisors[1].other_usage.memory_mb -= 1024;
         s.faults.push(FaultSpec {
-            service: "load-balancer".into(),
-            kind: FaultKind::NoValidHost,
             count: 1,
             path_contains: Some("/failover".into()),
+            ..FaultSpec::new("load-balancer", FaultKind::NoValidHost)
         });
     });
     let root = site_wide_root(&t);

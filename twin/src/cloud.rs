@@ -10,8 +10,9 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::clock::{after, before};
+use crate::fault::Faults;
 use crate::scenario::{
-    FaultSpec, FlavorSpec, HypervisorSpec, OrphanKind, Scenario, ServerStatus, Timings, Usage,
+    FlavorSpec, HypervisorSpec, OrphanKind, Scenario, ServerStatus, Timings, Usage,
 };
 
 /// Amphora flavor of charm-octavia: 1024 MB, 1 vCPU, 8 GB.
@@ -279,6 +280,62 @@ pub struct LoadBalancer {
     pub failover: Option<Failover>,
 }
 
+/// A change a client made to the cloud, with what the cloud knew when it was made:
+/// the record by which chaos runs judge the safety rules (what was deleted, and was
+/// it provably an orphan amphora then; what was failed over, and was that safe then).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChangeRecord {
+    /// Simulated time.
+    pub at: Timestamp,
+    /// What changed.
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// What a client changed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "change", rename_all = "kebab-case")]
+pub enum Change {
+    /// `os-start` accepted.
+    ServerStart {
+        /// The server.
+        server_id: String,
+    },
+    /// `os-stop` accepted.
+    ServerStop {
+        /// The server.
+        server_id: String,
+    },
+    /// A server delete accepted.
+    ServerDelete {
+        /// The server.
+        server_id: String,
+        /// Its name then.
+        name: String,
+        /// Its project.
+        project_id: String,
+        /// The amphora row naming it (by amphora id or compute id), if one existed.
+        amphora_row: Option<String>,
+        /// It was Octavia's: in the service project, named `amphora-<uuid>`, built
+        /// from the amphora image.
+        octavias: bool,
+    },
+    /// A load-balancer failover accepted.
+    Failover {
+        /// The load balancer.
+        load_balancer_id: String,
+        /// Other load balancers with a failover in flight at that instant.
+        others_in_flight: Vec<String>,
+        /// How this load balancer's previous failover ended (`ACTIVE`, `ERROR`), or
+        /// `PENDING` while unfinished; none before the first.
+        previous_outcome: Option<String>,
+        /// A host with room for one amphora, as Placement decides fit.
+        free_slot: Option<String>,
+        /// The management VM's status then (`ACTIVE`, `SHUTOFF`, ...).
+        management_vm: String,
+    },
+}
+
 /// One failover, as the twin saw it: tests check from these that failovers never
 /// overlapped and were never retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -378,15 +435,6 @@ pub struct HostSpec {
     pub status_flag: crate::scenario::StatusFlag,
 }
 
-/// A fault with requests left to affect.
-#[derive(Debug, Clone)]
-pub struct ActiveFault {
-    /// What and where.
-    pub spec: FaultSpec,
-    /// Requests left.
-    pub remaining: u32,
-}
-
 /// The whole simulated cloud.
 #[derive(Debug)]
 pub struct Cloud {
@@ -417,13 +465,15 @@ pub struct Cloud {
     /// The management server's id.
     pub management_server_id: String,
     /// Injected faults.
-    pub faults: Vec<ActiveFault>,
+    pub faults: Faults,
     /// The service project's id (amphorae live there).
     pub service_project_id: String,
     /// The management VM's insides.
     pub host: HostSpec,
     /// Every failover Octavia accepted, in order.
     pub failovers: Vec<FailoverRecord>,
+    /// Every change a client made, with what the cloud knew at that instant.
+    pub changes: Vec<ChangeRecord>,
     /// octavia-worker.log lines (failover flows), oldest first.
     pub worker_log: Vec<String>,
     /// Failovers whose amphora the scheduler will refuse whatever Placement says.
@@ -668,14 +718,7 @@ impl Cloud {
             amphorae,
             clusters,
             management_server_id,
-            faults: scenario
-                .faults
-                .iter()
-                .map(|f| ActiveFault {
-                    spec: f.clone(),
-                    remaining: f.count,
-                })
-                .collect(),
+            faults: Faults::new(&scenario.faults, scenario.seed, now),
             service_project_id,
             host: HostSpec {
                 sshd_never_opens: scenario.management.sshd_never_opens,
@@ -692,6 +735,7 @@ impl Cloud {
                     .unwrap_or_else(|| "192.0.2.15".into()),
             },
             failovers: Vec::new(),
+            changes: Vec::new(),
             worker_log: Vec::new(),
             scheduler_refusals: 0,
             boot_timeouts: 0,
@@ -920,6 +964,12 @@ impl Cloud {
         server.task_state = Some(TaskState::PoweringOn);
         server.task_due = Some(after(now, delay));
         server.updated = now;
+        self.record(
+            now,
+            Change::ServerStart {
+                server_id: id.to_string(),
+            },
+        );
         Ok(())
     }
 
@@ -934,6 +984,12 @@ impl Cloud {
         server.task_state = Some(TaskState::PoweringOff);
         server.task_due = Some(after(now, delay));
         server.updated = now;
+        self.record(
+            now,
+            Change::ServerStop {
+                server_id: id.to_string(),
+            },
+        );
         Ok(())
     }
 
@@ -947,7 +1003,31 @@ impl Cloud {
         server.task_state = Some(TaskState::Deleting);
         server.task_due = Some(after(now, delay));
         server.updated = now;
+        let server = server.clone();
+        let amphora_id = server.name.strip_prefix("amphora-");
+        let amphora_row = self
+            .amphorae
+            .iter()
+            .find(|a| Some(a.id.as_str()) == amphora_id || a.compute_id == server.id)
+            .map(|a| a.id.clone());
+        let octavias = server.project_id == self.service_project_id
+            && amphora_id.is_some_and(|u| Uuid::parse_str(u).is_ok())
+            && server.image.as_deref() == Some(AMPHORA_IMAGE);
+        self.record(
+            now,
+            Change::ServerDelete {
+                server_id: server.id,
+                name: server.name,
+                project_id: server.project_id,
+                amphora_row,
+                octavias,
+            },
+        );
         Ok(())
+    }
+
+    fn record(&mut self, at: Timestamp, change: Change) {
+        self.changes.push(ChangeRecord { at, change });
     }
 
     fn server_mut(&mut self, id: &str) -> Result<&mut Server, Refusal> {
@@ -1026,6 +1106,28 @@ impl Cloud {
                 lb.provisioning_status, lb.id
             )));
         }
+        let previous_outcome = self
+            .failovers
+            .iter()
+            .rev()
+            .find(|r| r.load_balancer_id == id)
+            .map(|r| r.outcome.clone().unwrap_or_else(|| "PENDING".into()));
+        let change = Change::Failover {
+            load_balancer_id: id.to_string(),
+            others_in_flight: self
+                .load_balancers
+                .iter()
+                .filter(|lb| lb.id != id && lb.failover.is_some())
+                .map(|lb| lb.id.clone())
+                .collect(),
+            previous_outcome,
+            free_slot: host.clone(),
+            management_vm: self
+                .server(&self.management_server_id)
+                .map_or("DELETED", |s| s.vm_state.status())
+                .to_string(),
+        };
+        self.record(now, change);
         if self.scheduler_refusals > 0 {
             self.scheduler_refusals -= 1;
             host = None;
@@ -1372,6 +1474,54 @@ mod tests {
         // Fixed before CAPO looked: seen at once.
         c.load_balancers[0].active_since = Some(now);
         assert!(c.capo_sees_active(&lb, up));
+    }
+
+    #[test]
+    fn every_change_is_recorded_with_what_the_cloud_knew_then() {
+        let (mut c, now) = cloud();
+        let zombie = c
+            .orphan_servers()
+            .find(|s| s.vm_state == VmState::Active)
+            .unwrap()
+            .id
+            .clone();
+        let serving = c.amphorae[0].compute_id.clone();
+        c.delete_server(&zombie, now).unwrap();
+        c.delete_server(&serving, now).unwrap();
+        let lb = c.load_balancers[0].id.clone();
+        c.failover_load_balancer(&lb, now).unwrap();
+        let later = after(now, Duration::from_secs(20));
+        c.settle(later);
+        c.failover_load_balancer(&lb, later).unwrap();
+        let changes: Vec<_> = c.changes.iter().map(|r| r.change.clone()).collect();
+        assert!(matches!(
+            &changes[0],
+            Change::ServerDelete {
+                amphora_row: None,
+                octavias: true,
+                ..
+            }
+        ));
+        assert!(
+            matches!(
+                &changes[1],
+                Change::ServerDelete {
+                    amphora_row: Some(_),
+                    ..
+                }
+            ),
+            "the serving amphora's server had a row"
+        );
+        assert!(
+            matches!(&changes[2], Change::Failover { previous_outcome: None, free_slot: None, management_vm, .. } if management_vm == "SHUTOFF"),
+            "{:?}",
+            changes[2]
+        );
+        assert!(
+            matches!(&changes[3], Change::Failover { previous_outcome: Some(o), .. } if o == "ERROR"),
+            "{:?}",
+            changes[3]
+        );
     }
 
     #[test]

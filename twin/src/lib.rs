@@ -14,6 +14,7 @@
 pub mod api;
 pub mod clock;
 pub mod cloud;
+pub mod fault;
 pub mod host;
 pub mod scenario;
 pub mod tls;
@@ -46,10 +47,37 @@ pub struct Shared {
     /// Every API request served, in order: the twin's own record, for tests and
     /// benchmarks (who asked what, when).
     pub requests: Mutex<Vec<RequestRecord>>,
+    /// Called with each request's record once it is served and before its answer
+    /// leaves: a chaos run kills its client here, at an exact request.
+    pub on_request: RequestHook,
+}
+
+/// A function run after each served request, before its answer is sent.
+#[derive(Default)]
+pub struct RequestHook(Mutex<Option<Box<dyn FnMut(usize, &RequestRecord) + Send>>>);
+
+impl RequestHook {
+    /// Sets (or with `None` clears) the function.
+    pub fn set(&self, hook: Option<Box<dyn FnMut(usize, &RequestRecord) + Send>>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = hook;
+    }
+
+    /// Runs it for the `index`th request (from 0).
+    pub fn run(&self, index: usize, record: &RequestRecord) {
+        if let Some(hook) = self.0.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            hook(index, record);
+        }
+    }
+}
+
+impl std::fmt::Debug for RequestHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestHook")
+    }
 }
 
 /// One request the twin served.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RequestRecord {
     /// Real time since the twin started.
     pub at: std::time::Duration,
@@ -128,6 +156,7 @@ impl Twin {
             kube_url,
             kube_tls,
             requests: Mutex::new(Vec::new()),
+            on_request: RequestHook::default(),
         });
         let app = api::router(shared.clone());
         let (tx, rx) = oneshot::channel();

@@ -56,6 +56,9 @@ pub struct Scenario {
     /// Faults to inject into API answers.
     #[serde(default)]
     pub faults: Vec<FaultSpec>,
+    /// The seed of every probabilistic fault's draw: the same seed, the same faults.
+    #[serde(default)]
+    pub seed: u64,
     /// Fault: the operator's Juju login has expired (a stale macaroon), so `juju ssh`
     /// to the octavia units fails with `cannot get discharge ... EOF`.
     #[serde(default)]
@@ -382,15 +385,36 @@ pub struct FaultSpec {
     pub service: String,
     /// What goes wrong.
     pub kind: FaultKind,
-    /// How many consecutive requests it affects.
+    /// How many requests it affects.
     #[serde(default = "one_u32")]
     pub count: u32,
     /// Only requests whose path contains this (default: every request).
     pub path_contains: Option<String>,
+    /// The first this many matching requests pass untouched.
+    #[serde(default)]
+    pub after_requests: u32,
+    /// Armed from this long after the twin starts, in simulated time.
+    #[serde(default, deserialize_with = "duration")]
+    pub from: Duration,
+    /// The chance that a matching request is hit, drawn from the scenario's `seed`.
+    #[serde(default = "certain")]
+    pub probability: f64,
+    /// How long a `hang` holds the request, in real time (a client's own timeout
+    /// should end it first).
+    #[serde(default = "thirty_seconds", deserialize_with = "duration")]
+    pub hang_for: Duration,
+}
+
+fn certain() -> f64 {
+    1.0
+}
+
+fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// What an injected fault does to a request.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, serde::Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     /// `503 Service Unavailable`, as a proxy in front of a restarting API says.
@@ -399,7 +423,8 @@ pub enum FaultKind {
     InternalError,
     /// `200` with a body that is not JSON.
     GarbageJson,
-    /// No answer for 30 s (real time): a hung API behind a proxy that never times out.
+    /// No answer for `hang_for` (real time): a hung API behind a proxy that never
+    /// times out.
     Hang,
     /// `504 Gateway Time-out` from the proxy in front (Horizon's nginx, haproxy).
     GatewayTimeout,
@@ -415,6 +440,26 @@ pub enum FaultKind {
     /// after the full failover time the load balancer goes to ERROR, Octavia drops the
     /// new amphora's row, and its server stays ACTIVE: a heartbeating zombie.
     AmphoraBootTimeout,
+    /// Every token issued so far expires now (Keystone restarted with new fernet
+    /// keys, or a long wait outlived them): this request and every later one with an
+    /// old token meet keystonemiddleware's 401.
+    TokensExpire,
+}
+
+impl FaultSpec {
+    /// `kind` on the next request of `service` (a catalog type), at once, for certain.
+    pub fn new(service: &str, kind: FaultKind) -> FaultSpec {
+        FaultSpec {
+            service: service.into(),
+            kind,
+            count: 1,
+            path_contains: None,
+            after_requests: 0,
+            from: Duration::ZERO,
+            probability: 1.0,
+            hang_for: thirty_seconds(),
+        }
+    }
 }
 
 impl Scenario {
@@ -503,6 +548,16 @@ impl Scenario {
         for o in &self.orphan_amphorae {
             if let Some(h) = &o.host {
                 host(h, &format!("orphan amphora `{}`", o.amphora_id))?;
+            }
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            if !(0.0..=1.0).contains(&f.probability) {
+                return Err(format!(
+                    "fault {} (`{}`) has probability {}: give a number from 0 to 1",
+                    i + 1,
+                    f.service,
+                    f.probability
+                ));
             }
         }
         for c in &self.magnum_clusters {

@@ -8,6 +8,7 @@ pub mod magnum;
 pub mod nova;
 pub mod octavia;
 pub mod placement;
+pub mod record;
 pub mod stubs;
 
 use std::sync::Arc;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/networking", stubs::network_routes())
         .nest("/image", stubs::image_routes())
         .nest("/host", host::routes())
+        .nest(record::PREFIX, record::routes())
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .layer(middleware::from_fn_with_state(state.clone(), request_id))
         .layer(middleware::from_fn_with_state(state.clone(), record))
@@ -62,17 +64,22 @@ async fn record(State(state): State<AppState>, request: Request, next: Next) -> 
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
-    let at = state.clock.real_elapsed();
-    state
-        .requests
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(crate::RequestRecord {
-            at,
-            method,
-            path,
-            status: response.status().as_u16(),
-        });
+    if path.starts_with(record::PREFIX) {
+        // Reading the record is not part of it.
+        return response;
+    }
+    let record = crate::RequestRecord {
+        at: state.clock.real_elapsed(),
+        method,
+        path,
+        status: response.status().as_u16(),
+    };
+    let index = {
+        let mut requests = state.requests.lock().unwrap_or_else(|p| p.into_inner());
+        requests.push(record.clone());
+        requests.len() - 1
+    };
+    state.on_request.run(index, &record);
     response
 }
 
@@ -108,56 +115,58 @@ fn service_of(path: &str) -> Option<&'static str> {
 async fn inject_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let fault = service_of(&path).and_then(|service| {
-        let (mut cloud, _) = state.cloud();
-        let fault = cloud.faults.iter_mut().find(|f| {
-            f.remaining > 0
-                && f.spec.service == service
-                && f.spec
-                    .path_contains
-                    .as_deref()
-                    .is_none_or(|p| path.contains(p))
-        })?;
-        fault.remaining -= 1;
-        Some(fault.spec.kind)
+        let (mut cloud, now) = state.cloud();
+        cloud.faults.strike(service, &path, now)
     });
-    match fault {
-        None => next.run(request).await,
-        Some(FaultKind::NoValidHost) => {
+    let Some(fault) = fault else {
+        return next.run(request).await;
+    };
+    match fault.kind {
+        FaultKind::NoValidHost => {
             state.cloud().0.scheduler_refusals += 1;
             next.run(request).await
         }
-        Some(FaultKind::AmphoraBootTimeout) => {
+        FaultKind::AmphoraBootTimeout => {
             state.cloud().0.boot_timeouts += 1;
             next.run(request).await
         }
-        Some(FaultKind::AmphoraRowAppears) => {
+        FaultKind::AmphoraRowAppears => {
             let response = next.run(request).await;
             let (mut cloud, now) = state.cloud();
             cloud.adopt_orphan(now);
             response
         }
-        Some(FaultKind::ServiceUnavailable) => (
+        FaultKind::ServiceUnavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "text/html")],
             "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n",
         )
             .into_response(),
-        Some(FaultKind::InternalError) => (
+        FaultKind::InternalError => (
             StatusCode::INTERNAL_SERVER_ERROR,
             axum::Json(json!({"computeFault": {"code": 500, "message": "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n<class 'oslo_db.exception.DBConnectionError'>"}})),
         )
             .into_response(),
-        Some(FaultKind::GatewayTimeout) => (
+        FaultKind::GatewayTimeout => (
             StatusCode::GATEWAY_TIMEOUT,
             [(header::CONTENT_TYPE, "text/html")],
             "<html><body><h1>504 Gateway Time-out</h1>\nThe server didn't respond in time.\n</body></html>\n",
         )
             .into_response(),
-        Some(FaultKind::Hang) => {
-            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+        FaultKind::Hang => {
+            tokio::time::sleep(fault.hang_for).await;
             next.run(request).await
         }
-        Some(FaultKind::GarbageJson) => (
+        FaultKind::TokensExpire => {
+            {
+                let (mut cloud, now) = state.cloud();
+                for token in cloud.tokens.values_mut() {
+                    token.expires_at = token.expires_at.min(now);
+                }
+            }
+            next.run(request).await
+        }
+        FaultKind::GarbageJson => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
             "{\"servers\": [{\"id\": \"5d0c3e8a\", \"name\": <html>proxy error",
