@@ -249,7 +249,20 @@ async fn ask_twin(
         .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()?;
-    Ok(client.post(url).json(body).send().await?.json().await?)
+    // The twin's host faults (a 5xx, garbage, a hang) are what a dropped ssh
+    // connection is to a real client: exit 255 with ssh's words.
+    let dropped = serde_json::json!({
+        "stdout": "",
+        "stderr": "kex_exchange_identification: read: Connection reset by peer\r\n",
+        "exit_code": 255,
+    });
+    let Ok(response) = client.post(url).json(body).send().await else {
+        return Ok(dropped);
+    };
+    if !response.status().is_success() {
+        return Ok(dropped);
+    }
+    Ok(response.json().await.unwrap_or(dropped))
 }
 
 /// Prints an answer's stdout and stderr and gives its exit code, as a process would.

@@ -52,13 +52,16 @@ pub struct Shared {
     pub on_request: RequestHook,
 }
 
+/// What [`RequestHook`] runs: the request's index (from 0) and its record.
+pub type OnRequest = Box<dyn FnMut(usize, &RequestRecord) + Send>;
+
 /// A function run after each served request, before its answer is sent.
 #[derive(Default)]
-pub struct RequestHook(Mutex<Option<Box<dyn FnMut(usize, &RequestRecord) + Send>>>);
+pub struct RequestHook(Mutex<Option<OnRequest>>);
 
 impl RequestHook {
     /// Sets (or with `None` clears) the function.
-    pub fn set(&self, hook: Option<Box<dyn FnMut(usize, &RequestRecord) + Send>>) {
+    pub fn set(&self, hook: Option<OnRequest>) {
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = hook;
     }
 

@@ -381,7 +381,8 @@ impl Default for Timings {
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// Which service's answers it affects (`identity`, `compute`, `placement`,
-    /// `load-balancer`, `container-infra`).
+    /// `load-balancer`, `container-infra`, or `host`: the management host's commands,
+    /// where it drops the ssh connection).
     pub service: String,
     /// What goes wrong.
     pub kind: FaultKind,

@@ -102,9 +102,13 @@ async fn request_id(State(state): State<AppState>, request: Request, next: Next)
     response
 }
 
-/// Which catalog type a request path belongs to.
+/// Which catalog type a request path belongs to (`host` for the management host's
+/// commands, which faults can hit as well).
 fn service_of(path: &str) -> Option<&'static str> {
     let first = path.trim_start_matches('/').split('/').next()?;
+    if first == "host" {
+        return Some("host");
+    }
     SERVICES
         .iter()
         .find(|(_, _, url)| url.trim_start_matches('/').split('/').next() == Some(first))
