@@ -218,7 +218,7 @@ fn plan(seed: u64) -> Plan {
     // API faults: a few, anywhere, some certain and some by chance.
     for _ in 0..d.below(5) {
         let kind = *d.pick(HTTP_FAULTS);
-        let service: &str = d.pick(SERVICES);
+        let service = *d.pick(SERVICES);
         let mut f = FaultSpec::new(service, kind);
         f.count = 1 + d.below(3) as u32;
         f.after_requests = d.below(60) as u32;
