@@ -382,7 +382,7 @@ fn documented(code: i32) -> bool {
 }
 
 fn replay(seed: u64) -> String {
-    format!("CHAOS_SEED={seed} CHAOS_RUNS=1 cargo test --test chaos -- --nocapture")
+    format!("scripts/chaos 1 {seed}")
 }
 
 /// Runs one seed and judges it.
@@ -448,38 +448,39 @@ fn chaos(seed: u64) -> Tally {
                 .is_some_and(|f| f.outcome.as_deref() == Some("ERROR"))
         })
     });
-    let allowed_stop: Option<&[&str]> = if plan.blocked.contains(&"ssh") {
-        Some(&["ssh"])
+    // The race (a row appears for an orphan) leaves a row in BOOTING whose server
+    // can no longer be swept: its slot may be the one the failover needed.
+    let raced = t.twin.with_cloud(|c, _| {
+        c.faults
+            .struck
+            .iter()
+            .any(|f| f.kind == FaultKind::AmphoraRowAppears)
+    });
+    let octavia_stop: &[&str] = &["headroom", "load-balancers"];
+    let (green_allowed, stops): (bool, &[&str]) = if plan.blocked.contains(&"ssh") {
+        (false, &["ssh"])
     } else if plan.blocked.contains(&"kubernetes") {
-        Some(&["kubernetes"])
+        (false, &["kubernetes"])
     } else if plan.blocked.contains(&"headroom") || failed_failover {
-        Some(&["headroom", "load-balancers"])
+        (false, octavia_stop)
+    } else if raced {
+        (true, octavia_stop)
     } else {
-        None
+        (true, &[])
     };
     tally.checks += 1;
     let code = last.output.status.code();
-    match allowed_stop {
-        None => {
-            if code != Some(0) {
-                violations.push(format!(
-                    "the last restore ended {code:?}, not green, on a scenario that allows green:\n{}",
-                    tail(&last.output.stderr)
-                ));
-            }
-        }
-        Some(layers) => {
-            let report: serde_json::Value =
-                serde_json::from_slice(&last.output.stdout).unwrap_or_default();
-            let lowest = lowest_red(&report);
-            let named = lowest.as_deref().is_some_and(|l| layers.contains(&l));
-            if !(code.is_some_and(|c| (10..=18).contains(&c)) && named) {
-                violations.push(format!(
-                    "the last restore ended {code:?} with lowest red {lowest:?}, where the scenario stops it at one of {layers:?}:\n{}",
-                    tail(&last.output.stderr)
-                ));
-            }
-        }
+    let report: serde_json::Value = serde_json::from_slice(&last.output.stdout).unwrap_or_default();
+    let lowest = lowest_red(&report);
+    let green = code == Some(0);
+    let named_stop = code.is_some_and(|c| (10..=18).contains(&c))
+        && lowest.as_deref().is_some_and(|l| stops.contains(&l));
+    if !(green && green_allowed || named_stop) {
+        violations.push(format!(
+            "the last restore ended {code:?} with lowest red {lowest:?}; the scenario allows {}{stops:?}:\n{}",
+            if green_allowed { "green or a stop at " } else { "only a stop at " },
+            tail(&last.output.stderr)
+        ));
     }
     ran.push(("restore --yes -f json (last)".into(), last));
 

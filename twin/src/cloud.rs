@@ -650,7 +650,7 @@ impl Cloud {
                     status: a.status.clone(),
                     role: a.role.clone(),
                     lb_network_ip: a.lb_network_ip.clone(),
-                    vrrp_ip: lb.vip_address.clone(),
+                    vrrp_ip: vrrp_ip(&a.id),
                     ha_ip: lb.vip_address.clone(),
                     created: started,
                     updated: started,
@@ -830,8 +830,13 @@ impl Cloud {
                 for a in &old {
                     self.servers.retain(|s| s.id != a.compute_id);
                 }
+                let vip = lb.vip_address.clone();
                 if let Some(new) = self.amphorae.iter_mut().find(|a| a.id == new_id) {
+                    // Plugged into the VIP network once it took over: its own VRRP
+                    // port address, and the VIP it holds.
                     new.status = "ALLOCATED".into();
+                    new.vrrp_ip = vrrp_ip(&new.id);
+                    new.ha_ip = vip;
                     new.updated = at;
                 }
                 self.log_worker(at, "INFO", &format!("Failover of load balancer {lb_id} completed: amphora {new_id} is ALLOCATED; reaped {}", old.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ")));
@@ -1298,6 +1303,12 @@ fn conflict_vm_state(server: &Server, action: &str) -> Refusal {
         server.id,
         server.vm_state.as_str()
     ))
+}
+
+/// An amphora's own address on the VIP subnet (its VRRP port), next to the VIP.
+fn vrrp_ip(amphora_id: &str) -> String {
+    let byte = derived_uuid("vrrp-ip", amphora_id).as_bytes()[0];
+    format!("192.0.2.{}", 101 + byte % 99)
 }
 
 fn amphora_server(

@@ -33,7 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/v2.1/servers/{id}/action", post(server_action))
         .route("/v2.1/flavors", get(list_flavors))
         .route("/v2.1/flavors/detail", get(list_flavors))
-        .route("/v2.1/os-hypervisors/detail", get(list_hypervisors))
+        .route("/v2.1/os-hypervisors", get(list_hypervisors))
+        .route("/v2.1/os-hypervisors/detail", get(list_hypervisors_detail))
+        .route("/v2.1/os-hypervisors/{id}", get(show_hypervisor))
+        .route("/v2.1/os-aggregates", get(list_aggregates))
 }
 
 fn version_doc(state: &Shared) -> Value {
@@ -475,7 +478,90 @@ async fn list_flavors(State(state): State<AppState>, headers: HeaderMap) -> Resp
     )
 }
 
-async fn list_hypervisors(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// Which hypervisor view a request asks for.
+#[derive(Clone, Copy, PartialEq)]
+enum HypervisorView {
+    /// `GET /os-hypervisors`: id, name, state, status.
+    List,
+    /// `GET /os-hypervisors/detail` and `/os-hypervisors/{id}`.
+    Detail,
+}
+
+async fn list_hypervisors(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    hypervisors(&state, &headers, &query, HypervisorView::List)
+}
+
+async fn list_hypervisors_detail(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    hypervisors(&state, &headers, &query, HypervisorView::Detail)
+}
+
+/// The hypervisor list, filtered by `hypervisor_hostname_pattern` (a substring, as
+/// `openstack hypervisor show NAME` looks one up) as Nova does from 2.53.
+fn hypervisors(
+    state: &Shared,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    view: HypervisorView,
+) -> Response {
+    let (token, version) = match begin(state, headers) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !token.is_admin() {
+        let rule = match view {
+            HypervisorView::List => "list",
+            HypervisorView::Detail => "list-detail",
+        };
+        return versioned(
+            fault(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "Policy doesn't allow os_compute_api:os-hypervisors:{rule} to be performed."
+                ),
+            ),
+            version,
+        );
+    }
+    let (cloud, _) = state.cloud();
+    let pattern = query.get("hypervisor_hostname_pattern");
+    let items: Vec<Value> = cloud
+        .hypervisors
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| pattern.is_none_or(|p| hypervisor_hostname(h).contains(p.as_str())))
+        .map(|(i, h)| hypervisor_json(&cloud, i, h, version, view))
+        .collect();
+    if pattern.is_some() && items.is_empty() {
+        return versioned(
+            fault(
+                StatusCode::NOT_FOUND,
+                &format!(
+                    "No hypervisor matching '{}' could be found.",
+                    pattern.map(String::as_str).unwrap_or_default()
+                ),
+            ),
+            version,
+        );
+    }
+    versioned(
+        json_response(StatusCode::OK, json!({"hypervisors": items})),
+        version,
+    )
+}
+
+async fn show_hypervisor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     let (token, version) = match begin(&state, &headers) {
         Ok(v) => v,
         Err(r) => return r,
@@ -484,37 +570,106 @@ async fn list_hypervisors(State(state): State<AppState>, headers: HeaderMap) -> 
         return versioned(
             fault(
                 StatusCode::FORBIDDEN,
-                "Policy doesn't allow os_compute_api:os-hypervisors:list-detail to be performed.",
+                "Policy doesn't allow os_compute_api:os-hypervisors:show to be performed.",
             ),
             version,
         );
     }
     let (cloud, _) = state.cloud();
-    let items: Vec<Value> = cloud
+    let Some((i, h)) = cloud
         .hypervisors
         .iter()
-        .map(|h| {
-            // From 2.88 the memory, vCPU and disk fields are gone: Placement has them.
-            let mut v = json!({
-                "id": h.uuid, "hypervisor_hostname": format!("{}.maas", h.spec.name), "state": "up",
-                "status": if h.spec.disabled { "disabled" } else { "enabled" }, "hypervisor_type": "QEMU",
-                "hypervisor_version": 8002000, "host_ip": "192.0.2.1",
-                "service": {"host": h.spec.name, "id": derived_uuid("service", &h.spec.name).to_string(), "disabled_reason": if h.spec.disabled { json!("maintenance") } else { Value::Null }},
-            });
-            if version < Microversion(2, 88) {
-                let used = cloud.usage(&h.spec.name);
-                v["memory_mb"] = json!(h.spec.memory_mb);
-                v["memory_mb_used"] = json!(used.memory_mb + h.spec.reserved_memory_mb);
-                v["vcpus"] = json!(h.spec.vcpus);
-                v["vcpus_used"] = json!(used.vcpus);
-                v["local_gb"] = json!(h.spec.disk_gb);
-                v["local_gb_used"] = json!(used.disk_gb);
-            }
-            v
-        })
-        .collect();
+        .enumerate()
+        .find(|(_, h)| h.uuid == id)
+    else {
+        return versioned(
+            fault(
+                StatusCode::NOT_FOUND,
+                &format!("Hypervisor with ID {id} could not be found."),
+            ),
+            version,
+        );
+    };
+    let body = hypervisor_json(&cloud, i, h, version, HypervisorView::Detail);
     versioned(
-        json_response(StatusCode::OK, json!({"hypervisors": items})),
+        json_response(StatusCode::OK, json!({"hypervisor": body})),
         version,
     )
+}
+
+/// Host aggregates: none on this cloud (`hypervisor show` lists a host's).
+async fn list_aggregates(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (token, version) = match begin(&state, &headers) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !token.is_admin() {
+        return versioned(
+            fault(
+                StatusCode::FORBIDDEN,
+                "Policy doesn't allow os_compute_api:os-aggregates:index to be performed.",
+            ),
+            version,
+        );
+    }
+    versioned(
+        json_response(StatusCode::OK, json!({"aggregates": []})),
+        version,
+    )
+}
+
+fn hypervisor_hostname(h: &crate::cloud::Hypervisor) -> String {
+    format!("{}.maas", h.spec.name)
+}
+
+/// One hypervisor as Nova shows it at `version`: from 2.88 the resource fields are
+/// gone (Placement has them) and `uptime` is in the detail.
+fn hypervisor_json(
+    cloud: &crate::cloud::Cloud,
+    index: usize,
+    h: &crate::cloud::Hypervisor,
+    version: Microversion,
+    view: HypervisorView,
+) -> Value {
+    let mut v = json!({
+        "id": h.uuid, "hypervisor_hostname": hypervisor_hostname(h), "state": "up",
+        "status": if h.spec.disabled { "disabled" } else { "enabled" },
+    });
+    if view == HypervisorView::List {
+        return v;
+    }
+    // Each compute host has its own address on the MAAS network.
+    v["host_ip"] = json!(format!("192.0.2.{}", 11 + index));
+    v["hypervisor_type"] = json!("QEMU");
+    v["hypervisor_version"] = json!(8002000);
+    v["service"] = json!({
+        "host": h.spec.name, "id": derived_uuid("service", &h.spec.name).to_string(),
+        "disabled_reason": if h.spec.disabled { json!("maintenance") } else { Value::Null },
+    });
+    if version >= Microversion(2, 88) {
+        v["uptime"] = Value::Null;
+        return v;
+    }
+    let used = cloud.usage(&h.spec.name);
+    let memory_used = used.memory_mb + h.spec.reserved_memory_mb;
+    let running = cloud
+        .servers
+        .iter()
+        .filter(|s| {
+            s.host.as_deref() == Some(h.spec.name.as_str()) && s.vm_state == VmState::Active
+        })
+        .count();
+    v["cpu_info"] = json!({"arch": "x86_64", "model": "EPYC-Rome", "vendor": "AMD", "features": ["pge", "clflush"], "topology": {"cores": h.spec.vcpus, "threads": 1, "sockets": 1}});
+    v["current_workload"] = json!(0);
+    v["running_vms"] = json!(running);
+    v["memory_mb"] = json!(h.spec.memory_mb);
+    v["memory_mb_used"] = json!(memory_used);
+    v["free_ram_mb"] = json!(h.spec.memory_mb as i64 - memory_used as i64);
+    v["vcpus"] = json!(h.spec.vcpus);
+    v["vcpus_used"] = json!(used.vcpus);
+    v["local_gb"] = json!(h.spec.disk_gb);
+    v["local_gb_used"] = json!(used.disk_gb);
+    v["free_disk_gb"] = json!(h.spec.disk_gb as i64 - used.disk_gb as i64);
+    v["disk_available_least"] = json!(h.spec.disk_gb as i64 - used.disk_gb as i64);
+    v
 }
