@@ -118,7 +118,7 @@ async fn host_kubectl(twin: &str, args: &[String]) -> anyhow::Result<ExitStatus>
     let config = ask_twin(
         twin,
         "/host/exec",
-        &serde_json::json!({"command": "sudo -n k8s config </dev/null"}),
+        &serde_json::json!({"command": "sudo -n k8s config --server https://127.0.0.1:6443 </dev/null"}),
     )
     .await?;
     if config["exit_code"].as_i64() != Some(0) {

@@ -141,8 +141,8 @@ impl Cloud {
                 kube,
             ),
             ["uptime", ..] => Output::ok(self.uptime(up, now)),
-            ["k8s", "status", flags @ ..] => self.k8s_status(up, flags),
-            ["k8s", "config", ..] => self.k8s_config(up, kube),
+            ["k8s", "status", flags @ ..] => self.k8s_status(up, flags, now),
+            ["k8s", "config", rest @ ..] => self.k8s_config(up, rest, kube),
             ["echo", words @ ..] => Output::ok(format!("{}\n", words.join(" ").trim_matches('\''))),
             [program, ..] => Output::err(format!("{program}: command not found\n"), 127),
             [] => Output::ok(String::new()),
@@ -182,7 +182,7 @@ impl Cloud {
         format!(" {clock} up {up_text},  1 user,  load average: {a:.2}, {b:.2}, {c:.2}\n")
     }
 
-    fn k8s_status(&self, up: Duration, flags: &[&str]) -> Output {
+    fn k8s_status(&self, up: Duration, flags: &[&str], now: Timestamp) -> Output {
         let ready_at = self.timings.k8s_ready_after_boot.as_secs_f64().max(1.0);
         let x = up.as_secs_f64() / ready_at;
         use crate::scenario::StatusFlag;
@@ -212,7 +212,14 @@ impl Cloud {
             return Output::err("Error: The node is not part of a Kubernetes cluster. You can bootstrap a new cluster with:\n\n  sudo k8s bootstrap\n".into(), 1);
         }
         if x < 0.8 || self.host.k8s_never_ready {
-            return Output::err("Error: Failed to retrieve the cluster status.\n\nThe error was: context deadline exceeded\nE1124 07:31:02.118 reflector.go:147 Get \"https://127.0.0.1:6443/api/v1/nodes\": net/http: TLS handshake timeout\n".into(), 1);
+            // klog's header: severity, month and day, time of day (the VM's clock).
+            let klog = now.strftime("E%m%d %H:%M:%S%.3f");
+            return Output::err(
+                format!(
+                    "Error: Failed to retrieve the cluster status.\n\nThe error was: context deadline exceeded\n{klog} reflector.go:147 Get \"https://127.0.0.1:6443/api/v1/nodes\": net/http: TLS handshake timeout\n"
+                ),
+                1,
+            );
         }
         let ready = x >= 1.0 && !self.host.k8s_never_ready;
         let members = if ready {
@@ -265,14 +272,43 @@ impl Cloud {
         Output::ok(text)
     }
 
-    fn k8s_config(&self, up: Duration, kube: &KubeEndpoint) -> Output {
+    /// `k8s config [--server URL]`: the admin kubeconfig, its `server` the flag's URL
+    /// or, without it, the node's own address. A bare `server=URL` (the runbook's
+    /// spelling) is not the flag: the node's address it is. The VM's port 6443 on its
+    /// floating IP (loopback here) is the twin's apiserver port, as a NAT would map it.
+    fn k8s_config(&self, up: Duration, args: &[&str], kube: &KubeEndpoint) -> Output {
+        let mut server = format!("https://{}:6443", self.host.node_address);
+        let mut rest = args.iter();
+        while let Some(arg) = rest.next() {
+            if let Some(url) = arg.strip_prefix("--server=") {
+                server = url.to_string();
+            } else if *arg == "--server" {
+                match rest.next() {
+                    Some(url) => server = url.to_string(),
+                    None => {
+                        return Output::err("Error: flag needs an argument: --server\n".into(), 1);
+                    }
+                }
+            } else if arg.starts_with('-') {
+                return Output::err(format!("Error: unknown flag: {arg}\n"), 1);
+            }
+        }
         if up.as_secs_f64() < self.timings.k8s_ready_after_boot.as_secs_f64() * 0.55 {
             return Output::err("Error: Failed to generate an admin kubeconfig for \"\".\n\nThe error was: daemon not yet initialized\n".into(), 1);
         }
+        let host = server
+            .strip_prefix("https://")
+            .and_then(|rest| rest.strip_suffix(":6443"))
+            .map(|h| h.trim_matches(['[', ']']));
+        if host
+            .and_then(|h| h.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback())
+        {
+            server = kube.url.clone();
+        }
         let ca = base64(kube.ca_pem.as_bytes());
         Output::ok(format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: {}\n  name: k8s\ncontexts:\n- context:\n    cluster: k8s\n    user: k8s-user\n  name: k8s\ncurrent-context: k8s\nusers:\n- name: k8s-user\n  user:\n    token: twin-kube-admin-token\n",
-            kube.url
+            "apiVersion: v1\nkind: Config\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n    server: {server}\n  name: k8s\ncontexts:\n- context:\n    cluster: k8s\n    user: k8s-user\n  name: k8s\ncurrent-context: k8s\nusers:\n- name: k8s-user\n  user:\n    token: twin-kube-admin-token\n"
         ))
     }
 }
@@ -398,6 +434,48 @@ mod tests {
         assert!(peak > 100.0, "{peak}");
         let settled = c.load_averages(Duration::from_secs(40 * 60))[0];
         assert!(settled < 2.0, "{settled}");
+    }
+
+    #[test]
+    fn k8s_config_reads_the_server_flag_and_ignores_a_bare_server_word() {
+        let (c, now) = booted(22);
+        let server = |line: &str| {
+            let out = run(&c, now, line);
+            assert_eq!(out.code, 0, "{line}: {}", out.stderr);
+            out.stdout
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("server: "))
+                .unwrap()
+                .to_string()
+        };
+        // The VM's 6443 on its (loopback) floating IP is the twin's apiserver port.
+        assert_eq!(
+            server("sudo k8s config --server https://127.0.0.1:6443 </dev/null"),
+            "https://127.0.0.1:1"
+        );
+        assert_eq!(
+            server("sudo k8s config --server=https://203.0.113.40:6443"),
+            "https://203.0.113.40:6443"
+        );
+        // The runbook's `server=...` is not the flag: the node's own address.
+        assert_eq!(
+            server("sudo k8s config server=https://127.0.0.1:6443 </dev/null"),
+            "https://192.0.2.15:6443"
+        );
+        assert_eq!(server("sudo k8s config"), "https://192.0.2.15:6443");
+        assert!(
+            run(&c, now, "sudo k8s config --server")
+                .stderr
+                .contains("flag needs an argument")
+        );
+    }
+
+    #[test]
+    fn the_cold_start_noise_carries_the_vms_clock() {
+        let (c, now) = booted(14);
+        let out = run(&c, now, "sudo k8s status");
+        let stamp = now.strftime("E%m%d %H:%M:%S").to_string();
+        assert!(out.stderr.contains(&stamp), "{stamp} in {}", out.stderr);
     }
 
     #[test]
