@@ -270,8 +270,8 @@ pub fn private_dir(name: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
-/// Quotes a value for a POSIX shell (`source admin-openrc`).
-fn shell_quote(value: &str) -> String {
+/// Quotes a value for a POSIX shell (`source admin-openrc`, the twin VM's scripts).
+pub(crate) fn shell_quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', "'\\''"))
 }
 

@@ -1,10 +1,12 @@
 //! `twin-ssh`: stands in for `ssh` when the site is the twin. It takes ssh's
-//! arguments as this tool passes them, connects to the twin's ssh port like ssh
-//! would (exit 255 and ssh's message when nothing listens), and runs the remote
-//! command through the twin's `/host/exec`. The VM's own kubectl (`sudo -n k8s
-//! kubectl ...`, `management.kubectl: on-host`) is the real `kubectl` of this
-//! machine with the kubeconfig the twin's VM emits, as the VM's would read its
-//! cluster's API. Loopback only.
+//! arguments, connects to the twin's ssh port like ssh would (exit 255 and ssh's
+//! message when nothing listens), and runs the remote command as sshd does: one line
+//! for a real `sh -c`, so pipes, redirections and `2>&1` work. On that shell's PATH
+//! the VM's own programs (`uptime`, `sudo`, `k8s`) are scripts that ask the twin's
+//! `/host/exec` (`twin-exec`). The VM's kubectl (`sudo -n k8s kubectl ...`,
+//! `management.kubectl: on-host`) is the real `kubectl` of this machine with the
+//! kubeconfig the twin's VM emits, as the VM's would read its cluster's API.
+//! Loopback only.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -21,11 +23,15 @@ struct SshArgs {
     command: String,
 }
 
+/// ssh's own reading: options up to the destination, then the remote command, its
+/// words joined by spaces (`--` may end the options).
 fn parse(args: &[String]) -> Result<SshArgs, String> {
     let mut port = 22;
-    let mut host = None;
     let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
+    let host = loop {
+        let Some(arg) = iter.next() else {
+            return Err("no destination host".into());
+        };
         match arg.as_str() {
             "-p" => {
                 port = iter
@@ -37,18 +43,26 @@ fn parse(args: &[String]) -> Result<SshArgs, String> {
                 iter.next();
             }
             "--" => {
-                let command = iter.map(String::as_str).collect::<Vec<_>>().join(" ");
-                return Ok(SshArgs {
-                    host: host.ok_or("no host before `--`")?,
-                    port,
-                    command,
-                });
+                let target = iter.next().ok_or("no destination host after `--`")?;
+                break target.rsplit('@').next().unwrap_or(target).to_string();
             }
             flag if flag.starts_with('-') => {}
-            target => host = Some(target.rsplit('@').next().unwrap_or(target).to_string()),
+            target => break target.rsplit('@').next().unwrap_or(target).to_string(),
         }
+    };
+    let words: Vec<&str> = iter.map(String::as_str).collect();
+    let words = match words.first() {
+        Some(&"--") => &words[1..],
+        _ => &words[..],
+    };
+    if words.is_empty() {
+        return Err("no remote command (the twin's VM gives no login shell)".into());
     }
-    Err("no remote command after `--`".into())
+    Ok(SshArgs {
+        host,
+        port,
+        command: words.join(" "),
+    })
 }
 
 /// Runs one "ssh" command against the twin at `twin`.
@@ -76,40 +90,70 @@ pub async fn run(twin: &str, args: &[String]) -> anyhow::Result<ExitStatus> {
         eprintln!("ssh: connect to host {ip} port {}: {words}", ssh.port);
         return Ok(ExitStatus::Child(255));
     }
-    if let Some(args) = host_kubectl_args(&ssh.command) {
-        return host_kubectl(twin, &args).await;
-    }
-    host_exec(twin, serde_json::json!({"command": ssh.command})).await
+    remote_shell(twin, &ssh.command)
 }
 
-/// The arguments of the VM's kubectl in a remote line as
-/// [`crate::host::ssh::kubectl_line`] writes it.
-fn host_kubectl_args(line: &str) -> Option<Vec<String>> {
-    let quoted = line
-        .strip_prefix("sudo -n k8s kubectl ")?
-        .strip_suffix(" </dev/null")?;
-    let mut words = Vec::new();
-    let mut rest = quoted.trim();
-    while !rest.is_empty() {
-        // Each word is `'...'`, a quote inside written `'\''`.
-        let mut word = String::new();
-        loop {
-            let inner = rest.strip_prefix('\'')?;
-            let end = inner.find('\'')?;
-            word.push_str(&inner[..end]);
-            rest = &inner[end + 1..];
-            match rest.strip_prefix("\\'") {
-                Some(after) => {
-                    word.push('\'');
-                    rest = after;
-                }
-                None => break,
+/// Runs `line` as sshd would, with `sh -c`, the VM's programs first on its PATH.
+fn remote_shell(twin: &str, line: &str) -> anyhow::Result<ExitStatus> {
+    let dir = std::env::temp_dir().join(format!(
+        "juju-capi-restore-twin-vm-{}-{}",
+        std::process::id(),
+        crate::files::unique()
+    ));
+    crate::state::make_dir(&dir, 0o700)?;
+    let result = vm_programs(twin, &dir).and_then(|()| {
+        let path = match std::env::var_os("PATH") {
+            Some(rest) => {
+                let mut all = dir.clone().into_os_string();
+                all.push(":");
+                all.push(rest);
+                all
             }
-        }
-        words.push(word);
-        rest = rest.trim_start();
+            None => dir.clone().into_os_string(),
+        };
+        // This process is the "ssh" child: it may block on its shell.
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(line)
+            .env("PATH", path)
+            .status()
+            .map_err(|e| anyhow::anyhow!("twin-ssh: cannot run `sh` for the twin's VM: {e}"))
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    let status = result?;
+    Ok(ExitStatus::Child(
+        status.code().unwrap_or(255).clamp(0, 255) as u8,
+    ))
+}
+
+/// Writes the VM's `uptime`, `sudo` and `k8s` into `dir`: `sudo` runs its command
+/// (the VM's sudoers lets the tool's user in without a password); the others ask
+/// the twin through `twin-exec`.
+fn vm_programs(twin: &str, dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = std::env::current_exe()?;
+    let bin = super::twin::shell_quote(&bin.to_string_lossy());
+    let twin = super::twin::shell_quote(twin);
+    let scripts = [
+        (
+            "uptime",
+            format!("#!/bin/sh\nexec {bin} twin-exec --twin {twin} -- uptime \"$@\"\n"),
+        ),
+        (
+            "k8s",
+            format!("#!/bin/sh\nexec {bin} twin-exec --twin {twin} -- k8s \"$@\"\n"),
+        ),
+        (
+            "sudo",
+            "#!/bin/sh\nwhile [ \"${1#-}\" != \"$1\" ]; do shift; done\nexec \"$@\"\n".to_string(),
+        ),
+    ];
+    for (name, text) in scripts {
+        let path = dir.join(name);
+        crate::files::create_private(&path, &text)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
     }
-    Some(words)
+    Ok(())
 }
 
 /// `sudo k8s kubectl ARGS` on the twin's VM: fails as `k8s config` does while the
@@ -154,6 +198,12 @@ async fn host_kubectl(twin: &str, args: &[String]) -> anyhow::Result<ExitStatus>
 /// `twin-exec`: runs one program of the twin's VM (the scripts behind a real sshd in
 /// the tests call this for `uptime` and `k8s`).
 pub async fn exec(twin: &str, argv: &[String]) -> anyhow::Result<ExitStatus> {
+    if let [k8s, kubectl, args @ ..] = argv
+        && k8s == "k8s"
+        && kubectl == "kubectl"
+    {
+        return host_kubectl(twin, args).await;
+    }
     host_exec(twin, serde_json::json!({"argv": argv})).await
 }
 
@@ -277,13 +327,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_vms_kubectl_arguments_read_back_as_written() {
-        let args: Vec<String> = ["get", "-n", "magnum-x", "it's", "-o", "json"]
-            .map(String::from)
-            .to_vec();
-        let line = crate::host::ssh::kubectl_line(&args);
-        assert_eq!(host_kubectl_args(&line), Some(args));
-        assert_eq!(host_kubectl_args("uptime"), None);
+    fn ssh_arguments_as_the_runbook_writes_them() {
+        let args: Vec<String> = [
+            "-i",
+            "/home/ubuntu/.ssh/id_ed25519",
+            "-o",
+            "BatchMode=yes",
+            "ubuntu@127.0.0.1",
+            "uptime; sudo k8s status 2>&1 </dev/null | head -4",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            parse(&args).unwrap(),
+            SshArgs {
+                host: "127.0.0.1".into(),
+                port: 22,
+                command: "uptime; sudo k8s status 2>&1 </dev/null | head -4".into()
+            }
+        );
+        assert!(parse(&args[..5]).is_err(), "no command");
     }
 
     #[test]

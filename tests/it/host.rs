@@ -253,3 +253,54 @@ fn older_snaps_are_read_through_their_own_flag_or_plain_text() {
         assert_eq!(k8s["state"], "green", "{flag:?}: {k8s}");
     }
 }
+
+#[test]
+fn the_runbooks_readiness_poll_runs_unchanged_through_the_ssh_stand_in() {
+    let t = TestTwin::with(|s| s.servers[0].status = ServerStatus::Active);
+    // Runbook Step 3's remote line, as the runbook passes it to ssh: a pipe, a
+    // redirection and `2>&1`, run by a real shell with the VM's programs on its PATH.
+    let output = std::process::Command::new(crate::harness::BIN)
+        .args(["twin-ssh", "--twin", t.twin.base_url(), "-i", "/dev/null"])
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-p",
+        ])
+        .arg(t.twin.ssh_port().to_string())
+        .args([
+            "ubuntu@127.0.0.1",
+            "uptime; sudo k8s status 2>&1 </dev/null | head -4",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].contains(" up ") && lines[0].contains("load average:"),
+        "{text}"
+    );
+    assert_eq!(
+        lines.len(),
+        5,
+        "uptime, then `head -4` of k8s status:\n{text}"
+    );
+    assert!(lines[1].starts_with("cluster status:"), "{text}");
+    // And the runbook's kubeconfig line: its bare `server=` is not the flag, so the
+    // kubeconfig names the node's own address (the trap the tool's `--server` avoids).
+    let output = std::process::Command::new(crate::harness::BIN)
+        .args(["twin-ssh", "--twin", t.twin.base_url(), "-p"])
+        .arg(t.twin.ssh_port().to_string())
+        .args([
+            "ubuntu@127.0.0.1",
+            "sudo k8s config server=https://127.0.0.1:6443 </dev/null",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("server: https://192.0.2.15:6443"), "{text}");
+}
