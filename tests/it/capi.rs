@@ -167,3 +167,113 @@ fn with_the_vms_own_kubectl_a_parked_stack_restores_to_green_without_a_kubeconfi
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(!kubeconfig_path(&t).exists(), "nothing re-emitted");
 }
+
+/// The runbook's kubectl line (Step 4) with the kubeconfig the tool re-emits: what
+/// the real kubectl prints, header first.
+fn kubectl(t: &TestTwin, line: &[&str]) -> Vec<String> {
+    let output = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig_path(t))
+        .args(line)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "kubectl {line:?}: {}",
+        stderr(&output)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .filter(|c| !c.is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
+}
+
+#[test]
+fn the_runbooks_kubectl_lines_print_the_real_columns() {
+    let t = up("ACTIVE");
+    let out = t.cmd().arg("kubeconfig").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let nodes = kubectl(&t, &["get", "nodes", "-o", "wide"]);
+    assert_eq!(
+        nodes[0],
+        "NAME|STATUS|ROLES|AGE|VERSION|INTERNAL-IP|EXTERNAL-IP|OS-IMAGE|KERNEL-VERSION|CONTAINER-RUNTIME"
+    );
+    assert!(
+        nodes[1].starts_with("capi-mgmt-v2|Ready|control-plane,worker|"),
+        "{nodes:?}"
+    );
+    assert!(
+        nodes[1].contains("|v1.31.4|192.0.2.15|<none>|Ubuntu 22.04.5 LTS|"),
+        "{nodes:?}"
+    );
+
+    let pods = kubectl(&t, &["get", "pods", "-A"]);
+    assert_eq!(pods[0], "NAMESPACE|NAME|READY|STATUS|RESTARTS|AGE");
+    let capo = pods.iter().find(|p| p.starts_with("capo-system|")).unwrap();
+    // Restarted with the VM: the count and how long ago, as kubectl shows it.
+    assert!(capo.contains("|1/1|Running|3 ("), "{capo}");
+    assert!(capo.contains(" ago)|"), "{capo}");
+
+    // CAPI 1.11 (the twin's default, the runbook's): v1beta2's printer columns,
+    // with the `Available` its final verify reads.
+    let ns = "magnum-674171fd28d446d3a37073b6a761e910";
+    let objects = kubectl(&t, &["-n", ns, "get", "cluster,openstackcluster,machines"]);
+    assert_eq!(
+        objects[0],
+        "NAME|CLUSTERCLASS|AVAILABLE|CP DESIRED|CP AVAILABLE|CP UP-TO-DATE|W DESIRED|W AVAILABLE|W UP-TO-DATE|PHASE|AGE|VERSION"
+    );
+    assert!(
+        objects[1].starts_with("cluster.cluster.x-k8s.io/capi-test-1-"),
+        "{objects:?}"
+    );
+    assert!(
+        objects[1].contains("|magnum-v0.26.0|True|1|1|1|2|2|2|Provisioned|"),
+        "{objects:?}"
+    );
+    let osc = objects
+        .iter()
+        .position(|l| l.starts_with("NAME|CLUSTER|READY"))
+        .unwrap();
+    assert_eq!(objects[osc], "NAME|CLUSTER|READY|NETWORK|BASTION IP|AGE");
+    let machines = objects
+        .iter()
+        .position(|l| l.starts_with("NAME|CLUSTER|NODE NAME"))
+        .unwrap();
+    assert_eq!(
+        objects[machines],
+        "NAME|CLUSTER|NODE NAME|READY|AVAILABLE|UP-TO-DATE|PHASE|AGE|VERSION"
+    );
+    assert_eq!(objects.len(), machines + 4, "three machines: {objects:?}");
+}
+
+#[test]
+fn capi_before_1_11_serves_v1beta1_with_its_own_columns_and_the_tool_reads_both() {
+    let t = TestTwin::with(|s| {
+        s.servers[0].status = ServerStatus::Active;
+        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.management.capi_api = twin::scenario::CapiApi::V1beta1;
+    });
+    let out = t.cmd().arg("kubeconfig").output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ns = "magnum-674171fd28d446d3a37073b6a761e910";
+    let objects = kubectl(&t, &["-n", ns, "get", "cluster,machines"]);
+    assert_eq!(objects[0], "NAME|CLUSTERCLASS|PHASE|AGE|VERSION");
+    let machines = objects
+        .iter()
+        .position(|l| l.starts_with("NAME|CLUSTER|NODENAME"))
+        .unwrap();
+    assert_eq!(
+        objects[machines],
+        "NAME|CLUSTER|NODENAME|PROVIDERID|PHASE|AGE|VERSION"
+    );
+    let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
+    let capo = layer(&report, "capo");
+    assert_eq!(capo["state"], "green", "{capo}");
+}

@@ -433,6 +433,8 @@ pub struct HostSpec {
     pub node_address: String,
     /// Which structured-output flag its k8s snap knows.
     pub status_flag: crate::scenario::StatusFlag,
+    /// The CAPI API versions served.
+    pub capi_api: crate::scenario::CapiApi,
 }
 
 /// The whole simulated cloud.
@@ -727,6 +729,7 @@ impl Cloud {
                 vcpus: scenario.management.vcpus,
                 node_name: scenario.management.server.clone(),
                 status_flag: scenario.management.k8s_status_flag,
+                capi_api: scenario.management.capi_api,
                 node_address: scenario
                     .servers
                     .iter()

@@ -314,6 +314,23 @@ pub struct ManagementSpec {
     /// Which structured-output flag the VM's k8s snap knows.
     #[serde(default)]
     pub k8s_status_flag: StatusFlag,
+    /// The CAPI release's API: what `kubectl get cluster,machines` reads.
+    #[serde(default)]
+    pub capi_api: CapiApi,
+}
+
+/// The Cluster API versions the management cluster serves.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum CapiApi {
+    /// CAPI up to 1.10: `cluster.x-k8s.io/v1beta1` only, `Ready` conditions.
+    V1beta1,
+    /// CAPI 1.11 and later (the runbook's site: its verify looks for
+    /// `Available=True`): `v1beta2` preferred and stored, with `Available`
+    /// conditions and the old ones under `status.deprecated.v1beta1`; `v1beta1`
+    /// still served, deprecated.
+    #[default]
+    V1beta2,
 }
 
 /// The structured-output flag of `k8s status` in a given snap release.
