@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Start real Keystone and Placement (from PyPI) on 127.0.0.1 for the contract tests.
+"""Start real Keystone, Placement and Octavia's API (from PyPI) on 127.0.0.1 for the
+contract tests.
 
 Usage: real_services.py DIR
 
-Writes configs, sqlite databases and fernet keys under DIR, starts both services
-under gunicorn in the background, provisions the projects, users and roles the
+Writes configs, sqlite databases and fernet keys under DIR, starts the services
+under gunicorn in the background (Octavia's as real_octavia.py describes), provisions the projects, users and roles the
 contract tests expect (the same shape as the twin's default scenario), and writes
 DIR/contract.json with URLs, ids, credentials and the gunicorn pids. Everything
 listens on loopback only; nothing here reaches the network.
@@ -23,6 +24,7 @@ STARTED = []
 
 ADMIN_PASSWORD = "contract-admin-password"
 PLACEMENT_PASSWORD = "contract-placement-password"
+OCTAVIA_PASSWORD = "contract-octavia-password"
 OPERATOR_PASSWORD = "contract-operator-password"
 
 
@@ -66,12 +68,13 @@ def wait_for(url, what, seconds=60):
     raise SystemExit(f"{what} did not start listening on {url} within {seconds}s")
 
 
-def gunicorn(venv_bin, workdir, module, port, env, log):
+def gunicorn(venv_bin, workdir, module, port, env, log, argv=()):
     wsgi = os.path.join(workdir, f"{module}_wsgi.py")
-    target = {"keystone": "keystone.wsgi.api", "placement": "placement.wsgi.api"}[module]
+    target = {"keystone": "keystone.wsgi.api", "placement": "placement.wsgi.api",
+              "octavia": "octavia.wsgi.api"}[module]
     with open(wsgi, "w") as f:
         # oslo.config parses sys.argv: hide gunicorn's arguments from it.
-        f.write(f"import sys\nsys.argv = sys.argv[:1]\nfrom {target} import application\n")
+        f.write(f"import sys\nsys.argv = sys.argv[:1] + {list(argv)!r}\nfrom {target} import application\n")
     proc = subprocess.Popen(
         [os.path.join(venv_bin, "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1",
          "--threads", "4", "--no-control-socket", "--chdir", workdir, f"{module}_wsgi:application"],
@@ -83,8 +86,9 @@ def main():
     workdir = os.path.abspath(sys.argv[1])
     venv_bin = os.path.dirname(os.path.abspath(sys.executable))
     os.makedirs(workdir, exist_ok=True)
-    kport, pport = free_port(), free_port()
+    kport, pport, oport = free_port(), free_port(), free_port()
     kurl, purl = f"http://127.0.0.1:{kport}/v3", f"http://127.0.0.1:{pport}"
+    ourl = f"http://127.0.0.1:{oport}"
 
     # --- Keystone -------------------------------------------------------------
     kconf = os.path.join(workdir, "keystone.conf")
@@ -148,6 +152,11 @@ password_hash_rounds = 4
     svc = request("POST", f"{kurl}/services", token, {"service": {"type": "placement", "name": "placement"}})[2]["service"]["id"]
     for interface in ("public", "internal", "admin"):
         request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": purl, "region_id": "RegionOne"}})
+    octavia_user = user("octavia", OCTAVIA_PASSWORD, service_id)
+    grant(service_id, octavia_user, "admin")
+    svc = request("POST", f"{kurl}/services", token, {"service": {"type": "load-balancer", "name": "octavia"}})[2]["service"]["id"]
+    for interface in ("public", "internal", "admin"):
+        request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": ourl, "region_id": "RegionOne"}})
     appcred = request("POST", f"{kurl}/users/{admin_id}/application_credentials", token,
                       {"application_credential": {"name": "capi-restore"}})[2]["application_credential"]
 
@@ -177,16 +186,26 @@ project_domain_id = default
     STARTED.append(ppid)
     wait_for(purl, "placement")
 
+    # --- Octavia's API -----------------------------------------------------------
+    import real_octavia
+    oconf = real_octavia.config(workdir, kurl, OCTAVIA_PASSWORD)
+    real_octavia.seed(workdir, capi_id)
+    opid = gunicorn(venv_bin, workdir, "octavia", oport, dict(os.environ),
+                    os.path.join(workdir, "octavia.out"), argv=["--config-file", oconf])
+    STARTED.append(opid)
+    wait_for(ourl, "octavia", seconds=120)
+
     contract = {
         "auth_url": kurl,
         "placement_url": purl,
+        "octavia_url": ourl,
         "region": "RegionOne",
         "admin": {"username": "admin", "password": ADMIN_PASSWORD, "project": "admin", "project_id": admin_project_id, "user_id": admin_id},
         "operator": {"username": "capi-operator", "password": OPERATOR_PASSWORD, "project": "capi-mgmt"},
         "management_project_id": capi_id,
         "no_role_project_id": other_id,
         "application_credential": {"id": appcred["id"], "secret": appcred["secret"]},
-        "pids": [kpid, ppid],
+        "pids": [kpid, ppid, opid],
     }
     with open(os.path.join(workdir, "contract.json"), "w") as f:
         json.dump(contract, f, indent=2)

@@ -1,6 +1,7 @@
-//! Contract tests: the same client checks run against real Keystone and Placement
-//! (from PyPI, started on 127.0.0.1 by `scripts/test`) and against the twin, so the
-//! twin is proven to answer like the real thing where the real thing runs here.
+//! Contract tests: the same client checks run against real Keystone, Placement and
+//! Octavia's API (from PyPI, started on 127.0.0.1 by `scripts/test`) and against the
+//! twin, so the twin is proven to answer like the real thing where the real thing
+//! runs here.
 //!
 //! Under `scripts/test` (the README's test command) the real services are required;
 //! a plain `cargo test` without them says loudly that it skipped this half.
@@ -10,6 +11,7 @@ use std::collections::BTreeMap;
 use capi_restore::cloud::credentials::{
     AuthMethod, CloudConfig, DomainRef, Interface, ProjectRef, Tls, UserRef,
 };
+use capi_restore::cloud::octavia;
 use capi_restore::cloud::placement::{self, ProviderCapacity};
 use capi_restore::cloud::{ApiError, Call, Scope, Service, Session};
 use capi_restore::layers::headroom;
@@ -38,7 +40,7 @@ pub fn real() -> Option<Target> {
     let Ok(path) = std::env::var("CAPI_RESTORE_CONTRACT") else {
         if std::env::var_os("CAPI_RESTORE_REQUIRE_REAL").is_some() {
             panic!(
-                "CAPI_RESTORE_REQUIRE_REAL is set but CAPI_RESTORE_CONTRACT is not: run the tests through `scripts/test`, which starts real Keystone and Placement"
+                "CAPI_RESTORE_REQUIRE_REAL is set but CAPI_RESTORE_CONTRACT is not: run the tests through `scripts/test`, which starts real Keystone, Placement and Octavia"
             );
         }
         eprintln!(
@@ -441,4 +443,216 @@ async fn placement_gives_the_same_headroom_on_the_twin_and_for_real() {
         real_headroom, twin_headroom,
         "headroom computed from real Placement equals the twin's"
     );
+}
+
+/// The load balancers real Octavia's database is seeded with (scripts/real_octavia.py)
+/// and the twin is given: the runbook's in ERROR, one ACTIVE, one PENDING_UPDATE,
+/// each with one amphora: (load balancer, provisioning status, amphora).
+const OCTAVIA_LBS: [(&str, &str, &str); 3] = [
+    (
+        "0f968008-2c4b-4d7e-b1a9-6e3f5c8d2a17",
+        "ERROR",
+        "7a2b9c4d-1e3f-4a5b-8c6d-9e0f1a2b3c4d",
+    ),
+    (
+        "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+        "ACTIVE",
+        "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+    ),
+    (
+        "9f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f",
+        "PENDING_UPDATE",
+        "3c4d5e6f-7a8b-4c9d-8e1f-2a3b4c5d6e7f",
+    ),
+];
+
+/// The keys of a JSON object, sorted.
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    k.sort();
+    k
+}
+
+/// A call's status code and its JSON body.
+async fn raw(s: &Session, call: Call) -> (u16, Value) {
+    match s.send(&call).await {
+        Ok(answer) => (
+            answer.status.as_u16(),
+            serde_json::from_slice(&answer.body).unwrap_or(Value::Null),
+        ),
+        Err(e) => (e.status().unwrap_or(0), json!({"error": e.to_string()})),
+    }
+}
+
+/// What the tool's calls to Octavia observe, in order: every status, every key set,
+/// every message the tool keeps (ids are the same on both sides; project ids, URLs
+/// and times are not compared).
+async fn octavia_contract(s: &Session, project: &str) -> Vec<(String, Value)> {
+    use capi_restore::cloud::Service::LoadBalancer;
+    let mut seen = Vec::new();
+    let lbs = "/lbaas/loadbalancers";
+    // A page of one: Octavia's `next` link, with the marker.
+    let (status, page) = raw(
+        s,
+        Call::get(Scope::Admin, LoadBalancer, lbs)
+            .query("project_id", project)
+            .query("limit", "1"),
+    )
+    .await;
+    seen.push(("page status".into(), json!(status)));
+    seen.push(("page keys".into(), json!(keys(&page))));
+    seen.push((
+        "load balancer keys".into(),
+        json!(keys(&page["loadbalancers"][0])),
+    ));
+    let link = &page["loadbalancers_links"][0];
+    seen.push(("next link rel".into(), link["rel"].clone()));
+    let href = link["href"].as_str().unwrap_or_default();
+    seen.push((
+        "next link has limit and marker".into(),
+        json!(href.contains("limit=1") && href.contains("marker=")),
+    ));
+    // Every page, through the tool's own client.
+    let mut all: Vec<(String, String)> =
+        octavia::list_load_balancers(s, Scope::Admin, Some(project))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|lb| (lb.id, format!("{:?}", lb.provisioning_status)))
+            .collect();
+    all.sort();
+    seen.push(("listed".into(), json!(all)));
+    let amphorae = octavia::list_amphorae_paged(s, 1).await.unwrap();
+    let mut amphora_ids: Vec<String> = amphorae.into_iter().map(|a| a.id).collect();
+    amphora_ids.sort();
+    seen.push(("amphorae, a page at a time".into(), json!(amphora_ids)));
+    let (status, body) = raw(
+        s,
+        Call::get(Scope::Admin, LoadBalancer, "/octavia/amphorae"),
+    )
+    .await;
+    seen.push(("amphora list status".into(), json!(status)));
+    seen.push(("amphora keys".into(), json!(keys(&body["amphorae"][0]))));
+    // Not found, and the failover's state rule.
+    let missing = "00000000-0000-4000-8000-000000000099";
+    for (what, result) in [
+        (
+            "show missing",
+            octavia::show_load_balancer(s, Scope::Admin, missing)
+                .await
+                .map(|_| ()),
+        ),
+        (
+            "failover missing",
+            octavia::failover_load_balancer(s, missing).await,
+        ),
+        (
+            "failover PENDING_UPDATE",
+            octavia::failover_load_balancer(s, OCTAVIA_LBS[2].0).await,
+        ),
+        (
+            "failover ERROR",
+            octavia::failover_load_balancer(s, OCTAVIA_LBS[0].0).await,
+        ),
+        (
+            "failover ACTIVE",
+            octavia::failover_load_balancer(s, OCTAVIA_LBS[1].0).await,
+        ),
+        (
+            "failover again while PENDING_UPDATE",
+            octavia::failover_load_balancer(s, OCTAVIA_LBS[0].0).await,
+        ),
+    ] {
+        let outcome = match result {
+            Ok(()) => json!("accepted"),
+            Err(ApiError::Status {
+                status, message, ..
+            }) => json!([status, message]),
+            Err(other) => json!(other.to_string()),
+        };
+        seen.push((what.into(), outcome));
+    }
+    // What a failover leaves for the poll to see.
+    let (status, shown) = raw(
+        s,
+        Call::get(
+            Scope::Admin,
+            LoadBalancer,
+            format!("{lbs}/{}", OCTAVIA_LBS[0].0),
+        ),
+    )
+    .await;
+    seen.push(("show status".into(), json!(status)));
+    seen.push(("show keys".into(), json!(keys(&shown))));
+    seen.push((
+        "after failover".into(),
+        shown["loadbalancer"]["provisioning_status"].clone(),
+    ));
+    seen
+}
+
+#[tokio::test]
+async fn octavia_answers_the_tools_calls_alike_on_the_twin_and_for_real() {
+    let t = TestTwin::with(|s| {
+        let base = s.load_balancers[0].clone();
+        s.load_balancers[0].amphorae[0].id = OCTAVIA_LBS[0].2.into();
+        for (i, (id, status, amphora)) in OCTAVIA_LBS.iter().enumerate().skip(1) {
+            let mut lb = base.clone();
+            lb.id = (*id).into();
+            lb.name = format!("{}-{i}", base.name);
+            lb.provisioning_status = (*status).into();
+            lb.vip_address = format!("192.0.2.{}", 100 + i);
+            lb.floating_ip = None;
+            lb.amphorae[0].id = (*amphora).into();
+            s.load_balancers.push(lb);
+        }
+        // Octavia's own failover flow is not what is compared: keep it pending.
+        s.timings.failover = std::time::Duration::from_secs(86400);
+        s.timings.failover_fast_fail = std::time::Duration::from_secs(86400);
+    });
+    let tw = twin(&t);
+    let twin_side = octavia_contract(
+        &session(
+            password_cloud(&tw, "admin", &tw.admin_password, "admin"),
+            &tw.management_project_id,
+        ),
+        &tw.management_project_id,
+    )
+    .await;
+    let expected = |what: &str| {
+        twin_side
+            .iter()
+            .find(|(w, _)| w == what)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(expected("failover ERROR"), json!("accepted"));
+    assert_eq!(
+        expected("failover PENDING_UPDATE"),
+        json!([
+            409,
+            format!(
+                "Invalid state PENDING_UPDATE of loadbalancer resource {}",
+                OCTAVIA_LBS[2].0
+            )
+        ])
+    );
+    assert_eq!(expected("after failover"), json!("PENDING_UPDATE"));
+
+    let Some(real) = real() else { return };
+    let real_side = octavia_contract(
+        &session(
+            password_cloud(&real, "admin", &real.admin_password, "admin"),
+            &real.management_project_id,
+        ),
+        &real.management_project_id,
+    )
+    .await;
+    for ((what, twin_value), (_, real_value)) in twin_side.iter().zip(&real_side) {
+        assert_eq!(twin_value, real_value, "{what}: twin vs real Octavia");
+    }
+    assert_eq!(twin_side.len(), real_side.len());
 }

@@ -78,7 +78,7 @@ fn lb_json(lb: &LoadBalancer) -> Value {
         "admin_state_up": true, "project_id": lb.project_id, "tenant_id": lb.project_id,
         "created_at": iso(lb.created), "updated_at": iso(lb.updated),
         "vip_address": lb.vip_address, "vip_port_id": lb.vip_port_id, "vip_subnet_id": lb.vip_subnet_id,
-        "vip_network_id": lb.vip_network_id, "vip_qos_policy_id": null, "vip_vnic_type": "normal",
+        "vip_network_id": lb.vip_network_id, "vip_qos_policy_id": null, "vip_vnic_type": "normal", "vip_sg_ids": [],
         "additional_vips": [], "listeners": [{"id": crate::cloud::derived_uuid("listener", &lb.id).to_string()}],
         "pools": [{"id": crate::cloud::derived_uuid("pool", &lb.id).to_string()}],
         "provider": "amphora", "flavor_id": null, "tags": [], "availability_zone": null,
