@@ -1360,6 +1360,15 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// The heartbeating orphan's server id.
+    fn zombie(c: &Cloud) -> String {
+        c.orphan_servers()
+            .find(|s| s.vm_state == VmState::Active)
+            .unwrap()
+            .id
+            .clone()
+    }
+
     fn cloud() -> (Cloud, Timestamp) {
         let now = Timestamp::from_second(1_800_000_000).unwrap();
         (Cloud::new(&Scenario::default_scenario(), now), now)
@@ -1431,12 +1440,7 @@ mod tests {
     #[test]
     fn a_failover_builds_the_replacement_first_then_reaps_the_old_amphora() {
         let (mut c, now) = cloud();
-        let zombie = c
-            .orphan_servers()
-            .find(|s| s.vm_state == VmState::Active)
-            .unwrap()
-            .id
-            .clone();
+        let zombie = zombie(&c);
         c.delete_server(&zombie, now).unwrap();
         let now = after(now, Duration::from_secs(10));
         c.settle(now);
@@ -1493,12 +1497,7 @@ mod tests {
     #[test]
     fn every_change_is_recorded_with_what_the_cloud_knew_then() {
         let (mut c, now) = cloud();
-        let zombie = c
-            .orphan_servers()
-            .find(|s| s.vm_state == VmState::Active)
-            .unwrap()
-            .id
-            .clone();
+        let zombie = zombie(&c);
         let serving = c.amphorae[0].compute_id.clone();
         c.delete_server(&zombie, now).unwrap();
         c.delete_server(&serving, now).unwrap();

@@ -133,16 +133,7 @@ mod tests {
     use std::time::Duration;
 
     fn spec(kind: FaultKind) -> FaultSpec {
-        FaultSpec {
-            service: "compute".into(),
-            kind,
-            count: 1,
-            path_contains: None,
-            after_requests: 0,
-            from: Duration::ZERO,
-            probability: 1.0,
-            hang_for: Duration::from_secs(30),
-        }
+        FaultSpec::new("compute", kind)
     }
 
     fn t0() -> Timestamp {

@@ -515,20 +515,12 @@ fn hypervisors(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !token.is_admin() {
-        let rule = match view {
-            HypervisorView::List => "list",
-            HypervisorView::Detail => "list-detail",
-        };
-        return versioned(
-            fault(
-                StatusCode::FORBIDDEN,
-                &format!(
-                    "Policy doesn't allow os_compute_api:os-hypervisors:{rule} to be performed."
-                ),
-            ),
-            version,
-        );
+    let rule = match view {
+        HypervisorView::List => "os-hypervisors:list",
+        HypervisorView::Detail => "os-hypervisors:list-detail",
+    };
+    if let Err(refused) = admin_only(&token, version, rule) {
+        return refused;
     }
     let (cloud, _) = state.cloud();
     let pattern = query.get("hypervisor_hostname_pattern");
@@ -566,14 +558,8 @@ async fn show_hypervisor(
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !token.is_admin() {
-        return versioned(
-            fault(
-                StatusCode::FORBIDDEN,
-                "Policy doesn't allow os_compute_api:os-hypervisors:show to be performed.",
-            ),
-            version,
-        );
+    if let Err(refused) = admin_only(&token, version, "os-hypervisors:show") {
+        return refused;
     }
     let (cloud, _) = state.cloud();
     let Some((i, h)) = cloud
@@ -597,20 +583,28 @@ async fn show_hypervisor(
     )
 }
 
+/// Nova's answer to a non-admin token for an admin-only `rule`.
+fn admin_only(token: &Token, version: Microversion, rule: &str) -> Result<(), Response> {
+    if token.is_admin() {
+        return Ok(());
+    }
+    Err(versioned(
+        fault(
+            StatusCode::FORBIDDEN,
+            &format!("Policy doesn't allow os_compute_api:{rule} to be performed."),
+        ),
+        version,
+    ))
+}
+
 /// Host aggregates: none on this cloud (`hypervisor show` lists a host's).
 async fn list_aggregates(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let (token, version) = match begin(&state, &headers) {
         Ok(v) => v,
         Err(r) => return r,
     };
-    if !token.is_admin() {
-        return versioned(
-            fault(
-                StatusCode::FORBIDDEN,
-                "Policy doesn't allow os_compute_api:os-aggregates:index to be performed.",
-            ),
-            version,
-        );
+    if let Err(refused) = admin_only(&token, version, "os-aggregates:index") {
+        return refused;
     }
     versioned(
         json_response(StatusCode::OK, json!({"aggregates": []})),
