@@ -29,6 +29,7 @@ const MAGNUM: &str = r#"{"uuid":"2e6a4f8c-0b1d-4e3f-9a5c-7d8e9f0a1b2c","name":"c
 const PROVIDER: &str = r#"{"uuid":"u","name":"compute-1.maas","generation":3}"#;
 const INVENTORY: &str = r#"{"total":86016,"reserved":512,"allocation_ratio":1.5,"max_unit":86016,"min_unit":1,"step_size":1}"#;
 const CLOUDS: &str = "clouds:\n  twin:\n    auth_type: password\n    region_name: RegionOne\n    interface: public\n    identity_api_version: 3\n    auth:\n      auth_url: http://127.0.0.1:5000/v3\n      username: admin\n      password: pw\n      user_domain_name: Default\n      project_name: admin\n      project_domain_name: Default\n";
+const PARAMS: &str = r#"{"confirm": true, "dry-run": false, "until": "load-balancers", "load-balancers": ["0f968008-2c4b-4d7e-b1a9-6e3f5c8d2a17"], "file-secrets": "/var/lib/x", "run": "20261201T205522Z-restore-10473"}"#;
 const WINDOW: &str = "name: weekend\npark: Fri 22:00\nrestore: Mon..Fri 06:00\ntime_zone: Europe/Berlin\nsite: /etc/juju-capi-restore/site.yaml\nscheduler: cron\npreflight: 1h\nenvironment:\n  A: b\n";
 
 /// Runs `check` on `CASES` arbitrary strings and `CASES` mutations of `valid`;
@@ -173,6 +174,30 @@ fn every_apis_json_is_read_or_refused_with_a_message() {
         typed::<placement::Inventory>,
     );
     println!("API objects: {cases} cases");
+}
+
+#[test]
+fn action_params_are_read_or_refused_with_a_message() {
+    use capi_restore::charm::params::Params;
+    let cases = fuzz("action params", PARAMS, |text| match Params::parse(text) {
+        Ok(p) => {
+            for flag in ["confirm", "dry-run", "strict-order", "force", "markdown"] {
+                if let Err(e) = p.flag(flag) {
+                    said(e);
+                }
+            }
+            for text in ["until", "file-secrets", "run"] {
+                if let Err(e) = p.text(text) {
+                    said(e);
+                }
+            }
+            if let Err(e) = p.list("load-balancers") {
+                said(e);
+            }
+        }
+        Err(e) => said(e),
+    });
+    println!("action params: {cases} cases");
 }
 
 #[test]

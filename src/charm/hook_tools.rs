@@ -105,7 +105,7 @@ impl HookTools {
         })
     }
 
-    /// The action's params.
+    /// The action's params (their types checked again by [`super::params::Params`]).
     pub async fn params(&self) -> Result<Value, HookToolError> {
         self.json("action-get", &[]).await
     }

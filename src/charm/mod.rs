@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod hook_tools;
+pub mod params;
 pub mod results;
 
 use std::ffi::OsStr;

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::charm::hook_tools::HookTools;
+use crate::charm::params::{ParamError, Params};
 use crate::charm::results::Results;
 use crate::ending::Ending;
 use crate::engine::plan;
@@ -173,17 +174,17 @@ async fn restore(settings: &Settings, env: &Env) -> Result<(Results, Option<Stri
         status: ExitStatus::BadInput,
         message,
     };
-    let until = match params["until"].as_str() {
-        None | Some("") => None,
-        Some(name) => Some(Layer::parse(name).map_err(bad)?),
+    let until = match params.text("until").map_err(bad_param)? {
+        None => None,
+        Some(name) => Some(Layer::parse(&name).map_err(bad)?),
     };
-    if params["dry-run"] == true {
+    if params.flag("dry-run").map_err(bad_param)? {
         return observe("plan", settings, env).await;
     }
     let options = Options {
         until,
-        strict_order: params["strict-order"] == true,
-        yes: params["confirm"] == true,
+        strict_order: params.flag("strict-order").map_err(bad_param)?,
+        yes: params.flag("confirm").map_err(bad_param)?,
         ..Options::default()
     };
     let frame = Frame::open(settings, env, "restore", super::restore::start(options)).await?;
@@ -271,7 +272,7 @@ async fn headroom(settings: &Settings, env: &Env) -> Result<(Results, Option<Str
 /// `sweep` (param `confirm`): orphans deleted verify-then-delete; without
 /// `confirm=true` they are listed and the action fails saying so.
 async fn sweep(settings: &Settings, env: &Env) -> Result<(Results, Option<String>), Failed> {
-    let confirm = params().await?["confirm"] == true;
+    let confirm = params().await?.flag("confirm").map_err(bad_param)?;
     let frame = Frame::open(
         settings,
         env,
@@ -303,15 +304,8 @@ async fn sweep(settings: &Settings, env: &Env) -> Result<(Results, Option<String
 /// failed one; without `confirm=true` none is started.
 async fn failover(settings: &Settings, env: &Env) -> Result<(Results, Option<String>), Failed> {
     let params = params().await?;
-    let confirm = params["confirm"] == true;
-    let ids: Vec<String> = params["load-balancers"]
-        .as_array()
-        .map(|ids| {
-            ids.iter()
-                .filter_map(|id| id.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let confirm = params.flag("confirm").map_err(bad_param)?;
+    let ids = params.list("load-balancers").map_err(bad_param)?;
     let frame = super::octavia::failover_frame(settings, env, &ids, confirm).await?;
     let ran = super::octavia::failover_in(&frame, &ids, confirm).await?;
     let mut results = Results::default();
@@ -362,9 +356,12 @@ fn step_five_end(
 async fn park(settings: &Settings, env: &Env) -> Result<(Results, Option<String>), Failed> {
     let p = params().await?;
     let park = super::park::ParkSettings {
-        force: p["force"] == true,
-        yes: p["confirm"] == true,
-        file_secrets: p["file-secrets"].as_str().map(PathBuf::from),
+        force: p.flag("force").map_err(bad_param)?,
+        yes: p.flag("confirm").map_err(bad_param)?,
+        file_secrets: p
+            .text("file-secrets")
+            .map_err(bad_param)?
+            .map(PathBuf::from),
         window: None,
     };
     let frame = Frame::open(
@@ -391,11 +388,12 @@ async fn journal(env: &Env) -> Result<(Results, Option<String>), Failed> {
     let p = params().await?;
     let mut results = Results::default();
     results.set("result", "green").set("exit-code", "0");
-    if let Some(run) = p["run"].as_str() {
+    if let Some(run) = p.text("run").map_err(bad_param)? {
+        let run = run.as_str();
         super::journal::run(
             env,
             Some(run),
-            p["markdown"] == true,
+            p.flag("markdown").map_err(bad_param)?,
             crate::ui::Format::Table,
         )?;
         results.set("run", run);
@@ -413,12 +411,21 @@ async fn journal(env: &Env) -> Result<(Results, Option<String>), Failed> {
     Ok((results, None))
 }
 
-/// The action's params (validated and defaulted by Juju).
-async fn params() -> Result<serde_json::Value, Failed> {
-    HookTools.params().await.map_err(|e| Failed {
+/// The action's params (validated and defaulted by Juju, their types checked again).
+async fn params() -> Result<Params, Failed> {
+    let value = HookTools.params().await.map_err(|e| Failed {
         status: ExitStatus::Internal,
         message: e.to_string(),
-    })
+    })?;
+    Params::from_value(value).map_err(bad_param)
+}
+
+/// A param of the wrong type: the operator's to fix (exit 2), nothing done.
+fn bad_param(e: ParamError) -> Failed {
+    Failed {
+        status: ExitStatus::BadInput,
+        message: e.to_string(),
+    }
 }
 
 /// The results every observing action gives: the ending, its exit code, the lowest
