@@ -114,6 +114,8 @@ pub fn site_for(twin: &Twin, shim: &Path, dir: &Path) -> Site {
             ],
             key: "/dev/null".into(),
             known_hosts: "/dev/null".into(),
+            // The twin's VM is on loopback: a dropped SYN needs no 10 s to tell.
+            connect_timeout: std::time::Duration::from_secs(1),
             ..Ssh::default()
         },
         // No Juju here: the fake stands in for `juju ssh` to the octavia units.

@@ -21,12 +21,15 @@ struct SshArgs {
     host: String,
     port: u16,
     command: String,
+    /// `-o ConnectTimeout=N`, in seconds.
+    connect_timeout: Option<u64>,
 }
 
 /// ssh's own reading: options up to the destination, then the remote command, its
 /// words joined by spaces (`--` may end the options).
 fn parse(args: &[String]) -> Result<SshArgs, String> {
     let mut port = 22;
+    let mut connect_timeout = None;
     let mut iter = args.iter();
     let host = loop {
         let Some(arg) = iter.next() else {
@@ -39,7 +42,13 @@ fn parse(args: &[String]) -> Result<SshArgs, String> {
                     .and_then(|p| p.parse().ok())
                     .ok_or("`-p` needs a port")?
             }
-            "-o" | "-i" | "-l" | "-F" => {
+            "-o" => {
+                let option = iter.next().map(String::as_str).unwrap_or_default();
+                if let Some(seconds) = option.strip_prefix("ConnectTimeout=") {
+                    connect_timeout = seconds.parse().ok();
+                }
+            }
+            "-i" | "-l" | "-F" => {
                 iter.next();
             }
             "--" => {
@@ -62,6 +71,7 @@ fn parse(args: &[String]) -> Result<SshArgs, String> {
         host,
         port,
         command: words.join(" "),
+        connect_timeout,
     })
 }
 
@@ -80,7 +90,11 @@ pub async fn run(twin: &str, args: &[String]) -> anyhow::Result<ExitStatus> {
     }
     let addr = SocketAddr::new(ip, ssh.port);
     // Like ssh: nothing listening is exit 255 with ssh's own words.
-    let words = match tcp_probe::probe(addr, tcp_probe::ATTEMPT_TIMEOUT).await {
+    // As ssh: a SYN nobody answers waits out ConnectTimeout.
+    let limit = ssh
+        .connect_timeout
+        .map_or(tcp_probe::ATTEMPT_TIMEOUT, Duration::from_secs);
+    let words = match tcp_probe::probe(addr, limit).await {
         PortState::Open => None,
         PortState::Refused => Some("Connection refused".to_string()),
         PortState::NoAnswer => Some("Connection timed out".to_string()),
@@ -343,7 +357,8 @@ mod tests {
             SshArgs {
                 host: "127.0.0.1".into(),
                 port: 22,
-                command: "uptime; sudo k8s status 2>&1 </dev/null | head -4".into()
+                command: "uptime; sudo k8s status 2>&1 </dev/null | head -4".into(),
+                connect_timeout: None,
             }
         );
         assert!(parse(&args[..5]).is_err(), "no command");
@@ -376,7 +391,8 @@ mod tests {
             SshArgs {
                 host: "127.0.0.1".into(),
                 port: 4022,
-                command: "uptime; sudo k8s status".into()
+                command: "uptime; sudo k8s status".into(),
+                connect_timeout: None,
             }
         );
     }

@@ -9,6 +9,19 @@ use serde::Serialize;
 /// One attempt's limit: the runbook's `timeout 5`.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// One attempt's limit on a cloud whose clock runs `scale` times real time: the
+/// runbook's 5 s on that clock (a simulated VM boots that much faster too), never
+/// under 50 ms, which a loopback connection needs at most. 5 s on a real cloud.
+pub fn attempt_timeout(scale: f64) -> Duration {
+    if scale.is_finite() && scale > 1.0 {
+        ATTEMPT_TIMEOUT
+            .div_f64(scale)
+            .max(Duration::from_millis(50))
+    } else {
+        ATTEMPT_TIMEOUT
+    }
+}
+
 /// What one connection attempt found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "result", content = "detail")]

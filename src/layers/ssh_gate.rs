@@ -17,12 +17,14 @@ pub struct SshGateObservation {
     pub state: PortState,
 }
 
-/// One connection attempt, five seconds at most (the runbook's `timeout 5`).
+/// One connection attempt, five seconds at most on the cloud's clock (the
+/// runbook's `timeout 5`).
 pub async fn probe(p: Probe<'_>) -> SshGateObservation {
     let addr = SocketAddr::new(p.site.management.floating_ip, p.site.ssh.port);
+    let limit = tcp_probe::attempt_timeout(p.site.time_scale());
     SshGateObservation {
         addr,
-        state: tcp_probe::probe(addr, tcp_probe::ATTEMPT_TIMEOUT).await,
+        state: tcp_probe::probe(addr, limit).await,
     }
 }
 

@@ -37,6 +37,17 @@ pub enum HostPhase {
     Up(Duration),
 }
 
+/// What the VM's ssh port does to a SYN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SshPort {
+    /// Nothing answers: the connection attempt times out.
+    Drops,
+    /// The host answers with a reset: connection refused.
+    Refuses,
+    /// sshd accepts.
+    Listens,
+}
+
 /// A program's result.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Output {
@@ -80,14 +91,30 @@ impl Cloud {
         }
     }
 
+    /// What the VM's ssh port does to a connection now. Nothing answers the floating
+    /// IP of a VM that is not running, nor while its kernel brings the network up: the
+    /// SYN is dropped (a probe times out). Then the host answers and refuses until
+    /// sshd listens (~3.5 min after ACTIVE), or for good when sshd never starts.
+    pub fn ssh_port(&self, now: Timestamp) -> SshPort {
+        match self.host_phase(now) {
+            HostPhase::Down => SshPort::Drops,
+            HostPhase::Up(up)
+                if up.as_secs_f64() < self.timings.sshd_after_active.as_secs_f64() * 0.8 =>
+            {
+                SshPort::Drops
+            }
+            HostPhase::Up(up)
+                if self.host.sshd_never_opens || up < self.timings.sshd_after_active =>
+            {
+                SshPort::Refuses
+            }
+            HostPhase::Up(_) => SshPort::Listens,
+        }
+    }
+
     /// Whether sshd accepts connections now.
     pub fn sshd_listening(&self, now: Timestamp) -> bool {
-        match self.host_phase(now) {
-            HostPhase::Up(up) => {
-                !self.host.sshd_never_opens && up >= self.timings.sshd_after_active
-            }
-            HostPhase::Down => false,
-        }
+        self.ssh_port(now) == SshPort::Listens
     }
 
     /// Load on the VM `at` this long after boot: a ramp to the peak at 60% of the
@@ -379,8 +406,25 @@ mod tests {
 
     #[test]
     fn sshd_opens_three_and_a_half_minutes_after_active() {
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let parked = Cloud::new(&Scenario::default_scenario(), now);
+        assert_eq!(
+            parked.ssh_port(now),
+            SshPort::Drops,
+            "nothing answers a parked VM"
+        );
+        let (c, now) = booted(2);
+        assert_eq!(
+            c.ssh_port(now),
+            SshPort::Drops,
+            "the network is still coming up"
+        );
         let (c, now) = booted(3);
-        assert!(!c.sshd_listening(now));
+        assert_eq!(
+            c.ssh_port(now),
+            SshPort::Refuses,
+            "the host answers, sshd not yet"
+        );
         let (c, now) = booted(4);
         assert!(c.sshd_listening(now));
     }

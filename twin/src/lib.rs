@@ -364,35 +364,78 @@ fn held_port(ip: std::net::IpAddr) -> std::io::Result<u16> {
     free_port(ip)
 }
 
-/// Opens and closes the VM's ssh port as the cloud's state says, and greets each
+/// The VM's ssh port as the cloud's state says (see [`cloud::Cloud::ssh_port`]):
+/// while it drops SYNs, a listener whose accept queue is kept full by connections of
+/// its own (Linux then drops every further SYN, and a client's connect times out);
+/// while it refuses, nothing bound; while sshd listens, one that greets each
 /// connection as sshd would before closing it (enough for a port probe; commands go
 /// through `/host/exec`).
 async fn run_sshd(shared: Arc<Shared>, addr: SocketAddr) {
+    use crate::host::SshPort;
     // Aborted with this task: dropping the handle alone would detach the listener.
-    let mut listening: Option<AbortOnDrop> = None;
+    let mut bound: Option<(SshPort, PortHolder)> = None;
     loop {
-        let open = {
+        let want = {
             let (cloud, now) = shared.cloud();
-            cloud.sshd_listening(now)
+            cloud.ssh_port(now)
         };
-        match (open, listening.is_some()) {
-            (true, false) => {
-                if let Ok(listener) = TcpListener::bind(addr).await {
-                    listening = Some(AbortOnDrop(tokio::spawn(async move {
+        if bound.as_ref().map(|(p, _)| *p) != Some(want)
+            && !(bound.is_none() && want == SshPort::Refuses)
+        {
+            // Let go first: the next holder binds the same port.
+            drop(bound.take());
+            let holder = match want {
+                SshPort::Refuses => None,
+                SshPort::Drops => dropping_listener(addr).await.map(PortHolder::Dropping),
+                SshPort::Listens => TcpListener::bind(addr).await.ok().map(|listener| {
+                    PortHolder::Listening(AbortOnDrop(tokio::spawn(async move {
                         while let Ok((mut stream, _)) = listener.accept().await {
                             use tokio::io::AsyncWriteExt;
                             let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6p1 twin\r\n").await;
                         }
-                    })));
-                }
-            }
-            (false, true) => {
-                listening = None;
-            }
-            _ => {}
+                    })))
+                }),
+            };
+            bound = holder.map(|h| (want, h));
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// What keeps the VM's ssh port in its state.
+enum PortHolder {
+    /// A listener that never accepts, its queue full of its own connections.
+    Dropping(#[allow(dead_code)] (TcpListener, Vec<tokio::net::TcpStream>)),
+    /// sshd's stand-in.
+    Listening(#[allow(dead_code)] AbortOnDrop),
+}
+
+/// A listener on `addr` with the smallest accept queue, filled by its own
+/// connections until one more no longer completes: from then on Linux drops every
+/// SYN to it, as a host that is not up does.
+async fn dropping_listener(addr: SocketAddr) -> Option<(TcpListener, Vec<tokio::net::TcpStream>)> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .ok()?;
+    socket.set_reuseaddr(true).ok()?;
+    socket.bind(addr).ok()?;
+    let listener = socket.listen(0).ok()?;
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(
+            std::time::Duration::from_millis(100),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(stream)) => fillers.push(stream),
+            // Full: this SYN was dropped.
+            _ => break,
+        }
+    }
+    Some((listener, fillers))
 }
 
 /// Serves the management cluster's Kubernetes API on `addr` while the cloud says it
