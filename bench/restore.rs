@@ -70,7 +70,7 @@ fn restore_once(
     scenario.time_scale = scale;
     scenario.token_ttl = Duration::from_secs(30 * 86400);
     if !broken {
-        scenario.load_balancers[0].provisioning_status = "ACTIVE".into();
+        scenario.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         scenario.orphan_amphorae.clear();
     }
     let path = critical_path(&scenario, strict, broken).div_f64(scale);

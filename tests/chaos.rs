@@ -148,7 +148,7 @@ fn plan(seed: u64) -> Plan {
     }
     // The load balancer: broken, or already fine.
     if d.one_in(4) {
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
     }
     // Orphans: both (the runbook's), one, or none.
     match d.below(3) {
@@ -167,7 +167,7 @@ fn plan(seed: u64) -> Plan {
             for h in &mut s.hypervisors {
                 h.other_usage.memory_mb += 64 * 1024;
             }
-            if s.load_balancers[0].provisioning_status == "ERROR" {
+            if s.load_balancers[0].provisioning_status == twin::scenario::Provisioning::Error {
                 blocked.push("headroom");
             }
         }

@@ -8,8 +8,7 @@ use twin::scenario::ServerStatus;
 use crate::harness::{TestTwin, json, layer, stderr};
 
 /// The VM up for a day; the load balancer as given.
-fn up(lb: &str) -> TestTwin {
-    let lb = lb.to_string();
+fn up(lb: twin::scenario::Provisioning) -> TestTwin {
     TestTwin::with(move |s| {
         s.servers[0].status = ServerStatus::Active;
         s.load_balancers[0].provisioning_status = lb;
@@ -22,7 +21,7 @@ fn kubeconfig_path(t: &TestTwin) -> std::path::PathBuf {
 
 #[test]
 fn with_the_load_balancer_active_every_host_layer_is_green() {
-    let t = up("ACTIVE");
+    let t = up(twin::scenario::Provisioning::Active);
     let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
     let controllers = layer(&report, "capi-controllers");
     assert_eq!(controllers["state"], "green", "{controllers}");
@@ -43,7 +42,7 @@ fn with_the_load_balancer_active_every_host_layer_is_green() {
 
 #[test]
 fn a_broken_load_balancer_shows_as_capos_timeout_pointing_at_octavia() {
-    let t = up("ERROR");
+    let t = up(twin::scenario::Provisioning::Error);
     let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
     let capo = layer(&report, "capo");
     assert_eq!(capo["state"], "red");
@@ -61,7 +60,7 @@ fn a_broken_load_balancer_shows_as_capos_timeout_pointing_at_octavia() {
 
 #[test]
 fn status_reads_without_writing_a_missing_kubeconfig() {
-    let t = up("ACTIVE");
+    let t = up(twin::scenario::Provisioning::Active);
     let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
     assert!(
         layer(&report, "capi-controllers")["evidence"]
@@ -73,7 +72,7 @@ fn status_reads_without_writing_a_missing_kubeconfig() {
 
 #[test]
 fn kubeconfig_is_re_emitted_private_and_then_used() {
-    let t = up("ACTIVE");
+    let t = up(twin::scenario::Provisioning::Active);
     let output = t.cmd().arg("kubeconfig").output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let path = kubeconfig_path(&t);
@@ -101,7 +100,7 @@ fn kubeconfig_is_re_emitted_private_and_then_used() {
 
 #[test]
 fn a_stale_kubeconfig_says_to_re_emit_it() {
-    let t = up("ACTIVE");
+    let t = up(twin::scenario::Provisioning::Active);
     assert!(t.cmd().arg("kubeconfig").output().unwrap().status.success());
     let path = kubeconfig_path(&t);
     let stale = std::fs::read_to_string(&path)
@@ -142,7 +141,7 @@ fn on_host(t: &TestTwin) {
 
 #[test]
 fn with_the_vms_own_kubectl_the_capi_layers_read_over_ssh_and_no_kubeconfig_is_written() {
-    let t = up("ACTIVE");
+    let t = up(twin::scenario::Provisioning::Active);
     on_host(&t);
     let report = json(&t.cmd().args(["status", "-f", "json"]).output().unwrap());
     let controllers = layer(&report, "capi-controllers");
@@ -198,7 +197,7 @@ fn kubectl(t: &TestTwin, line: &[&str]) -> Vec<String> {
 
 #[test]
 fn the_runbooks_kubectl_lines_print_the_real_columns() {
-    let t = up("ACTIVE");
+    let t = up(twin::scenario::Provisioning::Active);
     let out = t.cmd().arg("kubeconfig").output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let nodes = kubectl(&t, &["get", "nodes", "-o", "wide"]);
@@ -258,7 +257,7 @@ fn the_runbooks_kubectl_lines_print_the_real_columns() {
 fn capi_before_1_11_serves_v1beta1_with_its_own_columns_and_the_tool_reads_both() {
     let t = TestTwin::with(|s| {
         s.servers[0].status = ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         s.management.capi_api = twin::scenario::CapiApi::V1beta1;
     });
     let out = t.cmd().arg("kubeconfig").output().unwrap();

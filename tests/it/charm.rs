@@ -698,7 +698,7 @@ fn the_charms_window_installs_timers_whose_runs_read_the_credentials_from_the_se
         s.time_scale = 600.0;
         s.token_ttl = std::time::Duration::from_secs(86400 * 30);
         s.servers[0].status = twin::scenario::ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
     });
     let unit = tempfile::tempdir().unwrap();
     install_hook_tools(unit.path());

@@ -137,7 +137,7 @@ fn every_command_that_takes_a_format_gives_json_and_yaml_that_parse() {
     // Up and healthy, so that `kubeconfig`, `verify` and an empty `failover` answer.
     let t = crate::harness::TestTwin::with(|s| {
         s.servers[0].status = twin::scenario::ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         s.orphan_amphorae.clear();
     });
     let status = both_formats(&t, &["status"]);

@@ -603,7 +603,7 @@ async fn octavia_answers_the_tools_calls_alike_on_the_twin_and_for_real() {
             let mut lb = base.clone();
             lb.id = (*id).into();
             lb.name = format!("{}-{i}", base.name);
-            lb.provisioning_status = (*status).into();
+            lb.provisioning_status = status.parse().unwrap();
             lb.vip_address = format!("192.0.2.{}", 100 + i);
             lb.floating_ip = None;
             lb.amphorae[0].id = (*amphora).into();

@@ -31,10 +31,10 @@ fn second_lb(s: &Scenario) -> LoadBalancerSpec {
         name: "k8s-clusterapi-cluster-second-kubeapi".into(),
         vip_address: "192.0.2.101".into(),
         floating_ip: None,
-        provisioning_status: "ERROR".into(),
+        provisioning_status: twin::scenario::Provisioning::Error,
         amphorae: vec![AmphoraSpec {
             id: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a".into(),
-            status: "ALLOCATED".into(),
+            status: twin::scenario::AmphoraStatus::Allocated,
             role: "STANDALONE".into(),
             host: "compute-2".into(),
             lb_network_ip: "fc00:4f::2b".into(),
@@ -192,8 +192,8 @@ fn without_a_slot_the_failover_is_refused_then_a_sweep_frees_one_and_it_succeeds
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(failover_puts(&t).len(), 1);
     assert_eq!(
-        t.steer(|c, _| c.load_balancers[0].provisioning_status.clone()),
-        "ACTIVE"
+        t.steer(|c, _| c.load_balancers[0].provisioning_status),
+        twin::scenario::Provisioning::Active
     );
 }
 
@@ -281,7 +281,7 @@ fn no_failover_starts_while_octavia_is_busy_with_another() {
         let mut busy = s.load_balancers[0].clone();
         busy.id = "4b1c2d3e-5f6a-4b7c-8d9e-0f1a2b3c4d5e".into();
         busy.name = "busy".into();
-        busy.provisioning_status = "PENDING_UPDATE".into();
+        busy.provisioning_status = twin::scenario::Provisioning::PendingUpdate;
         busy.floating_ip = None;
         busy.amphorae.clear();
         s.load_balancers.push(busy);
@@ -471,7 +471,7 @@ fn restore_until_a_layer_exits_with_the_code_it_prints() {
 #[test]
 fn amphorae_octavia_will_not_heal_are_explained() {
     let t = runbook(|s| {
-        s.load_balancers[0].amphorae[0].status = "FAILOVER_STOPPED".into();
+        s.load_balancers[0].amphorae[0].status = twin::scenario::AmphoraStatus::FailoverStopped;
         s.orphan_amphorae.clear();
     });
     let output = t.cmd().args(["sweep", "-f", "json"]).output().unwrap();

@@ -322,7 +322,9 @@ fn a_failed_over_amphora_holds_the_vip_and_its_own_vrrp_address() {
     let mut done = false;
     for _ in 0..200 {
         std::thread::sleep(std::time::Duration::from_millis(50));
-        done = t.steer(|c, _| c.load_balancers[0].provisioning_status == "ACTIVE");
+        done = t.steer(|c, _| {
+            c.load_balancers[0].provisioning_status == twin::scenario::Provisioning::Active
+        });
         if done {
             break;
         }

@@ -6,8 +6,7 @@ use twin::scenario::ServerStatus;
 
 use crate::harness::{TestTwin, stderr};
 
-fn running(lb: &str) -> TestTwin {
-    let lb = lb.to_string();
+fn running(lb: twin::scenario::Provisioning) -> TestTwin {
     TestTwin::with(move |s| {
         s.servers[0].status = ServerStatus::Active;
         s.load_balancers[0].provisioning_status = lb;
@@ -24,7 +23,7 @@ fn vm_state(t: &TestTwin) -> (twin::cloud::VmState, Option<twin::cloud::TaskStat
 
 #[test]
 fn park_without_a_terminal_or_yes_is_refused_and_stops_nothing() {
-    let t = running("ACTIVE");
+    let t = running(twin::scenario::Provisioning::Active);
     assert!(t.cmd().arg("kubeconfig").output().unwrap().status.success());
     let output = t.cmd().arg("park").output().unwrap();
     assert_eq!(output.status.code(), Some(3));
@@ -49,7 +48,7 @@ fn park_without_a_terminal_or_yes_is_refused_and_stops_nothing() {
 
 #[test]
 fn verify_journals_which_cloud_it_verified() {
-    let t = running("ACTIVE");
+    let t = running(twin::scenario::Provisioning::Active);
     t.cmd().arg("verify").output().unwrap();
     let run = crate::harness::json(
         &t.cmd()
@@ -62,7 +61,7 @@ fn verify_journals_which_cloud_it_verified() {
 
 #[test]
 fn park_without_a_kubeconfig_cannot_check_for_operations_in_flight_and_refuses() {
-    let t = running("ACTIVE");
+    let t = running(twin::scenario::Provisioning::Active);
     let output = t.cmd().args(["park", "--yes"]).output().unwrap();
     assert_eq!(output.status.code(), Some(3));
     let err = stderr(&output);
@@ -83,7 +82,7 @@ fn park_without_a_kubeconfig_cannot_check_for_operations_in_flight_and_refuses()
 
 #[test]
 fn park_yes_files_the_kubeconfig_stops_the_vm_and_says_what_to_expect() {
-    let t = running("ACTIVE");
+    let t = running(twin::scenario::Provisioning::Active);
     assert!(t.cmd().arg("kubeconfig").output().unwrap().status.success());
     let secrets = t.path("secrets");
     let output = t
@@ -135,7 +134,7 @@ fn park_yes_files_the_kubeconfig_stops_the_vm_and_says_what_to_expect() {
 
 #[test]
 fn verify_says_success_on_a_healthy_stack_with_d042() {
-    let t = running("ACTIVE");
+    let t = running(twin::scenario::Provisioning::Active);
     let output = t.cmd().arg("verify").output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let out = String::from_utf8_lossy(&output.stdout);
@@ -162,7 +161,7 @@ fn verify_on_a_parked_stack_says_restore_first_without_waiting_out_capo() {
 
 #[test]
 fn verify_without_magnum_clusters_in_the_site_file_claims_no_success() {
-    let t = running("ACTIVE");
+    let t = running(twin::scenario::Provisioning::Active);
     let mut site = capi_restore::site::Site::load(&t.files.site).unwrap();
     site.magnum_clusters.clear();
     std::fs::write(&t.files.site, site.to_yaml()).unwrap();
@@ -182,7 +181,7 @@ fn verify_without_magnum_clusters_in_the_site_file_claims_no_success() {
 
 #[test]
 fn verify_names_what_is_not_yet_green() {
-    let t = running("ERROR");
+    let t = running(twin::scenario::Provisioning::Error);
     let site = std::fs::read_to_string(&t.files.site)
         .unwrap()
         .replace("capo_resync: 10m", "capo_resync: 1s");
@@ -199,7 +198,7 @@ fn verify_names_what_is_not_yet_green() {
 #[test]
 fn ctrl_c_during_verify_ends_it_as_interrupted() {
     // The load balancer in ERROR keeps CAPO from Available: verify waits for it.
-    let t = running("ERROR");
+    let t = running(twin::scenario::Provisioning::Error);
     let mut verify = t.std_cmd();
     verify.arg("verify");
     let output = crate::harness::signalled_after_a_while(verify, "-INT");

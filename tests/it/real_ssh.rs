@@ -151,7 +151,7 @@ fn use_real_ssh(t: &TestTwin, sshd: &Sshd, key: &str, known_hosts: &str) {
 fn booted_twin() -> TestTwin {
     TestTwin::with(|s| {
         s.servers[0].status = ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
     })
 }
 

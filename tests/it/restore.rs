@@ -11,7 +11,7 @@ fn parked_with_a_healthy_lb() -> TestTwin {
     TestTwin::with(|s| {
         s.time_scale = 600.0;
         s.token_ttl = Duration::from_secs(86400 * 30);
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         s.orphan_amphorae.clear();
     })
 }
@@ -70,7 +70,7 @@ fn a_parked_stack_is_restored_to_green_and_journaled() {
 fn restoring_a_healthy_stack_changes_nothing_and_says_so() {
     let t = TestTwin::with(|s| {
         s.servers[0].status = ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         s.orphan_amphorae.clear();
     });
     assert!(t.cmd().arg("kubeconfig").output().unwrap().status.success());
@@ -144,7 +144,7 @@ fn slow_parked() -> TestTwin {
     TestTwin::with(|s| {
         s.time_scale = 300.0;
         s.token_ttl = Duration::from_secs(86400 * 30);
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         s.orphan_amphorae.clear();
     })
 }
@@ -353,7 +353,7 @@ fn a_load_balancer_octavia_is_working_on_is_waited_out_before_deciding() {
     let t = TestTwin::with(|s| {
         s.time_scale = 600.0;
         s.token_ttl = Duration::from_secs(86400 * 30);
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         s.orphan_amphorae.clear();
         // A slow failover (2 s real at 600x), still running when the branch looks.
         s.timings.failover = Duration::from_secs(20 * 60);
@@ -419,7 +419,7 @@ fn on_the_twin_every_time_people_read_is_on_its_clock_and_says_so() {
         s.time_scale = 600.0;
         s.token_ttl = Duration::from_secs(86400 * 30);
         s.management.sshd_never_opens = true;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         s.orphan_amphorae.clear();
     });
     let output = t.cmd().args(["restore", "-v"]).output().unwrap();
@@ -458,7 +458,7 @@ fn on_the_twin_every_time_people_read_is_on_its_clock_and_says_so() {
 fn a_stale_kubeconfig_is_re_emitted_once_not_polled_to_the_deadline() {
     let t = TestTwin::with(|s| {
         s.servers[0].status = ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         s.orphan_amphorae.clear();
     });
     assert_eq!(

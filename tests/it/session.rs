@@ -125,13 +125,13 @@ async fn listings_follow_every_page() {
                 id: format!("11111111-0000-4000-8000-{i:012}"),
                 name: format!("lb-{i}"),
                 project: "capi-mgmt".into(),
-                provisioning_status: "ACTIVE".into(),
-                operating_status: "ONLINE".into(),
+                provisioning_status: twin::scenario::Provisioning::Active,
+                operating_status: twin::scenario::Operating::Online,
                 vip_address: "192.0.2.7".into(),
                 floating_ip: None,
                 amphorae: vec![AmphoraSpec {
                     id: format!("22222222-0000-4000-8000-{i:012}"),
-                    status: "ALLOCATED".into(),
+                    status: twin::scenario::AmphoraStatus::Allocated,
                     role: "STANDALONE".into(),
                     host: "compute-2".into(),
                     lb_network_ip: "fc00::9".into(),
@@ -193,6 +193,10 @@ async fn a_failover_is_never_retried_behind_the_operators_back() {
     let e = octavia::failover_load_balancer(&s, lb).await.unwrap_err();
     assert_eq!(e.status(), Some(503));
     assert_eq!(s.stats().retries(), 0);
-    let state = t.steer(|c, _| c.load_balancers[0].provisioning_status.clone());
-    assert_eq!(state, "ERROR", "no failover started");
+    let state = t.steer(|c, _| c.load_balancers[0].provisioning_status);
+    assert_eq!(
+        state,
+        twin::scenario::Provisioning::Error,
+        "no failover started"
+    );
 }

@@ -104,7 +104,7 @@ fn once_kubernetes_is_up_magnum_points_at_the_load_balancer() {
 fn a_healthy_stack_exits_zero_with_d042_known_good() {
     let t = TestTwin::with(|s| {
         s.servers[0].status = ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         s.orphan_amphorae.clear();
         s.timings = Timings::default();
     });
@@ -227,12 +227,12 @@ fn another_projects_broken_load_balancer_is_not_this_layers() {
             .get_mut("capi-mgmt")
             .unwrap()
             .push("admin".into());
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
         let mut other = s.load_balancers[0].clone();
         other.id = "9e0d1c2b-3a4f-4e5d-8c7b-6a5f4e3d2c1b".into();
         other.name = "somebody-elses".into();
         other.project = "service".into();
-        other.provisioning_status = "ERROR".into();
+        other.provisioning_status = twin::scenario::Provisioning::Error;
         other.amphorae.clear();
         s.load_balancers.push(other);
     });

@@ -192,7 +192,7 @@ fn up(time_scale: f64) -> TestTwin {
         s.time_scale = time_scale;
         s.token_ttl = Duration::from_secs(86400 * 30);
         s.servers[0].status = twin::scenario::ServerStatus::Active;
-        s.load_balancers[0].provisioning_status = "ACTIVE".into();
+        s.load_balancers[0].provisioning_status = twin::scenario::Provisioning::Active;
     })
 }
 

@@ -12,7 +12,8 @@ use uuid::Uuid;
 use crate::clock::{after, before};
 use crate::fault::Faults;
 use crate::scenario::{
-    FlavorSpec, HypervisorSpec, OrphanKind, Scenario, ServerStatus, Timings, Usage,
+    AmphoraStatus, FlavorSpec, HypervisorSpec, Operating, OrphanKind, Provisioning, Scenario,
+    ServerStatus, Timings, Usage,
 };
 
 /// Amphora flavor of charm-octavia: 1024 MB, 1 vCPU, 8 GB.
@@ -254,9 +255,9 @@ pub struct LoadBalancer {
     /// Owning project id.
     pub project_id: String,
     /// provisioning_status.
-    pub provisioning_status: String,
+    pub provisioning_status: Provisioning,
     /// operating_status.
-    pub operating_status: String,
+    pub operating_status: Operating,
     /// VIP.
     pub vip_address: String,
     /// VIP port (Octavia-owned: kept across failovers).
@@ -373,7 +374,7 @@ pub struct Amphora {
     /// Nova server id.
     pub compute_id: String,
     /// Status.
-    pub status: String,
+    pub status: AmphoraStatus,
     /// Role.
     pub role: String,
     /// lb-mgmt-net address.
@@ -621,8 +622,8 @@ impl Cloud {
                 id: lb.id.clone(),
                 name: lb.name.clone(),
                 project_id: project_id(&lb.project),
-                provisioning_status: lb.provisioning_status.clone(),
-                operating_status: lb.operating_status.clone(),
+                provisioning_status: lb.provisioning_status,
+                operating_status: lb.operating_status,
                 vip_address: lb.vip_address.clone(),
                 vip_port_id: derived_uuid("vip-port", &lb.id).to_string(),
                 vip_subnet_id: derived_uuid("subnet", &lb.project).to_string(),
@@ -631,7 +632,7 @@ impl Cloud {
                 floating_ip_after_failover: None,
                 created: started,
                 updated: before(now, std::time::Duration::from_secs(5 * 3600)),
-                active_since: (lb.provisioning_status == "ACTIVE").then_some(started),
+                active_since: (lb.provisioning_status == Provisioning::Active).then_some(started),
                 failover: None,
             });
             for a in &lb.amphorae {
@@ -649,7 +650,7 @@ impl Cloud {
                     id: a.id.clone(),
                     loadbalancer_id: lb.id.clone(),
                     compute_id: server_id,
-                    status: a.status.clone(),
+                    status: a.status,
                     role: a.role.clone(),
                     lb_network_ip: a.lb_network_ip.clone(),
                     vrrp_ip: vrrp_ip(&a.id),
@@ -809,13 +810,13 @@ impl Cloud {
             Some(_) if failover.boot_timeout => {
                 // Late-flow failure: the revert drops the new amphora's row (DELETED,
                 // hidden) but the server it booted stays, heartbeating: a zombie.
-                lb.provisioning_status = "ERROR".into();
+                lb.provisioning_status = Provisioning::Error;
                 self.amphorae.retain(|a| a.id != new_id);
                 self.log_worker(at, "ERROR", &format!("Failover of load balancer {lb_id} failed: octavia.amphorae.driver_exceptions.exceptions.TimeOutException: contacting the amphora {new_id} timed out"));
                 "ERROR"
             }
             Some(_) => {
-                lb.provisioning_status = "ACTIVE".into();
+                lb.provisioning_status = Provisioning::Active;
                 lb.active_since = Some(at);
                 if let Some(ip) = lb.floating_ip_after_failover.take() {
                     lb.floating_ip = Some(ip);
@@ -837,7 +838,7 @@ impl Cloud {
                 if let Some(new) = self.amphorae.iter_mut().find(|a| a.id == new_id) {
                     // Plugged into the VIP network once it took over: its own VRRP
                     // port address, and the VIP it holds.
-                    new.status = "ALLOCATED".into();
+                    new.status = AmphoraStatus::Allocated;
                     new.vrrp_ip = vrrp_ip(&new.id);
                     new.ha_ip = vip;
                     new.updated = at;
@@ -848,7 +849,7 @@ impl Cloud {
             None => {
                 // Early-flow failure: the spawn hit NoValidHost. Octavia marks the LB
                 // ERROR and loses the new amphora's row, but the ERROR server stays.
-                lb.provisioning_status = "ERROR".into();
+                lb.provisioning_status = Provisioning::Error;
                 let server_id = derived_uuid("amphora-server", &new_id).to_string();
                 let mut server = amphora_server(
                     &server_id,
@@ -939,7 +940,7 @@ impl Cloud {
             id: id.clone(),
             loadbalancer_id: lb,
             compute_id: server.id.clone(),
-            status: "BOOTING".into(),
+            status: AmphoraStatus::Booting,
             role: "STANDALONE".into(),
             lb_network_ip: "fc00:4f::77".into(),
             vrrp_ip: String::new(),
@@ -1108,7 +1109,10 @@ impl Cloud {
             .iter_mut()
             .find(|lb| lb.id == id)
             .ok_or_else(|| Refusal::NotFound(format!("Load Balancer {id} not found.")))?;
-        if !matches!(lb.provisioning_status.as_str(), "ACTIVE" | "ERROR") {
+        if !matches!(
+            lb.provisioning_status,
+            Provisioning::Active | Provisioning::Error
+        ) {
             return Err(Refusal::Conflict(format!(
                 "Invalid state {} of loadbalancer resource {}",
                 lb.provisioning_status, lb.id
@@ -1154,7 +1158,7 @@ impl Cloud {
         } else {
             timings.failover_fast_fail
         };
-        lb.provisioning_status = "PENDING_UPDATE".into();
+        lb.provisioning_status = Provisioning::PendingUpdate;
         lb.updated = now;
         let lb_id = lb.id.clone();
         let new_amphora_id = Uuid::new_v4().to_string();
@@ -1192,7 +1196,7 @@ impl Cloud {
                 id: new_amphora_id,
                 loadbalancer_id: lb_id.clone(),
                 compute_id: server_id,
-                status: "BOOTING".into(),
+                status: AmphoraStatus::Booting,
                 role: "STANDALONE".into(),
                 lb_network_ip: "fc00:4f::3b".into(),
                 vrrp_ip: String::new(),
@@ -1230,7 +1234,7 @@ impl Cloud {
         let Some(lb) = self.load_balancers.iter().find(|lb| lb.id == lb_id) else {
             return false;
         };
-        if lb.provisioning_status != "ACTIVE" {
+        if lb.provisioning_status != Provisioning::Active {
             return false;
         }
         let since = lb.active_since.unwrap_or(up);
@@ -1432,7 +1436,7 @@ mod tests {
             matches!(c.failover_load_balancer(&lb, now), Err(Refusal::Conflict(m)) if m.contains("PENDING_UPDATE"))
         );
         c.settle(after(now, Duration::from_secs(15)));
-        assert_eq!(c.load_balancers[0].provisioning_status, "ERROR");
+        assert_eq!(c.load_balancers[0].provisioning_status, Provisioning::Error);
         assert_eq!(c.servers.len(), servers_before + 1);
         assert!(c.servers.last().unwrap().fault.is_some());
     }
@@ -1450,7 +1454,11 @@ mod tests {
         let during = after(now, Duration::from_secs(60));
         c.settle(during);
         assert_eq!(c.amphorae.len(), 2, "old and replacement side by side");
-        assert!(c.amphorae.iter().any(|a| a.status == "BOOTING"));
+        assert!(
+            c.amphorae
+                .iter()
+                .any(|a| a.status == AmphoraStatus::Booting)
+        );
         assert_eq!(
             c.orphan_servers().count(),
             1,
@@ -1463,10 +1471,13 @@ mod tests {
         );
         let done = after(now, Duration::from_secs(108));
         c.settle(done);
-        assert_eq!(c.load_balancers[0].provisioning_status, "ACTIVE");
+        assert_eq!(
+            c.load_balancers[0].provisioning_status,
+            Provisioning::Active
+        );
         assert_eq!(c.amphorae.len(), 1);
         assert_ne!(c.amphorae[0].id, old.id);
-        assert_eq!(c.amphorae[0].status, "ALLOCATED");
+        assert_eq!(c.amphorae[0].status, AmphoraStatus::Allocated);
         assert!(
             c.server(&old.compute_id).is_none(),
             "old amphora's server reaped"
@@ -1485,7 +1496,7 @@ mod tests {
         c.settle(up);
         assert!(!c.capo_sees_active(&lb, up));
         // Fixed after CAPO met it broken: seen only at CAPO's next retry.
-        c.load_balancers[0].provisioning_status = "ACTIVE".into();
+        c.load_balancers[0].provisioning_status = Provisioning::Active;
         c.load_balancers[0].active_since = Some(after(up, Duration::from_secs(120)));
         assert!(!c.capo_sees_active(&lb, after(up, Duration::from_secs(300))));
         assert!(c.capo_sees_active(&lb, after(up, Duration::from_secs(600))));

@@ -219,9 +219,9 @@ pub struct LoadBalancerSpec {
     /// Owning project's name.
     pub project: String,
     /// provisioning_status.
-    pub provisioning_status: String,
+    pub provisioning_status: Provisioning,
     /// operating_status.
-    pub operating_status: String,
+    pub operating_status: Operating,
     /// VIP address.
     pub vip_address: String,
     /// Floating IP on the VIP port (Neutron), if any. Data only: nothing connects to it.
@@ -232,6 +232,99 @@ pub struct LoadBalancerSpec {
     pub amphorae: Vec<AmphoraSpec>,
 }
 
+/// Declares a status enum as Octavia spells its values (`ACTIVE`, `PENDING_UPDATE`):
+/// read from scenarios, written into answers, shown in messages.
+macro_rules! octavia_status {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// As Octavia spells it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(text: &str) -> Result<Self, String> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!("`{other}` is not a {}", stringify!($name))),
+                }
+            }
+        }
+    };
+}
+
+octavia_status! {
+    /// A load balancer's `provisioning_status`.
+    Provisioning {
+        /// Ready.
+        Active = "ACTIVE",
+        /// A control-plane operation failed (the data plane may be fine).
+        Error = "ERROR",
+        /// Being created.
+        PendingCreate = "PENDING_CREATE",
+        /// Being changed (a failover).
+        PendingUpdate = "PENDING_UPDATE",
+        /// Being deleted.
+        PendingDelete = "PENDING_DELETE",
+        /// Gone.
+        Deleted = "DELETED",
+    }
+}
+
+octavia_status! {
+    /// A load balancer's `operating_status`.
+    Operating {
+        /// Serving.
+        Online = "ONLINE",
+        /// Disabled.
+        Offline = "OFFLINE",
+        /// Some members down.
+        Degraded = "DEGRADED",
+        /// Not serving.
+        Error = "ERROR",
+        /// No health monitor.
+        NoMonitor = "NO_MONITOR",
+    }
+}
+
+octavia_status! {
+    /// An amphora's `status`.
+    AmphoraStatus {
+        /// Its server is being built.
+        Booting = "BOOTING",
+        /// Serving its load balancer.
+        Allocated = "ALLOCATED",
+        /// A spare.
+        Ready = "READY",
+        /// Failed.
+        Error = "ERROR",
+        /// Being created.
+        PendingCreate = "PENDING_CREATE",
+        /// Being deleted.
+        PendingDelete = "PENDING_DELETE",
+        /// Gone.
+        Deleted = "DELETED",
+        /// Octavia's failover circuit breaker stopped it.
+        FailoverStopped = "FAILOVER_STOPPED",
+    }
+}
+
 /// An amphora row and, unless it says otherwise, its Nova server.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -240,7 +333,7 @@ pub struct AmphoraSpec {
     pub id: String,
     /// Octavia amphora status.
     #[serde(default = "allocated")]
-    pub status: String,
+    pub status: AmphoraStatus,
     /// STANDALONE, MASTER or BACKUP.
     #[serde(default = "standalone")]
     pub role: String,
@@ -656,8 +749,8 @@ fn one_u32() -> u32 {
 fn yes() -> bool {
     true
 }
-fn allocated() -> String {
-    "ALLOCATED".into()
+fn allocated() -> AmphoraStatus {
+    AmphoraStatus::Allocated
 }
 fn standalone() -> String {
     "STANDALONE".into()
