@@ -1,5 +1,6 @@
 //! Chaos runs (issue 13 §3): from a seed, draw a scenario, a fault schedule over the
-//! services and the host, a sequence of commands, and the requests at which a run is
+//! services and the host (world faults at a drawn time among them), a sequence of
+//! commands, and the requests at which a run is
 //! killed (`kill -9`) or interrupted (Ctrl-C); run the real binary against the twin;
 //! then judge the safety rules from the twin's own record of what was changed and
 //! what it knew at that instant, and from the journals and outputs:
@@ -112,7 +113,7 @@ struct Step {
 struct Plan {
     scenario: Scenario,
     steps: Vec<Step>,
-    /// What the scenario itself keeps from green (`ssh`, `kubernetes`, `headroom`).
+    /// What the scenario itself keeps from green (`headroom`).
     blocked: Vec<&'static str>,
 }
 
@@ -203,16 +204,18 @@ fn plan(seed: u64) -> Plan {
         });
     }
 
-    // World faults on the management host, now and then.
-    if d.one_in(10) {
-        s.management.sshd_never_opens = true;
-        blocked.push("ssh");
-    } else if d.one_in(10) {
-        s.management.k8s_never_ready = true;
-        blocked.push("kubernetes");
-    }
-    if d.one_in(4) {
-        s.juju_login_expired = true;
+    // World faults, now and then, at a drawn time in the first 40 minutes: sshd dies
+    // (for good), Kubernetes breaks, the operator's Juju login expires.
+    for (kind, one_in) in [
+        (FaultKind::SshdDies, 10),
+        (FaultKind::K8sBreaks, 10),
+        (FaultKind::JujuLoginExpires, 4),
+    ] {
+        if d.one_in(one_in) {
+            let mut f = FaultSpec::new("host", kind);
+            f.from = Duration::from_secs(d.below(40 * 60));
+            s.faults.push(f);
+        }
     }
 
     // API faults: a few, anywhere, some certain and some by chance.
@@ -450,16 +453,17 @@ fn chaos(seed: u64) -> Tally {
     });
     // The race (a row appears for an orphan) leaves a row in BOOTING whose server
     // can no longer be swept: its slot may be the one the failover needed.
-    let raced = t.twin.with_cloud(|c, _| {
-        c.faults
-            .struck
-            .iter()
-            .any(|f| f.kind == FaultKind::AmphoraRowAppears)
-    });
+    let struck = |kind| {
+        t.twin
+            .with_cloud(|c, _| c.faults.struck.iter().any(|f| f.kind == kind))
+    };
+    let raced = struck(FaultKind::AmphoraRowAppears);
     let octavia_stop: &[&str] = &["headroom", "load-balancers"];
-    let (green_allowed, stops): (bool, &[&str]) = if plan.blocked.contains(&"ssh") {
+    // A world fault that came before the faults were cleared stays: sshd dead, or
+    // Kubernetes broken, stops the VM chain below the Octavia branch.
+    let (green_allowed, stops): (bool, &[&str]) = if struck(FaultKind::SshdDies) {
         (false, &["ssh"])
-    } else if plan.blocked.contains(&"kubernetes") {
+    } else if struck(FaultKind::K8sBreaks) {
         (false, &["kubernetes"])
     } else if plan.blocked.contains(&"headroom") || failed_failover {
         (false, octavia_stop)

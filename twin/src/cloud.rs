@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::clock::{after, before};
 use crate::fault::Faults;
 use crate::scenario::{
-    AmphoraStatus, FlavorSpec, HypervisorSpec, Operating, OrphanKind, Provisioning, Scenario,
-    ServerStatus, Timings, Usage,
+    AmphoraStatus, FaultKind, FlavorSpec, HypervisorSpec, Operating, OrphanKind, Provisioning,
+    Scenario, ServerStatus, Timings, Usage,
 };
 
 /// Amphora flavor of charm-octavia: 1024 MB, 1 vCPU, 8 GB.
@@ -750,6 +750,14 @@ impl Cloud {
 
     /// Applies every transition due at or before `now`, in order of due time.
     pub fn settle(&mut self, now: Timestamp) {
+        for fault in self.faults.due_world(now) {
+            match fault {
+                FaultKind::SshdDies => self.host.sshd_never_opens = true,
+                FaultKind::K8sBreaks => self.host.k8s_never_ready = true,
+                FaultKind::JujuLoginExpires => self.juju_login_expired = true,
+                _ => {}
+            }
+        }
         loop {
             let next_server = self
                 .servers
@@ -1546,6 +1554,24 @@ mod tests {
             "{:?}",
             changes[3]
         );
+    }
+
+    #[test]
+    fn sshd_dies_at_its_time_on_a_running_vm() {
+        let mut scenario = Scenario::default_scenario();
+        let mut dies = crate::scenario::FaultSpec::new("host", FaultKind::SshdDies);
+        dies.from = Duration::from_secs(30 * 60);
+        scenario.faults.push(dies);
+        let now = Timestamp::from_second(1_800_000_000).unwrap();
+        let mut c = Cloud::new(&scenario, now);
+        let id = c.management_server_id.clone();
+        c.start_server(&id, now).unwrap();
+        let up = after(now, Duration::from_secs(20 * 60));
+        c.settle(up);
+        assert!(c.sshd_listening(up));
+        let later = after(now, Duration::from_secs(31 * 60));
+        c.settle(later);
+        assert_eq!(c.ssh_port(later), crate::host::SshPort::Refuses);
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! probability drawn from the scenario's seed, for so many hits.
 //!
 //! One model for every fault: the HTTP middleware asks [`Faults::strike`] which
-//! fault (if any) meets a request, and answers or changes the world by its kind.
-//! A schedule drawn from a seed is replayed exactly by the same seed.
+//! fault (if any) meets a request, and answers or changes the world by its kind;
+//! a world fault (sshd dying, Kubernetes breaking, a Juju login expiring) needs no
+//! request: the cloud takes it from [`Faults::due_world`] when its time comes, as
+//! one more event of its timeline. A schedule drawn from a seed is replayed exactly
+//! by the same seed.
 
 use jiff::Timestamp;
 
@@ -78,6 +81,7 @@ impl Faults {
         for i in 0..self.armed.len() {
             let fault = &self.armed[i];
             let matches = fault.remaining > 0
+                && !fault.spec.kind.is_world()
                 && fault.spec.service == service
                 && since_start >= fault.spec.from
                 && fault
@@ -107,6 +111,28 @@ impl Faults {
             kind: spec.kind,
         });
         Some(spec)
+    }
+
+    /// The world faults whose time has come by `now`, each once (recorded as struck).
+    pub fn due_world(&mut self, now: Timestamp) -> Vec<FaultKind> {
+        let since_start: std::time::Duration = now
+            .duration_since(self.started)
+            .try_into()
+            .unwrap_or_default();
+        let mut due = Vec::new();
+        for fault in &mut self.armed {
+            if fault.spec.kind.is_world() && fault.remaining > 0 && since_start >= fault.spec.from {
+                fault.remaining = 0;
+                due.push(fault.spec.kind);
+                self.struck.push(Strike {
+                    at: now,
+                    service: "world".into(),
+                    path: String::new(),
+                    kind: fault.spec.kind,
+                });
+            }
+        }
+        due
     }
 
     /// Disarms every fault (what a "the cloud is fixed now" step does).
@@ -171,6 +197,22 @@ mod tests {
             "spent"
         );
         assert_eq!(faults.struck.len(), 2);
+    }
+
+    #[test]
+    fn a_world_fault_comes_once_at_its_time_and_never_meets_a_request() {
+        let mut s = spec(FaultKind::SshdDies);
+        s.from = Duration::from_secs(600);
+        let mut faults = Faults::new(&[s], 1, t0());
+        let at = |secs| {
+            t0().checked_add(jiff::SignedDuration::from_secs(secs))
+                .unwrap()
+        };
+        assert!(faults.strike("compute", "/servers", at(700)).is_none());
+        assert!(faults.due_world(at(599)).is_empty());
+        assert_eq!(faults.due_world(at(600)), vec![FaultKind::SshdDies]);
+        assert!(faults.due_world(at(900)).is_empty(), "once");
+        assert_eq!(faults.struck.len(), 1);
     }
 
     #[test]

@@ -555,6 +555,24 @@ pub enum FaultKind {
     /// keys, or a long wait outlived them): this request and every later one with an
     /// old token meet keystonemiddleware's 401.
     TokensExpire,
+    /// World fault (no request needed; `service` is ignored): at `from`, sshd on the
+    /// management VM stops and never comes back (the host still answers: refused).
+    SshdDies,
+    /// World fault: at `from`, the VM's Kubernetes stops converging (`k8s status`
+    /// never says ready again).
+    K8sBreaks,
+    /// World fault: at `from`, the operator's Juju login expires (a stale macaroon).
+    JujuLoginExpires,
+}
+
+impl FaultKind {
+    /// Whether it changes the world at its time rather than answering a request.
+    pub fn is_world(self) -> bool {
+        matches!(
+            self,
+            FaultKind::SshdDies | FaultKind::K8sBreaks | FaultKind::JujuLoginExpires
+        )
+    }
 }
 
 impl FaultSpec {
