@@ -181,7 +181,8 @@ fn plan(seed: u64) -> Plan {
         }
     }
     // Lookalikes: a tenant's server named like an amphora, and one in the service
-    // project that is not built from the amphora image. Neither may be touched.
+    // project that is not built from the amphora image (on the disabled host, so it
+    // takes no slot). Neither may be touched.
     if d.one_in(2) {
         s.servers.push(ServerSpec {
             id: None,
@@ -195,6 +196,20 @@ fn plan(seed: u64) -> Plan {
             image: twin::cloud::UBUNTU_IMAGE.into(),
         });
     }
+    if d.one_in(2) {
+        s.servers.push(ServerSpec {
+            id: None,
+            name: "amphora-5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b".into(),
+            project: "service".into(),
+            status: ServerStatus::Active,
+            host: Some(s.hypervisors[2].name.clone()),
+            flavor: s.servers[0].flavor.clone(),
+            fixed_ip: None,
+            floating_ip: None,
+            image: twin::cloud::UBUNTU_IMAGE.into(),
+        });
+    }
+    // And one more orphan that is Octavia's: an ERROR spawn, never scheduled.
     if d.one_in(2) {
         s.orphan_amphorae.push(OrphanSpec {
             amphora_id: "0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e".into(),

@@ -306,6 +306,10 @@ pub async fn run(
         twin.scenario().time_scale
     );
     println!("auth URL: {}", twin.auth_url());
+    println!(
+        "its record: {0}/twin/requests, {0}/twin/changes, {0}/twin/faults",
+        twin.base_url()
+    );
     println!("client files in {}:", dir.display());
     println!(
         "  export OS_CLIENT_CONFIG_FILE={} OS_CLIENT_SECURE_FILE={}",

@@ -919,11 +919,13 @@ impl Cloud {
 
     /// Servers named `amphora-<id>` with no amphora row by id or compute id.
     pub fn orphan_servers(&self) -> impl Iterator<Item = &Server> {
-        // Only Octavia's own servers heartbeat to its health manager: a tenant's
-        // server that happens to be named `amphora-<uuid>` is not an amphora.
+        // Only Octavia's own servers heartbeat to its health manager: a server that
+        // happens to be named `amphora-<uuid>` (a tenant's, or one in the service
+        // project built from another image) is not an amphora.
         self.servers
             .iter()
             .filter(|s| s.project_id == self.service_project_id)
+            .filter(|s| s.image.as_deref() == Some(AMPHORA_IMAGE))
             .filter(|s| {
                 s.name.strip_prefix("amphora-").is_some_and(|id| {
                     !self
