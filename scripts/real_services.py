@@ -13,6 +13,7 @@ listens on loopback only; nothing here reaches the network.
 
 import json
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import urllib.error
 import urllib.request
 
 STARTED = []
+TAKEN = set()
 
 ADMIN_PASSWORD = "contract-admin-password"
 PLACEMENT_PASSWORD = "contract-placement-password"
@@ -29,9 +31,26 @@ OPERATOR_PASSWORD = "contract-operator-password"
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range: a port handed out for `bind(0)`
+    could go to any other process's socket (a test's twin) between our check and
+    gunicorn's bind, and a service would then answer on it in gunicorn's place."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        port = random.randrange(10000, max(low, 10001))
+        if port in TAKEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        TAKEN.add(port)
+        return port
+    raise SystemExit("no free port below the ephemeral range on 127.0.0.1")
 
 
 def run(*args, env=None):
@@ -55,9 +74,21 @@ def request(method, url, token=None, body=None, headers=None):
         raise SystemExit(f"{method} {url} -> {e.code}: {e.read()[:300]!r}")
 
 
-def wait_for(url, what, seconds=60):
+def wait_for(url, what, seconds=60, log=None):
+    """Waits until `url` answers, and (given gunicorn's `log`) until gunicorn itself
+    says it listens there: an answer from anything else is not the service."""
     deadline = time.time() + seconds
+    port = url.split(":")[2].split("/")[0]
     while time.time() < deadline:
+        if log is not None:
+            try:
+                with open(log) as f:
+                    if f"Listening at: http://127.0.0.1:{port}" not in f.read():
+                        time.sleep(0.2)
+                        continue
+            except OSError:
+                time.sleep(0.2)
+                continue
         try:
             urllib.request.urlopen(url, timeout=2)
             return
@@ -65,7 +96,7 @@ def wait_for(url, what, seconds=60):
             return  # it answers: 300/401 are fine
         except OSError:
             time.sleep(0.2)
-    raise SystemExit(f"{what} did not start listening on {url} within {seconds}s")
+    raise SystemExit(f"{what} did not start listening on {url} within {seconds}s (see {log})")
 
 
 def gunicorn(venv_bin, workdir, module, port, env, log, argv=()):
@@ -121,7 +152,7 @@ password_hash_rounds = 4
         "--bootstrap-admin-url", kurl, "--bootstrap-public-url", kurl, "--bootstrap-internal-url", kurl, env=kenv)
     kpid = gunicorn(venv_bin, workdir, "keystone", kport, kenv, os.path.join(workdir, "keystone.out"))
     STARTED.append(kpid)
-    wait_for(kurl, "keystone")
+    wait_for(kurl, "keystone", log=os.path.join(workdir, "keystone.out"))
 
     def login(user, password, project):
         _, headers, body = request("POST", f"{kurl}/auth/tokens", body={"auth": {
@@ -184,7 +215,7 @@ project_domain_id = default
     run(os.path.join(venv_bin, "placement-manage"), "--config-file", os.path.join(pconf_dir, "placement.conf"), "db", "sync", env=penv)
     ppid = gunicorn(venv_bin, workdir, "placement", pport, penv, os.path.join(workdir, "placement.out"))
     STARTED.append(ppid)
-    wait_for(purl, "placement")
+    wait_for(purl, "placement", log=os.path.join(workdir, "placement.out"))
 
     # --- Octavia's API -----------------------------------------------------------
     import real_octavia
@@ -193,7 +224,7 @@ project_domain_id = default
     opid = gunicorn(venv_bin, workdir, "octavia", oport, dict(os.environ),
                     os.path.join(workdir, "octavia.out"), argv=["--config-file", oconf])
     STARTED.append(opid)
-    wait_for(ourl, "octavia", seconds=120)
+    wait_for(ourl, "octavia", seconds=120, log=os.path.join(workdir, "octavia.out"))
 
     contract = {
         "auth_url": kurl,

@@ -419,15 +419,12 @@ fn chaos(seed: u64) -> Tally {
 
     let mut violations = Vec::new();
     let mut ran: Vec<(String, Ran)> = Vec::new();
-    // Which command made each change: (first change index, made by a restore).
-    let mut by_restore: Vec<(usize, bool)> = Vec::new();
+    // Which command made each change: (first change index, the command).
+    let mut by_command: Vec<(usize, &'static str)> = Vec::new();
     let changes_so_far = || t.twin.with_cloud(|c, _| c.changes.len());
     for step in &plan.steps {
         let args = step.verb.args();
-        by_restore.push((
-            changes_so_far(),
-            matches!(step.verb, Verb::Restore | Verb::TwoRestores),
-        ));
+        by_command.push((changes_so_far(), args[0]));
         if step.verb == Verb::TwoRestores {
             let first = spawn(&t, args);
             std::thread::sleep(Duration::from_millis(150));
@@ -450,7 +447,7 @@ fn chaos(seed: u64) -> Tally {
     }
     // The cloud is fixed now: the API faults are spent; the host's are not.
     t.twin.with_cloud(|c, _| c.faults.clear());
-    by_restore.push((changes_so_far(), true));
+    by_command.push((changes_so_far(), "restore (last)"));
     let last = run(&t, &["restore", "--yes", "-f", "json"], None);
     tally.commands += 1;
 
@@ -565,11 +562,13 @@ fn chaos(seed: u64) -> Tally {
     tally.faults_struck = struck as u64;
     for (index, record) in changes.iter().enumerate() {
         tally.checks += 1;
-        let restoring = by_restore
+        let by = by_command
             .iter()
             .rev()
             .find(|(from, _)| *from <= index)
-            .is_some_and(|(_, restore)| *restore);
+            .map_or("?", |(_, command)| *command);
+        let restoring = by.starts_with("restore");
+        let before = violations.len();
         match &record.change {
             Change::ServerDelete {
                 server_id,
@@ -621,6 +620,23 @@ fn chaos(seed: u64) -> Tally {
                     ));
                 }
             }
+        }
+        // Which run did it, and what the cloud saw changed before.
+        for v in &mut violations[before..] {
+            let history: Vec<String> = changes[..=index]
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        r.at,
+                        serde_json::to_string(&r.change).unwrap_or_default()
+                    )
+                })
+                .collect();
+            v.push_str(&format!(
+                " (by `{by}`; changes so far:\n    {})",
+                history.join("\n    ")
+            ));
         }
     }
 
@@ -680,6 +696,15 @@ fn chaos(seed: u64) -> Tally {
         }
     }
 
+    if std::env::var("CHAOS_VERBOSE").as_deref() == Ok("2") {
+        for (what, r) in &ran {
+            eprintln!(
+                "--- seed {seed}: `{what}` ended {:?}\n{}",
+                r.output.status,
+                String::from_utf8_lossy(&r.output.stderr)
+            );
+        }
+    }
     if std::env::var_os("CHAOS_VERBOSE").is_some() {
         eprintln!(
             "seed {seed}: {:?} ({:?} requests) → last {:?}; {} faults struck, {} changes, {} violations",

@@ -25,8 +25,8 @@ impl Run<'_> {
     /// be made green (or at `--until`, or on a signal).
     pub(crate) async fn host_chain(&self) -> Result<(), Stopped> {
         let vm = self.vm().await;
-        // Headroom may be measured now: the VM's allocation is in place (or will not be).
-        let _ = self.vm_done.send(true);
+        // Headroom may be measured now, if the VM is up: it depends on it (DESIGN §4.0).
+        let _ = self.vm_done.send(Some(vm.is_ok()));
         let vcpus = vm?;
         if self.done_with(Layer::Vm) {
             return Ok(());

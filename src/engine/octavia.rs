@@ -119,11 +119,22 @@ impl Run<'_> {
     /// in ERROR → sweep, headroom and failover, each in turn.
     pub(crate) async fn octavia_branch(
         &self,
-        mut vm_seen: watch::Receiver<bool>,
+        mut vm_seen: watch::Receiver<Option<bool>>,
     ) -> Result<(), Stopped> {
         let sweep = self.amphorae_decision().await?;
-        // Headroom counts the VM's allocation: measure it once the VM step is over.
-        let _ = vm_seen.wait_for(|done| *done).await;
+        // Headroom counts the VM's allocation: measure it once the VM step is over,
+        // and only if the VM is up. Nothing acts on a layer whose dependencies are red
+        // (DESIGN §4.0): a VM that did not start leaves Octavia untouched this run.
+        let vm_up = vm_seen
+            .wait_for(Option::is_some)
+            .await
+            .map_or(true, |step| *step == Some(true));
+        if !vm_up {
+            return Err(self.stop(
+                Layer::Headroom,
+                "not measured, and nothing in Octavia changed: the VM below it is red; the next `restore` continues once it is up".into(),
+            ));
+        }
         // `--until amphorae` or `headroom`: report, change nothing in Octavia.
         if let Some(until) = self.until.filter(|u| *u < Layer::LoadBalancers) {
             if until >= Layer::Headroom {

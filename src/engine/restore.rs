@@ -52,7 +52,7 @@ pub async fn restore(
     journal: &Journal,
     progress: &Progress,
 ) -> Outcome {
-    let (vm_done, vm_seen) = watch::channel(false);
+    let (vm_done, vm_seen) = watch::channel(None);
     let run = Run {
         until: options.until,
         vm_done,

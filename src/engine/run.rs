@@ -29,8 +29,9 @@ pub(crate) struct Run<'a> {
     pub(crate) confirm_by: crate::error::ConfirmBy,
     /// Changes made, in words (only those the service accepted).
     pub(crate) actions: std::sync::Mutex<Vec<String>>,
-    /// Set once the VM step is over (started or not): headroom waits for it.
-    pub(crate) vm_done: watch::Sender<bool>,
+    /// Set once the VM step is over: `Some(true)` when the VM is up, `Some(false)`
+    /// when its step stopped red. Headroom waits for it, and acts only on the first.
+    pub(crate) vm_done: watch::Sender<Option<bool>>,
 }
 
 impl<'a> Run<'a> {
@@ -49,7 +50,7 @@ impl<'a> Run<'a> {
             yes,
             confirm_by: crate::error::ConfirmBy::Flag,
             actions: std::sync::Mutex::new(Vec::new()),
-            vm_done: watch::channel(true).0,
+            vm_done: watch::channel(Some(true)).0,
         }
     }
 

@@ -492,3 +492,43 @@ fn a_stale_kubeconfig_is_re_emitted_once_not_polled_to_the_deadline() {
     );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), good);
 }
+
+/// Found by the chaos runs (`scripts/chaos 1 7095`): the VM's start timed out, so
+/// the VM stayed SHUTOFF and its layer red, and the Octavia branch still swept,
+/// measured headroom and failed over. Headroom depends on the VM (DESIGN §4.0):
+/// with the VM red, nothing in Octavia is touched, and the next run continues.
+#[test]
+fn a_vm_that_does_not_start_leaves_octavia_untouched() {
+    let t = TestTwin::with(|s| {
+        s.time_scale = 600.0;
+        s.token_ttl = Duration::from_secs(86400 * 30);
+        // Room for the failover, and an orphan the sweep would delete.
+        s.hypervisors[1].other_usage.memory_mb -= 4096;
+        s.faults.push(twin::scenario::FaultSpec {
+            count: 100,
+            path_contains: Some("/action".into()),
+            ..twin::scenario::FaultSpec::new("compute", twin::scenario::FaultKind::InternalError)
+        });
+    });
+    let output = t.cmd().args(["restore", "--yes"]).output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(10),
+        "the VM is the lowest red layer: {err}"
+    );
+    assert!(
+        err.contains("nothing in Octavia changed: the VM below it is red"),
+        "{err}"
+    );
+    let changes = t.steer(|c, _| c.changes.clone());
+    assert!(changes.is_empty(), "nothing changed: {changes:?}");
+    assert_eq!(
+        t.steer(|c, _| c.load_balancers[0].provisioning_status),
+        twin::scenario::Provisioning::Error
+    );
+    // Once the VM starts, the next run does the Octavia repair too.
+    t.steer(|c, _| c.faults.clear());
+    let again = t.cmd().args(["restore", "--yes"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+}
