@@ -715,15 +715,15 @@ fn objects(cloud: &Cloud, now: Timestamp, def: &Resource) -> Vec<Value> {
             .map(|n| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta(&n, None), "status": {"phase": "Active"}}))
             .collect(),
         "Pod" => [
-            ("capi-system", "capi-controller-manager-6d8b9c7f5-x2k4p", "10.1.0.12"),
-            ("capo-system", "capo-controller-manager-5f7c8d9b6-q8w3r", "10.1.0.13"),
-            ("cert-manager", "cert-manager-7d9f8b6c5-m4n7t", "10.1.0.14"),
-            ("cert-manager", "cert-manager-cainjector-5c6b7d8f9-h2j5k", "10.1.0.15"),
-            ("cert-manager", "cert-manager-webhook-6f8d9c7b5-p9r2s", "10.1.0.16"),
-            ("orc-system", "orc-controller-manager-7b8c9d6f5-t4v6w", "10.1.0.17"),
-            ("capi-janitor-system", "capi-janitor-openstack-5d6f7c8b9-y3z5a", "10.1.0.18"),
-            ("capi-addon-system", "capi-addon-provider-6c7d8f9b5-b7c9d", "10.1.0.19"),
-            ("kube-system", "coredns-5d78c9869d-f2g4h", "10.1.0.20"),
+            ("capi-system", "capi-controller-manager-6d8b9c7f5-x2k4p", "198.51.100.12"),
+            ("capo-system", "capo-controller-manager-5f7c8d9b6-q8w3r", "198.51.100.13"),
+            ("cert-manager", "cert-manager-7d9f8b6c5-m4n7t", "198.51.100.14"),
+            ("cert-manager", "cert-manager-cainjector-5c6b7d8f9-h2j5k", "198.51.100.15"),
+            ("cert-manager", "cert-manager-webhook-6f8d9c7b5-p9r2s", "198.51.100.16"),
+            ("orc-system", "orc-controller-manager-7b8c9d6f5-t4v6w", "198.51.100.17"),
+            ("capi-janitor-system", "capi-janitor-openstack-5d6f7c8b9-y3z5a", "198.51.100.18"),
+            ("capi-addon-system", "capi-addon-provider-6c7d8f9b5-b7c9d", "198.51.100.19"),
+            ("kube-system", "coredns-5d78c9869d-f2g4h", "198.51.100.20"),
         ]
         .iter()
         .map(|(ns, name, ip)| json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta(name, Some(ns)),
@@ -877,7 +877,7 @@ fn capi_objects(
             .map(|(i, suffix)| {
                 let m = format!("{name}-{suffix}");
                 let mut status = json!({"phase": "Running", "nodeRef": {"name": m},
-                    "addresses": [{"type": "InternalIP", "address": format!("10.0.0.{}", 21 + i)}],
+                    "addresses": [{"type": "InternalIP", "address": format!("198.51.100.{}", 121 + i)}],
                     "nodeInfo": {"osImage": "Ubuntu 22.04.5 LTS", "kubeletVersion": "v1.31.4"}});
                 if !v1beta2 {
                     status["nodeRef"] = json!({"apiVersion": "v1", "kind": "Node", "name": m, "uid": derived_uuid("node", &m).to_string()});
