@@ -419,12 +419,16 @@ fn chaos(seed: u64) -> Tally {
 
     let mut violations = Vec::new();
     let mut ran: Vec<(String, Ran)> = Vec::new();
-    // Which command made each change: (first change index, the command).
-    let mut by_command: Vec<(usize, &'static str)> = Vec::new();
+    // Which command made each change: (first change index, the command, a restore).
+    let mut by_command: Vec<(usize, &'static str, bool)> = Vec::new();
     let changes_so_far = || t.twin.with_cloud(|c, _| c.changes.len());
     for step in &plan.steps {
         let args = step.verb.args();
-        by_command.push((changes_so_far(), args[0]));
+        by_command.push((
+            changes_so_far(),
+            args[0],
+            matches!(step.verb, Verb::Restore | Verb::TwoRestores),
+        ));
         if step.verb == Verb::TwoRestores {
             let first = spawn(&t, args);
             std::thread::sleep(Duration::from_millis(150));
@@ -447,7 +451,7 @@ fn chaos(seed: u64) -> Tally {
     }
     // The cloud is fixed now: the API faults are spent; the host's are not.
     t.twin.with_cloud(|c, _| c.faults.clear());
-    by_command.push((changes_so_far(), "restore (last)"));
+    by_command.push((changes_so_far(), "restore (last)", true));
     let last = run(&t, &["restore", "--yes", "-f", "json"], None);
     tally.commands += 1;
 
@@ -562,12 +566,11 @@ fn chaos(seed: u64) -> Tally {
     tally.faults_struck = struck as u64;
     for (index, record) in changes.iter().enumerate() {
         tally.checks += 1;
-        let by = by_command
+        let (by, restoring) = by_command
             .iter()
             .rev()
-            .find(|(from, _)| *from <= index)
-            .map_or("?", |(_, command)| *command);
-        let restoring = by.starts_with("restore");
+            .find(|(from, _, _)| *from <= index)
+            .map_or(("?", false), |(_, command, restore)| (*command, *restore));
         let before = violations.len();
         match &record.change {
             Change::ServerDelete {
