@@ -117,7 +117,10 @@ fn server_list_show_start_and_stop() {
     // Once ACTIVE (finish the start now rather than wait 20 s), stop is accepted.
     t.steer(|c, now| {
         let id = c.management_server_id.clone();
-        c.servers.iter_mut().find(|s| s.id == id).unwrap().task_due = Some(now);
+        let started = |e: &twin::timeline::Event| {
+            matches!(e, twin::timeline::Event::ServerTask { server_id, .. } if *server_id == id)
+        };
+        c.timeline.bring_forward(started, now);
         c.settle(now);
     });
     let stop = openstack(&cli, &t, true, &["server", "stop", "capi-mgmt-v2"]);

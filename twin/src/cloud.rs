@@ -13,8 +13,9 @@ use crate::clock::{after, before};
 use crate::fault::Faults;
 use crate::scenario::{
     AmphoraStatus, FaultKind, FlavorSpec, HypervisorSpec, Operating, OrphanKind, Provisioning,
-    Scenario, ServerStatus, Timings, Usage,
+    Reach, Scenario, ServerStatus, Timings, Usage,
 };
+use crate::timeline::{Event, Timeline};
 
 /// Amphora flavor of charm-octavia: 1024 MB, 1 vCPU, 8 GB.
 pub const AMPHORA_FLAVOR: Usage = Usage {
@@ -142,7 +143,7 @@ impl VmState {
 }
 
 /// Nova's task_state while an action is in flight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TaskState {
     /// `os-start` in progress.
     PoweringOn,
@@ -207,8 +208,6 @@ pub struct Server {
     pub updated: Timestamp,
     /// Fault, for ERROR servers.
     pub fault: Option<ServerFault>,
-    /// When the current task completes.
-    pub task_due: Option<Timestamp>,
     /// When it last became ACTIVE: the boot the guest's `uptime` counts from. Not
     /// Nova's `launched_at`, which is the spawn time.
     pub booted_at: Option<Timestamp>,
@@ -354,8 +353,6 @@ pub struct FailoverRecord {
 /// A failover in flight: its outcome is decided when it starts, from Placement.
 #[derive(Debug, Clone)]
 pub struct Failover {
-    /// When it completes.
-    pub due: Timestamp,
     /// The host the replacement amphora lands on, or None: NoValidHost.
     pub host: Option<String>,
     /// The replacement amphora's id.
@@ -479,10 +476,8 @@ pub struct Cloud {
     pub changes: Vec<ChangeRecord>,
     /// octavia-worker.log lines (failover flows), oldest first.
     pub worker_log: Vec<String>,
-    /// Failovers whose amphora the scheduler will refuse whatever Placement says.
-    pub scheduler_refusals: u32,
-    /// Failovers whose replacement amphora will never answer (late-flow failure).
-    pub boot_timeouts: u32,
+    /// What happens later by itself: server tasks, failover flows, world faults.
+    pub timeline: Timeline,
     /// `juju ssh` fails as with a stale macaroon.
     pub juju_login_expired: bool,
     /// Every call the fake juju made, with the model it was given.
@@ -602,7 +597,6 @@ impl Cloud {
                     created: started,
                     updated: before(now, std::time::Duration::from_secs(3 * 3600)),
                     fault: None,
-                    task_due: None,
                     // A server that starts ACTIVE booted long ago: its stack is up.
                     booted_at: (vm_state == VmState::Active)
                         .then(|| before(now, std::time::Duration::from_secs(86400))),
@@ -707,6 +701,11 @@ impl Cloud {
                 spec: h.clone(),
             })
             .collect();
+        let faults = Faults::new(&scenario.faults, scenario.seed, now);
+        let mut timeline = Timeline::default();
+        for (fault, due) in faults.world_schedule() {
+            timeline.schedule(due, Event::WorldFault { fault });
+        }
         Cloud {
             timings: scenario.timings.clone(),
             token_ttl: scenario.token_ttl,
@@ -721,7 +720,7 @@ impl Cloud {
             amphorae,
             clusters,
             management_server_id,
-            faults: Faults::new(&scenario.faults, scenario.seed, now),
+            faults,
             service_project_id,
             host: HostSpec {
                 sshd_never_opens: scenario.management.sshd_never_opens,
@@ -741,73 +740,84 @@ impl Cloud {
             failovers: Vec::new(),
             changes: Vec::new(),
             worker_log: Vec::new(),
-            scheduler_refusals: 0,
-            boot_timeouts: 0,
+            timeline,
             juju_login_expired: scenario.juju_login_expired,
             juju_calls: Vec::new(),
         }
     }
 
-    /// Applies every transition due at or before `now`, in order of due time.
+    /// Applies every event of the timeline due at or before `now`, in order of due
+    /// time.
     pub fn settle(&mut self, now: Timestamp) {
-        for fault in self.faults.due_world(now) {
-            match fault {
-                FaultKind::SshdDies => self.host.sshd_never_opens = true,
-                FaultKind::K8sBreaks => self.host.k8s_never_ready = true,
-                FaultKind::JujuLoginExpires => self.juju_login_expired = true,
-                _ => {}
-            }
-        }
-        loop {
-            let next_server = self
-                .servers
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.task_due.filter(|d| *d <= now).map(|d| (d, i)))
-                .min();
-            let next_lb = self
-                .load_balancers
-                .iter()
-                .enumerate()
-                .filter_map(|(i, lb)| {
-                    lb.failover
-                        .as_ref()
-                        .filter(|f| f.due <= now)
-                        .map(|f| (f.due, i))
-                })
-                .min();
-            match (next_server, next_lb) {
-                (Some((ds, i)), Some((dl, _))) if ds <= dl => self.finish_server_task(i, ds),
-                (Some((ds, i)), None) => self.finish_server_task(i, ds),
-                (_, Some((dl, j))) => self.finish_failover(j, dl),
-                (None, None) => break,
+        while let Some((at, event)) = self.timeline.next_due(now) {
+            match event {
+                Event::ServerTask { server_id, task } => {
+                    self.finish_server_task(&server_id, task, at)
+                }
+                Event::FailoverEnds { load_balancer_id } => {
+                    self.finish_failover(&load_balancer_id, at)
+                }
+                Event::WorldFault { fault } => match self.faults.take_world(fault, at) {
+                    Some(FaultKind::SshdDies) => self.host.sshd_never_opens = true,
+                    Some(FaultKind::K8sBreaks) => self.host.k8s_never_ready = true,
+                    Some(FaultKind::JujuLoginExpires) => self.juju_login_expired = true,
+                    _ => {}
+                },
             }
         }
     }
 
-    fn finish_server_task(&mut self, index: usize, at: Timestamp) {
+    /// Nova finishes `task` on a server, unless it is gone or doing another by now.
+    fn finish_server_task(&mut self, id: &str, task: TaskState, at: Timestamp) {
+        let Some(index) = self.servers.iter().position(|s| s.id == id) else {
+            return;
+        };
         let server = &mut self.servers[index];
-        let task = server.task_state.take();
-        server.task_due = None;
+        if server.task_state != Some(task) {
+            return;
+        }
+        server.task_state = None;
         server.updated = at;
         match task {
-            Some(TaskState::PoweringOn) => {
+            TaskState::PoweringOn => {
                 server.vm_state = VmState::Active;
                 server.booted_at = Some(at);
             }
-            Some(TaskState::PoweringOff) => {
+            TaskState::PoweringOff => {
                 server.vm_state = VmState::Stopped;
                 server.booted_at = None;
             }
-            Some(TaskState::Deleting) => {
+            TaskState::Deleting => {
                 self.servers.remove(index);
             }
-            None => {}
         }
     }
 
-    fn finish_failover(&mut self, index: usize, at: Timestamp) {
-        let lb = &mut self.load_balancers[index];
+    /// Puts `task` on a server and schedules its end `delay` from `now`.
+    fn begin_server_task(
+        &mut self,
+        id: &str,
+        task: TaskState,
+        delay: std::time::Duration,
+        now: Timestamp,
+    ) {
+        if let Some(server) = self.servers.iter_mut().find(|s| s.id == id) {
+            server.task_state = Some(task);
+            server.updated = now;
+        }
+        self.timeline.schedule(
+            after(now, delay),
+            Event::ServerTask {
+                server_id: id.to_string(),
+                task,
+            },
+        );
+    }
+
+    fn finish_failover(&mut self, id: &str, at: Timestamp) {
+        let Some(lb) = self.load_balancers.iter_mut().find(|lb| lb.id == id) else {
+            return;
+        };
         let Some(failover) = lb.failover.take() else {
             return;
         };
@@ -980,9 +990,7 @@ impl Cloud {
         if server.vm_state != VmState::Stopped {
             return Err(conflict_vm_state(server, "start"));
         }
-        server.task_state = Some(TaskState::PoweringOn);
-        server.task_due = Some(after(now, delay));
-        server.updated = now;
+        self.begin_server_task(id, TaskState::PoweringOn, delay, now);
         self.record(
             now,
             Change::ServerStart {
@@ -1000,9 +1008,7 @@ impl Cloud {
         if !matches!(server.vm_state, VmState::Active | VmState::Error) {
             return Err(conflict_vm_state(server, "stop"));
         }
-        server.task_state = Some(TaskState::PoweringOff);
-        server.task_due = Some(after(now, delay));
-        server.updated = now;
+        self.begin_server_task(id, TaskState::PoweringOff, delay, now);
         self.record(
             now,
             Change::ServerStop {
@@ -1019,10 +1025,8 @@ impl Cloud {
         if server.task_state == Some(TaskState::Deleting) {
             return Ok(());
         }
-        server.task_state = Some(TaskState::Deleting);
-        server.task_due = Some(after(now, delay));
-        server.updated = now;
         let server = server.clone();
+        self.begin_server_task(id, TaskState::Deleting, delay, now);
         let amphora_id = server.name.strip_prefix("amphora-");
         let amphora_row = self
             .amphorae
@@ -1150,14 +1154,18 @@ impl Cloud {
                 .to_string(),
         };
         self.record(now, change);
-        if self.scheduler_refusals > 0 {
-            self.scheduler_refusals -= 1;
+        // Octavia's worker meets its own faults as the flow starts: the scheduler
+        // refuses the amphora whatever Placement says (NoValidHost), or the
+        // replacement boots and never answers.
+        let flow = format!("loadbalancers/{id}/failover");
+        let worker_fault = self
+            .faults
+            .strike(Reach::Worker, "load-balancer", &flow, now)
+            .map(|f| f.kind);
+        if worker_fault == Some(FaultKind::NoValidHost) {
             host = None;
         }
-        let boot_timeout = host.is_some() && self.boot_timeouts > 0;
-        if boot_timeout {
-            self.boot_timeouts -= 1;
-        }
+        let boot_timeout = host.is_some() && worker_fault == Some(FaultKind::AmphoraBootTimeout);
         let lb = self
             .load_balancers
             .iter_mut()
@@ -1172,8 +1180,13 @@ impl Cloud {
         lb.updated = now;
         let lb_id = lb.id.clone();
         let new_amphora_id = Uuid::new_v4().to_string();
+        self.timeline.schedule(
+            after(now, delay),
+            Event::FailoverEnds {
+                load_balancer_id: lb.id.clone(),
+            },
+        );
         lb.failover = Some(Failover {
-            due: after(now, delay),
             host: host.clone(),
             new_amphora_id: new_amphora_id.clone(),
             boot_timeout,
@@ -1364,7 +1377,6 @@ fn amphora_server(
         created,
         updated: created,
         fault: None,
-        task_due: None,
         booted_at: (vm_state == VmState::Active).then_some(created),
     }
 }

@@ -2,16 +2,18 @@
 //! service (and a path), from a simulated instant, after so many requests, with a
 //! probability drawn from the scenario's seed, for so many hits.
 //!
-//! One model for every fault: the HTTP middleware asks [`Faults::strike`] which
-//! fault (if any) meets a request, and answers or changes the world by its kind;
-//! a world fault (sshd dying, Kubernetes breaking, a Juju login expiring) needs no
-//! request: the cloud takes it from [`Faults::due_world`] when its time comes, as
-//! one more event of its timeline. A schedule drawn from a seed is replayed exactly
-//! by the same seed.
+//! One model for every fault, drawn by the part of the twin it reaches
+//! ([`Reach`]): the HTTP middleware asks [`Faults::strike`] which request fault
+//! meets a request and answers in the service's place; Octavia's worker asks the
+//! same for its own faults when a failover starts (NoValidHost, a replacement that
+//! never answers); a world fault (sshd dying, Kubernetes breaking, a Juju login
+//! expiring) needs no request: [`Faults::world_schedule`] puts it on the cloud's
+//! timeline at Cloud::new and [`Faults::take_world`] fires it once when its time
+//! comes. A schedule drawn from a seed is replayed exactly by the same seed.
 
 use jiff::Timestamp;
 
-use crate::scenario::{FaultKind, FaultSpec};
+use crate::scenario::{FaultKind, FaultSpec, Reach};
 
 /// A fault with hits left.
 #[derive(Debug, Clone)]
@@ -69,19 +71,24 @@ impl Faults {
         }
     }
 
-    /// The fault that strikes this request of `service` at `path`, if any. Every
-    /// armed fault that matches counts the request; the first that is due, past its
-    /// `after_requests` and wins its draw strikes (and spends one hit).
-    pub fn strike(&mut self, service: &str, path: &str, now: Timestamp) -> Option<FaultSpec> {
-        let since_start: std::time::Duration = now
-            .duration_since(self.started)
-            .try_into()
-            .unwrap_or_default();
+    /// The fault of reach `reach` that strikes this request (or failover) of
+    /// `service` at `path`, if any. Every armed fault that matches counts it; the
+    /// first that is due, past its `after_requests` and wins its draw strikes (and
+    /// spends one hit).
+    pub fn strike(
+        &mut self,
+        reach: Reach,
+        service: &str,
+        path: &str,
+        now: Timestamp,
+    ) -> Option<FaultSpec> {
+        let since_start = self.since_start(now);
         let mut chosen = None;
         for i in 0..self.armed.len() {
             let fault = &self.armed[i];
             let matches = fault.remaining > 0
-                && !fault.spec.kind.is_world()
+                && fault.spec.kind.reach() == reach
+                && reach != Reach::World
                 && fault.spec.service == service
                 && since_start >= fault.spec.from
                 && fault
@@ -113,26 +120,38 @@ impl Faults {
         Some(spec)
     }
 
-    /// The world faults whose time has come by `now`, each once (recorded as struck).
-    pub fn due_world(&mut self, now: Timestamp) -> Vec<FaultKind> {
-        let since_start: std::time::Duration = now
-            .duration_since(self.started)
-            .try_into()
-            .unwrap_or_default();
-        let mut due = Vec::new();
-        for fault in &mut self.armed {
-            if fault.spec.kind.is_world() && fault.remaining > 0 && since_start >= fault.spec.from {
-                fault.remaining = 0;
-                due.push(fault.spec.kind);
-                self.struck.push(Strike {
-                    at: now,
-                    service: "world".into(),
-                    path: String::new(),
-                    kind: fault.spec.kind,
-                });
-            }
+    /// When each world fault is due: (its index, the instant), for the timeline.
+    pub fn world_schedule(&self) -> Vec<(usize, Timestamp)> {
+        self.armed
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.spec.kind.reach() == Reach::World)
+            .map(|(i, f)| (i, crate::clock::after(self.started, f.spec.from)))
+            .collect()
+    }
+
+    /// Fires world fault `index` at `now`: its kind, once, unless it was cleared or
+    /// already spent (recorded as struck).
+    pub fn take_world(&mut self, index: usize, now: Timestamp) -> Option<FaultKind> {
+        let fault = self.armed.get_mut(index)?;
+        if fault.spec.kind.reach() != Reach::World || fault.remaining == 0 {
+            return None;
         }
-        due
+        fault.remaining = 0;
+        let kind = fault.spec.kind;
+        self.struck.push(Strike {
+            at: now,
+            service: "world".into(),
+            path: String::new(),
+            kind,
+        });
+        Some(kind)
+    }
+
+    fn since_start(&self, now: Timestamp) -> std::time::Duration {
+        now.duration_since(self.started)
+            .try_into()
+            .unwrap_or_default()
     }
 
     /// Disarms every fault (what a "the cloud is fixed now" step does).
@@ -178,22 +197,36 @@ mod tests {
             .checked_add(jiff::SignedDuration::from_secs(61))
             .unwrap();
         assert!(
-            faults.strike("compute", "/servers", t0()).is_none(),
+            faults
+                .strike(Reach::Request, "compute", "/servers", t0())
+                .is_none(),
             "not yet due"
         );
         assert!(
-            faults.strike("identity", "/auth", later).is_none(),
+            faults
+                .strike(Reach::Request, "identity", "/auth", later)
+                .is_none(),
             "other service"
         );
         assert!(
-            faults.strike("compute", "/servers", later).is_none(),
+            faults
+                .strike(Reach::Request, "compute", "/servers", later)
+                .is_none(),
             "first passes"
         );
         let kind = |s: Option<FaultSpec>| s.map(|s| s.kind);
-        assert_eq!(kind(faults.strike("compute", "/servers", later)), Some(f));
-        assert_eq!(kind(faults.strike("compute", "/servers", later)), Some(f));
+        assert_eq!(
+            kind(faults.strike(Reach::Request, "compute", "/servers", later)),
+            Some(f)
+        );
+        assert_eq!(
+            kind(faults.strike(Reach::Request, "compute", "/servers", later)),
+            Some(f)
+        );
         assert!(
-            faults.strike("compute", "/servers", later).is_none(),
+            faults
+                .strike(Reach::Request, "compute", "/servers", later)
+                .is_none(),
             "spent"
         );
         assert_eq!(faults.struck.len(), 2);
@@ -208,11 +241,42 @@ mod tests {
             t0().checked_add(jiff::SignedDuration::from_secs(secs))
                 .unwrap()
         };
-        assert!(faults.strike("compute", "/servers", at(700)).is_none());
-        assert!(faults.due_world(at(599)).is_empty());
-        assert_eq!(faults.due_world(at(600)), vec![FaultKind::SshdDies]);
-        assert!(faults.due_world(at(900)).is_empty(), "once");
+        assert!(
+            faults
+                .strike(Reach::Request, "compute", "/servers", at(700))
+                .is_none()
+        );
+        assert_eq!(faults.world_schedule(), vec![(0, at(600))]);
+        assert_eq!(faults.take_world(0, at(600)), Some(FaultKind::SshdDies));
+        assert_eq!(faults.take_world(0, at(900)), None, "once");
         assert_eq!(faults.struck.len(), 1);
+    }
+
+    #[test]
+    fn a_worker_fault_meets_the_worker_never_a_request_and_a_cleared_one_nothing() {
+        let mut faults = Faults::new(
+            &[
+                FaultSpec::new("load-balancer", FaultKind::NoValidHost),
+                FaultSpec::new("compute", FaultKind::K8sBreaks),
+            ],
+            1,
+            t0(),
+        );
+        let path = "loadbalancers/x/failover";
+        assert!(
+            faults
+                .strike(Reach::Request, "load-balancer", path, t0())
+                .is_none()
+        );
+        let struck = faults.strike(Reach::Worker, "load-balancer", path, t0());
+        assert_eq!(struck.map(|s| s.kind), Some(FaultKind::NoValidHost));
+        assert!(
+            faults
+                .strike(Reach::Worker, "load-balancer", path, t0())
+                .is_none()
+        );
+        faults.clear();
+        assert_eq!(faults.take_world(1, t0()), None, "cleared before its time");
     }
 
     #[test]
@@ -223,7 +287,11 @@ mod tests {
         let run = |seed| {
             let mut faults = Faults::new(&[s.clone()], seed, t0());
             (0..200)
-                .map(|_| faults.strike("compute", "/x", t0()).is_some())
+                .map(|_| {
+                    faults
+                        .strike(Reach::Request, "compute", "/x", t0())
+                        .is_some()
+                })
                 .collect::<Vec<_>>()
         };
         assert_eq!(run(42), run(42));

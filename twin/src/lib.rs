@@ -17,6 +17,7 @@ pub mod cloud;
 pub mod fault;
 pub mod host;
 pub mod scenario;
+pub mod timeline;
 pub mod tls;
 
 use std::net::SocketAddr;

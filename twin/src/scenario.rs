@@ -565,13 +565,35 @@ pub enum FaultKind {
     JujuLoginExpires,
 }
 
+/// Where a fault meets the cloud: which part of the twin draws it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// A request of its service: the HTTP layer answers (or changes the world) in
+    /// the service's place.
+    Request,
+    /// Octavia's worker, when a failover it accepted starts its flow: the flow fails
+    /// where the fault says. Counted in failovers, not requests.
+    Worker,
+    /// Nothing: the world changes at its time, one event of the cloud's timeline.
+    World,
+}
+
 impl FaultKind {
-    /// Whether it changes the world at its time rather than answering a request.
-    pub fn is_world(self) -> bool {
-        matches!(
-            self,
-            FaultKind::SshdDies | FaultKind::K8sBreaks | FaultKind::JujuLoginExpires
-        )
+    /// Which part of the twin draws it.
+    pub fn reach(self) -> Reach {
+        match self {
+            FaultKind::ServiceUnavailable
+            | FaultKind::InternalError
+            | FaultKind::GarbageJson
+            | FaultKind::Hang
+            | FaultKind::GatewayTimeout
+            | FaultKind::AmphoraRowAppears
+            | FaultKind::TokensExpire => Reach::Request,
+            FaultKind::NoValidHost | FaultKind::AmphoraBootTimeout => Reach::Worker,
+            FaultKind::SshdDies | FaultKind::K8sBreaks | FaultKind::JujuLoginExpires => {
+                Reach::World
+            }
+        }
     }
 }
 

@@ -272,10 +272,11 @@ async fn issue_token(State(state): State<AppState>, body: axum::body::Bytes) -> 
     response
 }
 
-async fn validate_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = super::authenticate(&state, &headers) {
-        return r;
-    }
+async fn validate_token(
+    State(state): State<AppState>,
+    _: super::Authenticated,
+    headers: HeaderMap,
+) -> Response {
     let Some(subject) = headers.get("x-subject-token").and_then(|v| v.to_str().ok()) else {
         return bad_request("Expecting to find X-Subject-Token.");
     };
@@ -328,6 +329,7 @@ fn token_body(
 pub fn catalog(state: &Shared, region: &str) -> Value {
     SERVICES
         .iter()
+        .filter_map(|s| Some((s.kind, s.catalog_name?, s.endpoint)))
         .map(|(kind, name, path)| {
             let endpoints: Vec<Value> = ["public", "internal", "admin"]
                 .iter()

@@ -3,13 +3,14 @@
 //! management API is down, the component dict (with D-042's lookup failure) once up.
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{AppState, Microversion, authenticate, json_response, requested_microversion, url};
+use super::{AppState, Authenticated, Microversion, json_response, requested_microversion, url};
 use crate::Shared;
 use crate::clock::iso;
 use crate::cloud::{Cloud, MagnumCluster, Token};
@@ -54,17 +55,28 @@ fn error(status: StatusCode, detail: &str) -> Response {
     )
 }
 
-fn negotiate(state: &Shared, headers: &HeaderMap) -> Result<(Token, Microversion), Response> {
-    let token = authenticate(state, headers)?;
-    let version = requested_microversion(headers, NAMES, None, MAX)
-        .map_err(|_| {
-            versioned(
-                error(StatusCode::NOT_ACCEPTABLE, &format!("Version was requested but is not supported by this service. The supported version range is: [1.1, {MAX}].")),
-                Microversion(1, 1),
-            )
-        })?
-        .unwrap_or(Microversion(1, 1));
-    Ok((token, version))
+/// An authenticated container-infra request and the microversion it negotiated: a
+/// handler that takes one never runs for a bad token or an unsupported version.
+struct ContainerInfra {
+    token: Token,
+    version: Microversion,
+}
+
+impl FromRequestParts<AppState> for ContainerInfra {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Authenticated(token) = Authenticated::from_request_parts(parts, state).await?;
+        let version = requested_microversion(&parts.headers, NAMES, None, MAX)
+            .map_err(|_| {
+                versioned(
+                    error(StatusCode::NOT_ACCEPTABLE, &format!("Version was requested but is not supported by this service. The supported version range is: [1.1, {MAX}].")),
+                    Microversion(1, 1),
+                )
+            })?
+            .unwrap_or(Microversion(1, 1));
+        Ok(ContainerInfra { token, version })
+    }
 }
 
 fn versioned(mut r: Response, version: Microversion) -> Response {
@@ -116,11 +128,10 @@ fn cluster_json(
     v
 }
 
-async fn list_clusters(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (token, version) = match negotiate(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn list_clusters(
+    State(state): State<AppState>,
+    ContainerInfra { token, version }: ContainerInfra,
+) -> Response {
     let (cloud, now) = state.cloud();
     let items: Vec<Value> = cloud
         .clusters
@@ -136,13 +147,9 @@ async fn list_clusters(State(state): State<AppState>, headers: HeaderMap) -> Res
 
 async fn show_cluster(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    ContainerInfra { token, version }: ContainerInfra,
     Path(ident): Path<String>,
 ) -> Response {
-    let (token, version) = match negotiate(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let (cloud, now) = state.cloud();
     // By uuid an admin sees any project's cluster; names resolve in the token's project.
     let found = cloud.clusters.iter().find(|c| {

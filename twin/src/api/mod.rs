@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -23,34 +24,94 @@ use serde_json::{Value, json};
 
 use crate::Shared;
 use crate::cloud::Token;
-use crate::scenario::FaultKind;
+use crate::scenario::{FaultKind, Reach};
 
 /// Shared state as axum passes it.
 pub type AppState = Arc<Shared>;
 
-/// Path prefix and catalog type of each service the catalog lists.
-pub const SERVICES: &[(&str, &str, &str)] = &[
-    // (catalog type, catalog name, path of the endpoint URL)
-    ("identity", "keystone", "/identity/v3"),
-    ("compute", "nova", "/compute/v2.1"),
-    ("placement", "placement", "/placement"),
-    ("load-balancer", "octavia", "/load-balancer"),
-    ("container-infra", "magnum", "/container-infra/v1"),
-    ("network", "neutron", "/networking"),
-    ("image", "glance", "/image"),
+/// One service of the twin, registered once: what the catalog and the fault model
+/// call it, where its routes live, and the routes themselves. Its state lives in
+/// `Cloud`, built from its scenario section.
+pub struct Service {
+    /// Catalog type (`compute`): also the `service` a fault names.
+    pub kind: &'static str,
+    /// Catalog name (`nova`); None for the management host, which no catalog lists.
+    pub catalog_name: Option<&'static str>,
+    /// Path prefix its routes are nested under.
+    pub prefix: &'static str,
+    /// The endpoint URL's path the catalog gives.
+    pub endpoint: &'static str,
+    /// Its routes, relative to `prefix`.
+    pub routes: fn() -> Router<AppState>,
+}
+
+/// Every service the twin serves, in catalog order.
+pub const SERVICES: &[Service] = &[
+    Service {
+        kind: "identity",
+        catalog_name: Some("keystone"),
+        prefix: "/identity",
+        endpoint: "/identity/v3",
+        routes: keystone::routes,
+    },
+    Service {
+        kind: "compute",
+        catalog_name: Some("nova"),
+        prefix: "/compute",
+        endpoint: "/compute/v2.1",
+        routes: nova::routes,
+    },
+    Service {
+        kind: "placement",
+        catalog_name: Some("placement"),
+        prefix: "/placement",
+        endpoint: "/placement",
+        routes: placement::routes,
+    },
+    Service {
+        kind: "load-balancer",
+        catalog_name: Some("octavia"),
+        prefix: "/load-balancer",
+        endpoint: "/load-balancer",
+        routes: octavia::routes,
+    },
+    Service {
+        kind: "container-infra",
+        catalog_name: Some("magnum"),
+        prefix: "/container-infra",
+        endpoint: "/container-infra/v1",
+        routes: magnum::routes,
+    },
+    Service {
+        kind: "network",
+        catalog_name: Some("neutron"),
+        prefix: "/networking",
+        endpoint: "/networking",
+        routes: stubs::network_routes,
+    },
+    Service {
+        kind: "image",
+        catalog_name: Some("glance"),
+        prefix: "/image",
+        endpoint: "/image",
+        routes: stubs::image_routes,
+    },
+    Service {
+        kind: "host",
+        catalog_name: None,
+        prefix: "/host",
+        endpoint: "/host",
+        routes: host::routes,
+    },
 ];
 
 /// The whole twin API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .nest("/identity", keystone::routes())
-        .nest("/compute", nova::routes())
-        .nest("/placement", placement::routes())
-        .nest("/load-balancer", octavia::routes())
-        .nest("/container-infra", magnum::routes())
-        .nest("/networking", stubs::network_routes())
-        .nest("/image", stubs::image_routes())
-        .nest("/host", host::routes())
+    SERVICES
+        .iter()
+        .fold(Router::new(), |router, service| {
+            router.nest(service.prefix, (service.routes)())
+        })
         .nest(record::PREFIX, record::routes())
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults))
         .layer(middleware::from_fn_with_state(state.clone(), request_id))
@@ -102,42 +163,33 @@ async fn request_id(State(state): State<AppState>, request: Request, next: Next)
     response
 }
 
-/// Which catalog type a request path belongs to (`host` for the management host's
-/// commands, which faults can hit as well).
-fn service_of(path: &str) -> Option<&'static str> {
-    let first = path.trim_start_matches('/').split('/').next()?;
-    if first == "host" {
-        return Some("host");
-    }
-    SERVICES
-        .iter()
-        .find(|(_, _, url)| url.trim_start_matches('/').split('/').next() == Some(first))
-        .map(|(kind, _, _)| *kind)
+/// Which service a request path belongs to.
+fn service_of(path: &str) -> Option<&'static Service> {
+    SERVICES.iter().find(|s| {
+        path.strip_prefix(s.prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
-/// Answers a request with the scenario's injected fault when one is armed for it.
+/// Answers a request in its service's place when a request fault strikes it.
 async fn inject_faults(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let fault = service_of(&path).and_then(|service| {
         let (mut cloud, now) = state.cloud();
-        cloud.faults.strike(service, &path, now)
+        cloud
+            .faults
+            .strike(Reach::Request, service.kind, &path, now)
     });
     let Some(fault) = fault else {
         return next.run(request).await;
     };
     match fault.kind {
-        // The cloud takes world faults at their time; a request never draws one.
-        FaultKind::SshdDies | FaultKind::K8sBreaks | FaultKind::JujuLoginExpires => {
-            next.run(request).await
-        }
-        FaultKind::NoValidHost => {
-            state.cloud().0.scheduler_refusals += 1;
-            next.run(request).await
-        }
-        FaultKind::AmphoraBootTimeout => {
-            state.cloud().0.boot_timeouts += 1;
-            next.run(request).await
-        }
+        // Octavia's worker and the timeline draw these; a request never strikes them.
+        FaultKind::NoValidHost
+        | FaultKind::AmphoraBootTimeout
+        | FaultKind::SshdDies
+        | FaultKind::K8sBreaks
+        | FaultKind::JujuLoginExpires => next.run(request).await,
         FaultKind::AmphoraRowAppears => {
             let response = next.run(request).await;
             let (mut cloud, now) = state.cloud();
@@ -196,15 +248,27 @@ pub fn unauthorized(state: &Shared) -> Response {
     response
 }
 
-/// Validates `X-Auth-Token` as keystonemiddleware does for every service.
-pub fn authenticate(state: &Shared, headers: &HeaderMap) -> Result<Token, Response> {
-    let Some(id) = headers.get("x-auth-token").and_then(|v| v.to_str().ok()) else {
-        return Err(unauthorized(state));
-    };
-    let (cloud, now) = state.cloud();
-    match cloud.tokens.get(id) {
-        Some(token) if token.expires_at > now => Ok(token.clone()),
-        _ => Err(unauthorized(state)),
+/// A request's token, checked as keystonemiddleware checks it in front of every
+/// service: a handler that takes one never runs for a missing, unknown or expired
+/// token (the client gets keystonemiddleware's 401).
+pub struct Authenticated(pub Token);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Some(id) = parts
+            .headers
+            .get("x-auth-token")
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Err(unauthorized(state));
+        };
+        let (cloud, now) = state.cloud();
+        match cloud.tokens.get(id) {
+            Some(token) if token.expires_at > now => Ok(Authenticated(token.clone())),
+            _ => Err(unauthorized(state)),
+        }
     }
 }
 

@@ -5,14 +5,15 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::{
-    AppState, Microversion, authenticate, empty, json_response, page, requested_microversion, url,
+    AppState, Authenticated, Microversion, empty, json_response, page, requested_microversion, url,
 };
 use crate::Shared;
 use crate::clock::iso;
@@ -70,18 +71,29 @@ fn fault(status: StatusCode, message: &str) -> Response {
     )
 }
 
-/// Authenticates and negotiates the microversion; every Nova answer carries it.
-fn begin(state: &Shared, headers: &HeaderMap) -> Result<(Token, Microversion), Response> {
-    let token = authenticate(state, headers)?;
-    let version = requested_microversion(
-        headers,
-        &["compute"],
-        Some("x-openstack-nova-api-version"),
-        MAX,
-    )
-    .map_err(|m| fault(StatusCode::NOT_ACCEPTABLE, &m))?
-    .unwrap_or(Microversion(2, 1));
-    Ok((token, version))
+/// An authenticated compute request and the microversion it negotiated (every Nova
+/// answer carries it): a handler that takes one never runs for a bad token or an
+/// unsupported microversion.
+struct Compute {
+    token: Token,
+    version: Microversion,
+}
+
+impl FromRequestParts<AppState> for Compute {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Authenticated(token) = Authenticated::from_request_parts(parts, state).await?;
+        let version = requested_microversion(
+            &parts.headers,
+            &["compute"],
+            Some("x-openstack-nova-api-version"),
+            MAX,
+        )
+        .map_err(|m| fault(StatusCode::NOT_ACCEPTABLE, &m))?
+        .unwrap_or(Microversion(2, 1));
+        Ok(Compute { token, version })
+    }
 }
 
 fn versioned(mut response: Response, version: Microversion) -> Response {
@@ -301,30 +313,26 @@ fn percent(v: &str) -> String {
 
 async fn list_servers(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Compute,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    list(&state, &headers, &query, false)
+    list(&state, request, &query, false)
 }
 
 async fn list_servers_detail(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Compute,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    list(&state, &headers, &query, true)
+    list(&state, request, &query, true)
 }
 
 fn list(
     state: &Shared,
-    headers: &HeaderMap,
+    Compute { token, version }: Compute,
     query: &HashMap<String, String>,
     detail: bool,
 ) -> Response {
-    let (token, version) = match begin(state, headers) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let (servers, full) = match visible_servers(state, &token, query) {
         Ok(v) => v,
         Err(r) => return versioned(r, version),
@@ -364,13 +372,9 @@ fn find_visible(state: &Shared, token: &Token, id: &str) -> Result<Server, Respo
 
 async fn show_server(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Compute { token, version }: Compute,
     Path(id): Path<String>,
 ) -> Response {
-    let (token, version) = match begin(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let r = match find_visible(&state, &token, &id) {
         Ok(s) => json_response(
             StatusCode::OK,
@@ -390,13 +394,9 @@ fn refusal(r: Refusal) -> Response {
 
 async fn delete_server(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Compute { token, version }: Compute,
     Path(id): Path<String>,
 ) -> Response {
-    let (token, version) = match begin(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     if let Err(r) = find_visible(&state, &token, &id) {
         return versioned(r, version);
     }
@@ -410,14 +410,10 @@ async fn delete_server(
 
 async fn server_action(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Compute { token, version }: Compute,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let (token, version) = match begin(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let Ok(Value::Object(action)) = serde_json::from_slice::<Value>(&body) else {
         return versioned(
             fault(StatusCode::BAD_REQUEST, "Malformed request body"),
@@ -454,11 +450,7 @@ async fn server_action(
     versioned(r, version)
 }
 
-async fn list_flavors(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (_, version) = match begin(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn list_flavors(State(state): State<AppState>, Compute { version, .. }: Compute) -> Response {
     let (cloud, _) = state.cloud();
     let mut flavors: Vec<Value> = Vec::new();
     for s in &cloud.servers {
@@ -489,32 +481,28 @@ enum HypervisorView {
 
 async fn list_hypervisors(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Compute,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    hypervisors(&state, &headers, &query, HypervisorView::List)
+    hypervisors(&state, request, &query, HypervisorView::List)
 }
 
 async fn list_hypervisors_detail(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Compute,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    hypervisors(&state, &headers, &query, HypervisorView::Detail)
+    hypervisors(&state, request, &query, HypervisorView::Detail)
 }
 
 /// The hypervisor list, filtered by `hypervisor_hostname_pattern` (a substring, as
 /// `openstack hypervisor show NAME` looks one up) as Nova does from 2.53.
 fn hypervisors(
     state: &Shared,
-    headers: &HeaderMap,
+    Compute { token, version }: Compute,
     query: &HashMap<String, String>,
     view: HypervisorView,
 ) -> Response {
-    let (token, version) = match begin(state, headers) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let rule = match view {
         HypervisorView::List => "os-hypervisors:list",
         HypervisorView::Detail => "os-hypervisors:list-detail",
@@ -551,13 +539,9 @@ fn hypervisors(
 
 async fn show_hypervisor(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Compute { token, version }: Compute,
     Path(id): Path<String>,
 ) -> Response {
-    let (token, version) = match begin(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     if let Err(refused) = admin_only(&token, version, "os-hypervisors:show") {
         return refused;
     }
@@ -598,11 +582,7 @@ fn admin_only(token: &Token, version: Microversion, rule: &str) -> Result<(), Re
 }
 
 /// Host aggregates: none on this cloud (`hypervisor show` lists a host's).
-async fn list_aggregates(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let (token, version) = match begin(&state, &headers) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+async fn list_aggregates(Compute { token, version }: Compute) -> Response {
     if let Err(refused) = admin_only(&token, version, "os-aggregates:index") {
         return refused;
     }

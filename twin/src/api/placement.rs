@@ -5,15 +5,16 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::{AppState, Microversion, authenticate, json_response, requested_microversion, url};
+use super::{AppState, Authenticated, Microversion, json_response, requested_microversion, url};
 use crate::Shared;
-use crate::cloud::{Cloud, Hypervisor};
+use crate::cloud::{Cloud, Hypervisor, Token};
 
 const MAX: Microversion = Microversion(1, 39);
 
@@ -53,24 +54,42 @@ fn versioned(mut response: Response, version: Microversion) -> Response {
     response
 }
 
-/// Token check (admin only, as Placement's default policy), then the microversion.
-fn begin(state: &Shared, headers: &HeaderMap, policy: &str) -> Result<Microversion, Response> {
-    let token = authenticate(state, headers)?;
-    let version = requested_microversion(headers, &["placement"], None, MAX)
-        .map_err(|m| error(StatusCode::NOT_ACCEPTABLE, &m))?
-        .unwrap_or(Microversion(1, 0));
-    if !token.is_admin() {
-        return Err(versioned(
-            error(
-                StatusCode::FORBIDDEN,
-                &format!(
-                    "Access was denied to this resource.\n\n Policy does not allow {policy} to be performed.  "
-                ),
-            ),
-            version,
-        ));
+/// An authenticated Placement request and the microversion it negotiated; which
+/// policy it must pass is the handler's ([`Placement::admitted`]).
+struct Placement {
+    token: Token,
+    version: Microversion,
+}
+
+impl FromRequestParts<AppState> for Placement {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Authenticated(token) = Authenticated::from_request_parts(parts, state).await?;
+        let version = requested_microversion(&parts.headers, &["placement"], None, MAX)
+            .map_err(|m| error(StatusCode::NOT_ACCEPTABLE, &m))?
+            .unwrap_or(Microversion(1, 0));
+        Ok(Placement { token, version })
     }
-    Ok(version)
+}
+
+impl Placement {
+    /// Its microversion once `policy` admits it (admin only, as Placement's default
+    /// policy), or Placement's 403 naming the policy.
+    fn admitted(&self, policy: &str) -> Result<Microversion, Response> {
+        if !self.token.is_admin() {
+            return Err(versioned(
+                error(
+                    StatusCode::FORBIDDEN,
+                    &format!(
+                        "Access was denied to this resource.\n\n Policy does not allow {policy} to be performed.  "
+                    ),
+                ),
+                self.version,
+            ));
+        }
+        Ok(self.version)
+    }
 }
 
 fn generation(cloud: &Cloud, h: &Hypervisor) -> usize {
@@ -101,10 +120,10 @@ fn provider_json(state: &Shared, cloud: &Cloud, h: &Hypervisor, version: Microve
 
 async fn list_providers(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Placement,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let version = match begin(&state, &headers, "placement:resource_providers:list") {
+    let version = match request.admitted("placement:resource_providers:list") {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -128,13 +147,13 @@ async fn list_providers(
 
 fn with_provider(
     state: &Shared,
-    headers: &HeaderMap,
+    request: Placement,
     uuid: &str,
     policy: &str,
     min: Option<Microversion>,
     render: impl FnOnce(&Cloud, &Hypervisor, Microversion) -> Value,
 ) -> Response {
-    let version = match begin(state, headers, policy) {
+    let version = match request.admitted(policy) {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -159,12 +178,12 @@ fn with_provider(
 
 async fn show_provider(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Placement,
     Path(uuid): Path<String>,
 ) -> Response {
     with_provider(
         &state,
-        &headers,
+        request,
         &uuid,
         "placement:resource_providers:show",
         None,
@@ -174,12 +193,12 @@ async fn show_provider(
 
 async fn inventories(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Placement,
     Path(uuid): Path<String>,
 ) -> Response {
     with_provider(
         &state,
-        &headers,
+        request,
         &uuid,
         "placement:resource_providers:inventories:list",
         None,
@@ -200,12 +219,12 @@ async fn inventories(
 
 async fn usages(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Placement,
     Path(uuid): Path<String>,
 ) -> Response {
     with_provider(
         &state,
-        &headers,
+        request,
         &uuid,
         "placement:resource_providers:usages",
         None,
@@ -221,12 +240,12 @@ async fn usages(
 
 async fn traits(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Placement,
     Path(uuid): Path<String>,
 ) -> Response {
     with_provider(
         &state,
-        &headers,
+        request,
         &uuid,
         "placement:resource_providers:traits:list",
         Some(Microversion(1, 6)),
