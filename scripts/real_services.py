@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Start real Keystone, Placement and Octavia's API (from PyPI) on 127.0.0.1 for the
-contract tests.
+"""Start real Keystone, Placement, Octavia's API and Nova's API (from PyPI) on
+127.0.0.1 for the contract tests.
 
 Usage: real_services.py DIR
 
 Writes configs, sqlite databases and fernet keys under DIR, starts the services
-under gunicorn in the background (Octavia's as real_octavia.py describes), provisions the projects, users and roles the
+under gunicorn in the background (Octavia's as real_octavia.py describes, Nova's as
+real_nova.py does, with neutron_standin.py for the two Neutron reads Nova makes), provisions the projects, users and roles the
 contract tests expect (the same shape as the twin's default scenario), and writes
 DIR/contract.json with URLs, ids, credentials and the gunicorn pids. Everything
 listens on loopback only; nothing here reaches the network.
@@ -27,6 +28,7 @@ TAKEN = set()
 ADMIN_PASSWORD = "contract-admin-password"
 PLACEMENT_PASSWORD = "contract-placement-password"
 OCTAVIA_PASSWORD = "contract-octavia-password"
+NOVA_PASSWORD = "contract-nova-password"
 OPERATOR_PASSWORD = "contract-operator-password"
 
 
@@ -102,7 +104,7 @@ def wait_for(url, what, seconds=60, log=None):
 def gunicorn(venv_bin, workdir, module, port, env, log, argv=()):
     wsgi = os.path.join(workdir, f"{module}_wsgi.py")
     target = {"keystone": "keystone.wsgi.api", "placement": "placement.wsgi.api",
-              "octavia": "octavia.wsgi.api"}[module]
+              "octavia": "octavia.wsgi.api", "nova": "nova.wsgi.osapi_compute"}[module]
     with open(wsgi, "w") as f:
         # oslo.config parses sys.argv: hide gunicorn's arguments from it.
         f.write(f"import sys\nsys.argv = sys.argv[:1] + {list(argv)!r}\nfrom {target} import application\n")
@@ -117,9 +119,10 @@ def main():
     workdir = os.path.abspath(sys.argv[1])
     venv_bin = os.path.dirname(os.path.abspath(sys.executable))
     os.makedirs(workdir, exist_ok=True)
-    kport, pport, oport = free_port(), free_port(), free_port()
+    kport, pport, oport, nport, neutron_port = (free_port() for _ in range(5))
     kurl, purl = f"http://127.0.0.1:{kport}/v3", f"http://127.0.0.1:{pport}"
     ourl = f"http://127.0.0.1:{oport}"
+    nurl, neutron_url = f"http://127.0.0.1:{nport}/v2.1", f"http://127.0.0.1:{neutron_port}"
 
     # --- Keystone -------------------------------------------------------------
     kconf = os.path.join(workdir, "keystone.conf")
@@ -188,6 +191,11 @@ password_hash_rounds = 4
     svc = request("POST", f"{kurl}/services", token, {"service": {"type": "load-balancer", "name": "octavia"}})[2]["service"]["id"]
     for interface in ("public", "internal", "admin"):
         request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": ourl, "region_id": "RegionOne"}})
+    nova_user = user("nova", NOVA_PASSWORD, service_id)
+    grant(service_id, nova_user, "admin")
+    svc = request("POST", f"{kurl}/services", token, {"service": {"type": "compute", "name": "nova"}})[2]["service"]["id"]
+    for interface in ("public", "internal", "admin"):
+        request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": nurl, "region_id": "RegionOne"}})
     appcred = request("POST", f"{kurl}/users/{admin_id}/application_credentials", token,
                       {"application_credential": {"name": "capi-restore"}})[2]["application_credential"]
 
@@ -226,17 +234,33 @@ project_domain_id = default
     STARTED.append(opid)
     wait_for(ourl, "octavia", seconds=120, log=os.path.join(workdir, "octavia.out"))
 
+    # --- Nova's API -------------------------------------------------------------
+    import real_nova
+    neutron_pid = subprocess.Popen(
+        [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "neutron_standin.py"),
+         str(neutron_port)], start_new_session=True).pid
+    STARTED.append(neutron_pid)
+    nconf = real_nova.config(workdir, kurl, NOVA_PASSWORD, neutron_url)
+    real_nova.prepare(venv_bin, workdir, nconf)
+    subprocess.run([sys.executable, real_nova.__file__, "seed", nconf, capi_id, admin_id, service_id],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    npid = gunicorn(venv_bin, workdir, "nova", nport, dict(os.environ, OS_NOVA_CONFIG_DIR=os.path.dirname(nconf)),
+                    os.path.join(workdir, "nova.out"))
+    STARTED.append(npid)
+    wait_for(f"http://127.0.0.1:{nport}/", "nova", seconds=120, log=os.path.join(workdir, "nova.out"))
+
     contract = {
         "auth_url": kurl,
         "placement_url": purl,
         "octavia_url": ourl,
+        "nova_url": nurl,
         "region": "RegionOne",
         "admin": {"username": "admin", "password": ADMIN_PASSWORD, "project": "admin", "project_id": admin_project_id, "user_id": admin_id},
         "operator": {"username": "capi-operator", "password": OPERATOR_PASSWORD, "project": "capi-mgmt"},
         "management_project_id": capi_id,
         "no_role_project_id": other_id,
         "application_credential": {"id": appcred["id"], "secret": appcred["secret"]},
-        "pids": [kpid, ppid, opid],
+        "pids": [kpid, ppid, opid, neutron_pid, npid],
     }
     with open(os.path.join(workdir, "contract.json"), "w") as f:
         json.dump(contract, f, indent=2)

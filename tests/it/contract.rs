@@ -1,7 +1,7 @@
-//! Contract tests: the same client checks run against real Keystone, Placement and
-//! Octavia's API (from PyPI, started on 127.0.0.1 by `scripts/test`) and against the
-//! twin, so the twin is proven to answer like the real thing where the real thing
-//! runs here.
+//! Contract tests: the same client checks run against real Keystone, Placement,
+//! Octavia's API and Nova's API (from PyPI, started on 127.0.0.1 by `scripts/test`)
+//! and against the twin, so the twin is proven to answer like the real thing where
+//! the real thing runs here.
 //!
 //! Under `scripts/test` (the README's test command) the real services are required;
 //! a plain `cargo test` without them says loudly that it skipped this half.
@@ -40,7 +40,7 @@ pub fn real() -> Option<Target> {
     let Ok(path) = std::env::var("CAPI_RESTORE_CONTRACT") else {
         if std::env::var_os("CAPI_RESTORE_REQUIRE_REAL").is_some() {
             panic!(
-                "CAPI_RESTORE_REQUIRE_REAL is set but CAPI_RESTORE_CONTRACT is not: run the tests through `scripts/test`, which starts real Keystone, Placement and Octavia"
+                "CAPI_RESTORE_REQUIRE_REAL is set but CAPI_RESTORE_CONTRACT is not: run the tests through `scripts/test`, which starts real Keystone, Placement, Octavia and Nova"
             );
         }
         eprintln!(
@@ -654,5 +654,226 @@ async fn octavia_answers_the_tools_calls_alike_on_the_twin_and_for_real() {
     for ((what, twin_value), (_, real_value)) in twin_side.iter().zip(&real_side) {
         assert_eq!(twin_value, real_value, "{what}: twin vs real Octavia");
     }
+    assert_eq!(twin_side.len(), real_side.len());
+}
+
+/// The servers real Nova's cell database is seeded with (scripts/real_nova.py) and
+/// the twin is given: (id, name, status). The first is the management VM.
+const NOVA_SERVERS: [(&str, &str, &str); 3] = [
+    (
+        "5d0c3e8a-7b1f-4c2a-9e6d-2f8b4a1c7e90",
+        "capi-mgmt-v2",
+        "SHUTOFF",
+    ),
+    (
+        "6e1d4f9b-2c3d-4e4f-9a5b-6c7d8e9f0a12",
+        "capi-worker-0",
+        "ACTIVE",
+    ),
+    (
+        "7f2e5a0c-3d4e-4f5a-8b6c-7d8e9f0a1b23",
+        "amphora-8a3f1c2e-4b5d-4e6f-9a7b-8c9d0e1f2a3b",
+        "ACTIVE",
+    ),
+];
+
+/// What a call the tool makes to change a server observes: accepted, or the status
+/// and the message the tool keeps.
+fn outcome(result: Result<(), ApiError>) -> Value {
+    match result {
+        Ok(()) => json!("accepted"),
+        Err(ApiError::Status {
+            status, message, ..
+        }) => json!([status, message]),
+        Err(other) => json!(other.to_string()),
+    }
+}
+
+/// What the tool's calls to Nova observe, in order: every status, every key set,
+/// every state field and message it reads (ids are the same on both sides; project
+/// ids, URLs and times are not compared).
+async fn nova_contract(s: &Session) -> Vec<(String, Value)> {
+    use capi_restore::cloud::nova::{self, ServerQuery};
+    let mut seen = Vec::new();
+    let (mgmt, worker, amphora) = (NOVA_SERVERS[0].0, NOVA_SERVERS[1].0, NOVA_SERVERS[2].0);
+    let missing = "00000000-0000-4000-8000-000000000099";
+    // A page of one, as the tool asks (microversion 2.47, admin, every project).
+    let (status, page) = raw(
+        s,
+        Call::get(Scope::Admin, Service::Compute, "/servers/detail")
+            .query("all_tenants", "1")
+            .query("name", "^capi-")
+            .query("limit", "1"),
+    )
+    .await;
+    seen.push(("page status".into(), json!(status)));
+    seen.push(("page keys".into(), json!(keys(&page))));
+    seen.push(("server keys".into(), json!(keys(&page["servers"][0]))));
+    seen.push((
+        "flavor keys".into(),
+        json!(keys(&page["servers"][0]["flavor"])),
+    ));
+    let link = &page["servers_links"][0];
+    seen.push(("next link rel".into(), link["rel"].clone()));
+    let href = link["href"].as_str().unwrap_or_default();
+    seen.push((
+        "next link has limit and marker".into(),
+        json!(href.contains("limit=1") && href.contains("marker=")),
+    ));
+    // Every page, through the tool's own client.
+    let query = ServerQuery {
+        all_projects: true,
+        project_id: None,
+        name_regex: Some("^capi-".into()),
+    };
+    let mut listed: Vec<(String, String)> = nova::list_servers_paged(s, Scope::Admin, &query, 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.name, format!("{:?}", v.status)))
+        .collect();
+    listed.sort();
+    seen.push(("listed a page at a time".into(), json!(listed)));
+    // What the tool reads of one server, before and after each change.
+    let state = |v: nova::Server| {
+        json!({
+            "status": format!("{:?}", v.status),
+            "vm_state": v.vm_state,
+            "task_state": v.task_state.as_ref().map(|t| format!("{t:?}")),
+            "power_state": v.power_state,
+            "host": v.host,
+            "flavor": v.flavor_name().map(str::to_string),
+            "fault": v.fault.is_some(),
+        })
+    };
+    let show = |id: &'static str| async move {
+        match nova::show_server(s, Scope::Admin, id).await {
+            Ok(v) => state(v),
+            Err(ApiError::Status {
+                status, message, ..
+            }) => json!([status, message]),
+            Err(other) => json!(other.to_string()),
+        }
+    };
+    seen.push(("show management VM".into(), show(mgmt).await));
+    seen.push(("show missing".into(), show(missing).await));
+    for (what, result) in [
+        (
+            "start ACTIVE",
+            nova::start_server(s, Scope::Admin, worker).await,
+        ),
+        (
+            "stop SHUTOFF",
+            nova::stop_server(s, Scope::Admin, mgmt).await,
+        ),
+        (
+            "start missing",
+            nova::start_server(s, Scope::Admin, missing).await,
+        ),
+        (
+            "start SHUTOFF",
+            nova::start_server(s, Scope::Admin, mgmt).await,
+        ),
+        (
+            "start again while powering on",
+            nova::start_server(s, Scope::Admin, mgmt).await,
+        ),
+        (
+            "stop while powering on",
+            nova::stop_server(s, Scope::Admin, mgmt).await,
+        ),
+    ] {
+        seen.push((what.into(), outcome(result)));
+    }
+    seen.push(("show after start".into(), show(mgmt).await));
+    seen.push((
+        "delete the amphora's server".into(),
+        outcome(nova::delete_server(s, Scope::Admin, amphora).await),
+    ));
+    seen.push(("show after delete".into(), show(amphora).await));
+    seen.push((
+        "delete missing".into(),
+        outcome(nova::delete_server(s, Scope::Admin, missing).await),
+    ));
+    seen
+}
+
+#[tokio::test]
+async fn nova_answers_the_tools_calls_alike_on_the_twin_and_for_real() {
+    let t = TestTwin::with(|s| {
+        let base = s
+            .servers
+            .iter()
+            .find(|v| v.name == NOVA_SERVERS[0].1)
+            .cloned()
+            .unwrap();
+        assert_eq!(base.id.as_deref(), Some(NOVA_SERVERS[0].0));
+        for (id, name, _) in NOVA_SERVERS.iter().skip(1) {
+            let mut server = base.clone();
+            server.id = Some((*id).into());
+            server.name = (*name).into();
+            server.status = twin::scenario::ServerStatus::Active;
+            if name.starts_with("amphora-") {
+                server.project = "service".into();
+                server.image = twin::cloud::AMPHORA_IMAGE.into();
+            }
+            s.servers.push(server);
+        }
+        // Real Nova's servers have no ports (no Neutron here): nor have the twin's.
+        for server in &mut s.servers {
+            server.fixed_ip = None;
+            server.floating_ip = None;
+        }
+        // Nova's own compute work is not what is compared: nothing finishes.
+        s.timings.server_start = std::time::Duration::from_secs(86400);
+        s.timings.server_stop = std::time::Duration::from_secs(86400);
+        s.timings.server_delete = std::time::Duration::from_secs(86400);
+    });
+    let tw = twin(&t);
+    let twin_side = nova_contract(&session(
+        password_cloud(&tw, "admin", &tw.admin_password, "admin"),
+        &tw.management_project_id,
+    ))
+    .await;
+    let expected = |what: &str| {
+        twin_side
+            .iter()
+            .find(|(w, _)| w == what)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        expected("stop SHUTOFF"),
+        json!([
+            409,
+            format!(
+                "Cannot 'stop' instance {} while it is in vm_state stopped",
+                NOVA_SERVERS[0].0
+            )
+        ])
+    );
+    assert_eq!(expected("start SHUTOFF"), json!("accepted"));
+    assert_eq!(
+        expected("show after delete")["task_state"],
+        json!("Deleting")
+    );
+
+    let Some(real) = real() else { return };
+    let real_side = nova_contract(&session(
+        password_cloud(&real, "admin", &real.admin_password, "admin"),
+        &real.management_project_id,
+    ))
+    .await;
+    let differences: Vec<String> = twin_side
+        .iter()
+        .zip(&real_side)
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((what, a), (_, b))| format!("{what}:\n  twin: {a}\n  real: {b}"))
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "twin vs real Nova:\n{}",
+        differences.join("\n")
+    );
     assert_eq!(twin_side.len(), real_side.len());
 }

@@ -986,10 +986,11 @@ impl Cloud {
     pub fn start_server(&mut self, id: &str, now: Timestamp) -> Result<(), Refusal> {
         let delay = self.timings.server_start;
         let server = self.server_mut(id)?;
-        check_task(server, "start")?;
+        // Nova's check_instance_state: the vm_state first, then the task.
         if server.vm_state != VmState::Stopped {
             return Err(conflict_vm_state(server, "start"));
         }
+        check_task(server, "start")?;
         self.begin_server_task(id, TaskState::PoweringOn, delay, now);
         self.record(
             now,
@@ -1004,10 +1005,11 @@ impl Cloud {
     pub fn stop_server(&mut self, id: &str, now: Timestamp) -> Result<(), Refusal> {
         let delay = self.timings.server_stop;
         let server = self.server_mut(id)?;
-        check_task(server, "stop")?;
+        // Nova's check_instance_state: the vm_state first, then the task.
         if !matches!(server.vm_state, VmState::Active | VmState::Error) {
             return Err(conflict_vm_state(server, "stop"));
         }
+        check_task(server, "stop")?;
         self.begin_server_task(id, TaskState::PoweringOff, delay, now);
         self.record(
             now,

@@ -175,17 +175,48 @@ fn server_json(state: &Shared, s: &Server, admin: bool, version: Microversion) -
         // Nova sets launched_at when the server is spawned (not on each power-on).
         "OS-SRV-USG:launched_at": s.host.as_ref().map(|_| iso(s.created)),
         "OS-SRV-USG:terminated_at": null,
-        "security_groups": [{"name": "default"}],
         "OS-EXT-STS:task_state": s.task_state.map(|t| t.as_str()),
         "OS-EXT-STS:vm_state": s.vm_state.as_str(),
         "OS-EXT-STS:power_state": s.power_state(),
         "os-extended-volumes:volumes_attached": [],
     });
+    // Nova asks Neutron for the security groups of a server's ports: none without one.
+    if s.fixed_ip.is_some() {
+        v["security_groups"] = json!([{"name": "default"}]);
+    }
     if admin {
         v["OS-EXT-SRV-ATTR:host"] = json!(s.host);
         v["OS-EXT-SRV-ATTR:hypervisor_hostname"] =
             json!(s.host.as_ref().map(|h| format!("{h}.maas")));
         v["OS-EXT-SRV-ATTR:instance_name"] = json!(format!("instance-{}", &s.id[..8]));
+        if version >= Microversion(2, 3) {
+            let hostname: String = s
+                .name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .take(63)
+                .collect();
+            v["OS-EXT-SRV-ATTR:hostname"] = json!(hostname);
+            v["OS-EXT-SRV-ATTR:reservation_id"] = json!(format!(
+                "r-{}",
+                &derived_uuid("reservation", &s.id).simple().to_string()[..8]
+            ));
+            v["OS-EXT-SRV-ATTR:launch_index"] = json!(0);
+            v["OS-EXT-SRV-ATTR:kernel_id"] = json!("");
+            v["OS-EXT-SRV-ATTR:ramdisk_id"] = json!("");
+            v["OS-EXT-SRV-ATTR:root_device_name"] = json!("/dev/vda");
+            v["OS-EXT-SRV-ATTR:user_data"] = Value::Null;
+        }
+        if version >= Microversion(2, 16) {
+            // The compute service's state as the servicegroup sees it ("" unscheduled).
+            v["host_status"] = json!(if s.host.is_some() { "UP" } else { "" });
+        }
     }
     if version >= Microversion(2, 9) {
         v["locked"] = json!(false);
@@ -420,6 +451,17 @@ async fn server_action(
             version,
         );
     };
+    if state.cloud().0.server(&id).is_none() {
+        // An action looks the server up through its cell mapping first, and says so
+        // (show and delete say "could not be found").
+        return versioned(
+            fault(
+                StatusCode::NOT_FOUND,
+                &format!("Instance {id} has no mapping to a cell."),
+            ),
+            version,
+        );
+    }
     if let Err(r) = find_visible(&state, &token, &id) {
         return versioned(r, version);
     }
