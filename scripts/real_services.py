@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Start real Keystone, Placement, Octavia's API and Nova's API (from PyPI) on
-127.0.0.1 for the contract tests.
+"""Start real Keystone, Placement, and the APIs of Octavia, Nova and Magnum (from
+PyPI) on 127.0.0.1 for the contract tests.
 
 Usage: real_services.py DIR
 
 Writes configs, sqlite databases and fernet keys under DIR, starts the services
 under gunicorn in the background (Octavia's as real_octavia.py describes, Nova's as
-real_nova.py does, with neutron_standin.py for the two Neutron reads Nova makes), provisions the projects, users and roles the
+real_nova.py does, with neutron_standin.py for the two Neutron reads Nova makes,
+Magnum's as real_magnum.py does), provisions the projects, users and roles the
 contract tests expect (the same shape as the twin's default scenario), and writes
 DIR/contract.json with URLs, ids, credentials and the gunicorn pids. Everything
 listens on loopback only; nothing here reaches the network.
@@ -29,6 +30,7 @@ ADMIN_PASSWORD = "contract-admin-password"
 PLACEMENT_PASSWORD = "contract-placement-password"
 OCTAVIA_PASSWORD = "contract-octavia-password"
 NOVA_PASSWORD = "contract-nova-password"
+MAGNUM_PASSWORD = "contract-magnum-password"
 OPERATOR_PASSWORD = "contract-operator-password"
 
 
@@ -104,7 +106,8 @@ def wait_for(url, what, seconds=60, log=None):
 def gunicorn(venv_bin, workdir, module, port, env, log, argv=()):
     wsgi = os.path.join(workdir, f"{module}_wsgi.py")
     target = {"keystone": "keystone.wsgi.api", "placement": "placement.wsgi.api",
-              "octavia": "octavia.wsgi.api", "nova": "nova.wsgi.osapi_compute"}[module]
+              "octavia": "octavia.wsgi.api", "nova": "nova.wsgi.osapi_compute",
+              "magnum": "magnum.wsgi.api"}[module]
     with open(wsgi, "w") as f:
         # oslo.config parses sys.argv: hide gunicorn's arguments from it.
         f.write(f"import sys\nsys.argv = sys.argv[:1] + {list(argv)!r}\nfrom {target} import application\n")
@@ -119,10 +122,11 @@ def main():
     workdir = os.path.abspath(sys.argv[1])
     venv_bin = os.path.dirname(os.path.abspath(sys.executable))
     os.makedirs(workdir, exist_ok=True)
-    kport, pport, oport, nport, neutron_port = (free_port() for _ in range(5))
+    kport, pport, oport, nport, neutron_port, mport = (free_port() for _ in range(6))
     kurl, purl = f"http://127.0.0.1:{kport}/v3", f"http://127.0.0.1:{pport}"
     ourl = f"http://127.0.0.1:{oport}"
     nurl, neutron_url = f"http://127.0.0.1:{nport}/v2.1", f"http://127.0.0.1:{neutron_port}"
+    murl = f"http://127.0.0.1:{mport}/v1"
 
     # --- Keystone -------------------------------------------------------------
     kconf = os.path.join(workdir, "keystone.conf")
@@ -196,6 +200,11 @@ password_hash_rounds = 4
     svc = request("POST", f"{kurl}/services", token, {"service": {"type": "compute", "name": "nova"}})[2]["service"]["id"]
     for interface in ("public", "internal", "admin"):
         request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": nurl, "region_id": "RegionOne"}})
+    magnum_user = user("magnum", MAGNUM_PASSWORD, service_id)
+    grant(service_id, magnum_user, "admin")
+    svc = request("POST", f"{kurl}/services", token, {"service": {"type": "container-infra", "name": "magnum"}})[2]["service"]["id"]
+    for interface in ("public", "internal", "admin"):
+        request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": murl, "region_id": "RegionOne"}})
     appcred = request("POST", f"{kurl}/users/{admin_id}/application_credentials", token,
                       {"application_credential": {"name": "capi-restore"}})[2]["application_credential"]
 
@@ -249,18 +258,29 @@ project_domain_id = default
     STARTED.append(npid)
     wait_for(f"http://127.0.0.1:{nport}/", "nova", seconds=120, log=os.path.join(workdir, "nova.out"))
 
+    # --- Magnum's API -----------------------------------------------------------
+    import real_magnum
+    mconf = real_magnum.config(workdir, kurl, MAGNUM_PASSWORD)
+    subprocess.run([sys.executable, real_magnum.__file__, "seed", workdir, capi_id, admin_id],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    mpid = gunicorn(venv_bin, workdir, "magnum", mport, dict(os.environ),
+                    os.path.join(workdir, "magnum.out"), argv=["--config-file", mconf])
+    STARTED.append(mpid)
+    wait_for(f"http://127.0.0.1:{mport}/", "magnum", seconds=120, log=os.path.join(workdir, "magnum.out"))
+
     contract = {
         "auth_url": kurl,
         "placement_url": purl,
         "octavia_url": ourl,
         "nova_url": nurl,
+        "magnum_url": murl,
         "region": "RegionOne",
         "admin": {"username": "admin", "password": ADMIN_PASSWORD, "project": "admin", "project_id": admin_project_id, "user_id": admin_id},
         "operator": {"username": "capi-operator", "password": OPERATOR_PASSWORD, "project": "capi-mgmt"},
         "management_project_id": capi_id,
         "no_role_project_id": other_id,
         "application_credential": {"id": appcred["id"], "secret": appcred["secret"]},
-        "pids": [kpid, ppid, opid, neutron_pid, npid],
+        "pids": [kpid, ppid, opid, neutron_pid, npid, mpid],
     }
     with open(os.path.join(workdir, "contract.json"), "w") as f:
         json.dump(contract, f, indent=2)

@@ -58,7 +58,7 @@ fn reason_map<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String
 pub struct ClusterAnswer {
     /// The cluster.
     pub cluster: Cluster,
-    /// `OpenStack-API-Version` of the answer (e.g. `container-infra 1.11`).
+    /// `OpenStack-API-Version` of the answer (e.g. `container-infrastructure-management 1.14`).
     pub api_version: Option<String>,
 }
 

@@ -1,7 +1,7 @@
-//! Contract tests: the same client checks run against real Keystone, Placement,
-//! Octavia's API and Nova's API (from PyPI, started on 127.0.0.1 by `scripts/test`)
-//! and against the twin, so the twin is proven to answer like the real thing where
-//! the real thing runs here.
+//! Contract tests: the same client checks run against real Keystone, Placement and
+//! the APIs of Octavia, Nova and Magnum (from PyPI, started on 127.0.0.1 by
+//! `scripts/test`) and against the twin, so the twin is proven to answer like the
+//! real thing where the real thing runs here.
 //!
 //! Under `scripts/test` (the README's test command) the real services are required;
 //! a plain `cargo test` without them says loudly that it skipped this half.
@@ -40,7 +40,7 @@ pub fn real() -> Option<Target> {
     let Ok(path) = std::env::var("CAPI_RESTORE_CONTRACT") else {
         if std::env::var_os("CAPI_RESTORE_REQUIRE_REAL").is_some() {
             panic!(
-                "CAPI_RESTORE_REQUIRE_REAL is set but CAPI_RESTORE_CONTRACT is not: run the tests through `scripts/test`, which starts real Keystone, Placement, Octavia and Nova"
+                "CAPI_RESTORE_REQUIRE_REAL is set but CAPI_RESTORE_CONTRACT is not: run the tests through `scripts/test`, which starts real Keystone, Placement, Octavia, Nova and Magnum"
             );
         }
         eprintln!(
@@ -873,6 +873,121 @@ async fn nova_answers_the_tools_calls_alike_on_the_twin_and_for_real() {
     assert!(
         differences.is_empty(),
         "twin vs real Nova:\n{}",
+        differences.join("\n")
+    );
+    assert_eq!(twin_side.len(), real_side.len());
+}
+
+/// The runbook's Magnum cluster, as real Magnum's database is seeded with it
+/// (scripts/real_magnum.py) and as the twin's default scenario has it.
+const MAGNUM_CLUSTER: (&str, &str) = ("2e6a4f8c-0b1d-4e3f-9a5c-7d8e9f0a1b2c", "capi-test-1");
+
+/// What the tool's calls to Magnum observe on the parked cloud, in order: status,
+/// the version header it reads, key sets, the health fields it decides by, and the
+/// not-found message (project ids, URLs and times are not compared).
+async fn magnum_contract(admin: &Session, management: &Session) -> Vec<(String, Value)> {
+    use capi_restore::cloud::Service::ContainerInfra;
+    use capi_restore::cloud::magnum;
+    let mut seen = Vec::new();
+    let (uuid, name) = MAGNUM_CLUSTER;
+    let (status, shown) = raw(
+        admin,
+        Call::get(Scope::Admin, ContainerInfra, format!("/clusters/{uuid}")),
+    )
+    .await;
+    seen.push(("show status".into(), json!(status)));
+    seen.push(("show keys".into(), json!(keys(&shown))));
+    for (what, session, scope, ident) in [
+        ("show by uuid, admin", admin, Scope::Admin, uuid),
+        (
+            "show by name, management",
+            management,
+            Scope::Management,
+            name,
+        ),
+    ] {
+        let observed = match magnum::show_cluster(session, scope, ident).await {
+            Ok(answer) => json!({
+                "uuid": answer.cluster.uuid,
+                "status": answer.cluster.status,
+                "health_status": format!("{:?}", answer.cluster.health_status),
+                "health_status_reason": answer.cluster.health_status_reason,
+                "api_version": answer.api_version,
+            }),
+            Err(e) => json!(e.to_string()),
+        };
+        seen.push((what.into(), observed));
+    }
+    let (status, listed) = raw(
+        management,
+        Call::get(Scope::Management, ContainerInfra, "/clusters"),
+    )
+    .await;
+    seen.push(("list status".into(), json!(status)));
+    seen.push(("list item keys".into(), json!(keys(&listed["clusters"][0]))));
+    let clusters: Vec<(String, String, String)> =
+        magnum::list_clusters(management, Scope::Management)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.uuid, c.name, c.status))
+            .collect();
+    seen.push(("listed".into(), json!(clusters)));
+    let missing = "00000000-0000-4000-8000-000000000099";
+    let not_found = match magnum::show_cluster(admin, Scope::Admin, missing).await {
+        Ok(_) => json!("found"),
+        Err(ApiError::Status {
+            status, message, ..
+        }) => json!([status, message]),
+        Err(other) => json!(other.to_string()),
+    };
+    seen.push(("show missing".into(), not_found));
+    seen
+}
+
+#[tokio::test]
+async fn magnum_answers_the_tools_calls_alike_on_the_twin_and_for_real() {
+    // The parked cloud: the management VM is down, so Magnum has no reason yet.
+    let t = TestTwin::default_scenario();
+    let sides = |target: Target| async move {
+        let admin = session(
+            password_cloud(&target, "admin", &target.admin_password, "admin"),
+            &target.management_project_id,
+        );
+        let management = session(
+            password_cloud(&target, "admin", &target.admin_password, "capi-mgmt"),
+            &target.management_project_id,
+        );
+        magnum_contract(&admin, &management).await
+    };
+    let twin_side = sides(twin(&t)).await;
+    let expected = |what: &str| {
+        twin_side
+            .iter()
+            .find(|(w, _)| w == what)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        expected("show by uuid, admin")["health_status"],
+        json!("Some(Unhealthy)")
+    );
+    assert_eq!(
+        expected("show by uuid, admin")["health_status_reason"],
+        json!({})
+    );
+
+    let Some(real) = real() else { return };
+    let real_side = sides(real).await;
+    let differences: Vec<String> = twin_side
+        .iter()
+        .zip(&real_side)
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((what, a), (_, b))| format!("{what}:\n  twin: {a}\n  real: {b}"))
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "twin vs real Magnum:\n{}",
         differences.join("\n")
     );
     assert_eq!(twin_side.len(), real_side.len());

@@ -163,7 +163,10 @@ async fn magnum_negotiates_its_version() {
     let answer = magnum::show_cluster(&s, Scope::Management, "capi-test-1")
         .await
         .unwrap();
-    assert_eq!(answer.api_version.as_deref(), Some("container-infra 1.11"));
+    assert_eq!(
+        answer.api_version.as_deref(),
+        Some("container-infrastructure-management 1.14")
+    );
     assert_eq!(
         answer.cluster.health_status,
         Some(capi_restore::status::HealthStatus::Unhealthy)

@@ -15,8 +15,10 @@ use crate::Shared;
 use crate::clock::iso;
 use crate::cloud::{Cloud, MagnumCluster, Token};
 
-const MAX: Microversion = Microversion(1, 11);
+const MAX: Microversion = Microversion(1, 14);
 const NAMES: &[&str] = &["container-infra", "container-infrastructure-management"];
+/// The service name Magnum's version headers carry, whichever name a client asked by.
+const ANSWERS_AS: &str = "container-infrastructure-management";
 
 /// Routes under `/container-infra`.
 pub fn routes() -> Router<AppState> {
@@ -83,12 +85,12 @@ fn versioned(mut r: Response, version: Microversion) -> Response {
     let h = r.headers_mut();
     h.insert(
         "openstack-api-minimum-version",
-        HeaderValue::from_static("container-infra 1.1"),
+        HeaderValue::from_static("container-infrastructure-management 1.1"),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!("container-infra {MAX}")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("{ANSWERS_AS} {MAX}")) {
         h.insert("openstack-api-maximum-version", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&format!("container-infra {version}")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("{ANSWERS_AS} {version}")) {
         h.insert("openstack-api-version", v);
     }
     h.insert("vary", HeaderValue::from_static("OpenStack-API-Version"));
@@ -103,23 +105,27 @@ fn cluster_json(
     detail: bool,
 ) -> Value {
     let (health, reason) = cloud.cluster_health(c, now);
+    // Magnum 23 (API 1.14): the list's fields, then show's; `faults` only for a
+    // cluster in a *_FAILED status.
     let mut v = json!({
         "uuid": c.uuid, "name": c.name, "status": "CREATE_COMPLETE", "health_status": health,
         "cluster_template_id": crate::cloud::derived_uuid("template", "k8s-capi").to_string(),
         "keypair": "capi-mgmt-key", "master_count": 1, "node_count": 2, "create_timeout": 60,
-        "stack_id": format!("{}-{}", c.name, &c.uuid[..6]), "project_id": c.project_id,
+        "cluster_id": format!("{}-{}", c.name, &c.uuid[..6]), "docker_volume_size": null,
+        "labels": {"kube_tag": "v1.31.4"}, "master_flavor_id": "gp.mid", "flavor_id": "gp.mid",
+        "merge_labels": false,
         "links": [{"rel": "self", "href": url(state, &format!("/container-infra/v1/clusters/{}", c.uuid))},
                   {"rel": "bookmark", "href": url(state, &format!("/container-infra/clusters/{}", c.uuid))}],
     });
     if detail {
         let extra = json!({
             "health_status_reason": reason, "status_reason": null, "coe_version": "v1.31.4",
-            "container_version": null, "labels": {"kube_tag": "v1.31.4"}, "labels_overridden": {},
+            "project_id": c.project_id, "user_id": crate::cloud::derived_hex("user", "capi-operator"),
+            "container_version": null, "labels_overridden": {},
             "labels_skipped": {}, "labels_added": {}, "fixed_network": null, "fixed_subnet": null,
-            "floating_ip_enabled": true, "faults": "", "api_address": "https://192.0.2.100:6443",
+            "floating_ip_enabled": true, "api_address": "https://192.0.2.100:6443",
             "master_addresses": [], "node_addresses": [], "master_lb_enabled": true,
-            "discovery_url": null, "docker_volume_size": null, "master_flavor_id": "gp.mid",
-            "flavor_id": "gp.mid", "created_at": iso(c.created), "updated_at": iso(now),
+            "discovery_url": null, "created_at": iso(c.created), "updated_at": iso(now),
         });
         if let (Value::Object(v), Value::Object(extra)) = (&mut v, extra) {
             v.extend(extra);
