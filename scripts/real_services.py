@@ -247,7 +247,9 @@ project_domain_id = default
     import real_nova
     neutron_pid = subprocess.Popen(
         [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "neutron_standin.py"),
-         str(neutron_port)], start_new_session=True).pid
+         str(neutron_port)], start_new_session=True,
+        # Not our stdout: scripts/test reads it to its end for contract.json's path.
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid
     STARTED.append(neutron_pid)
     nconf = real_nova.config(workdir, kurl, NOVA_PASSWORD, neutron_url)
     real_nova.prepare(venv_bin, workdir, nconf)

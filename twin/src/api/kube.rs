@@ -358,6 +358,10 @@ pub fn router(state: Arc<Shared>) -> Router {
                 },
             ),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::record,
+        ))
         .with_state(state)
 }
 

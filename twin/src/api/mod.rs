@@ -120,8 +120,13 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Keeps the twin's own record of every request (the outermost layer: it sees what
-/// the client saw, injected faults included).
-async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// the client saw, injected faults included), the management cluster's Kubernetes
+/// API's too, so a chaos run's kill point can land on any of them.
+pub(crate) async fn record(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
