@@ -274,12 +274,13 @@ fn plan(seed: u64) -> Plan {
     let steps = (0..1 + d.below(3))
         .map(|_| {
             let verb = *d.pick(&verbs);
-            // Anywhere in the run: a restore makes some 50 to 60 requests of the
-            // twin (its ssh commands included), a sweep or a failover some 10 to 35.
+            // Anywhere in the run: a restore makes some 75 to 115 requests of the
+            // twin (its ssh commands and kubectl's requests of the management
+            // cluster included), a sweep or a failover some 10 to 35.
             let span = match verb {
-                Verb::Restore | Verb::TwoRestores => 60,
+                Verb::Restore | Verb::TwoRestores => 110,
                 Verb::Sweep | Verb::Failover => 35,
-                Verb::Park | Verb::Status => 20,
+                Verb::Park | Verb::Status => 25,
             };
             let request = 1 + d.below(span) as usize;
             let cut = match d.below(4) {
