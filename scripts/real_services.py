@@ -78,7 +78,7 @@ def request(method, url, token=None, body=None, headers=None):
         raise SystemExit(f"{method} {url} -> {e.code}: {e.read()[:300]!r}")
 
 
-def wait_for(url, what, seconds=60, log=None):
+def wait_for(url, what, seconds=180, log=None):
     """Waits until `url` answers, and (given gunicorn's `log`) until gunicorn itself
     says it listens there: an answer from anything else is not the service."""
     deadline = time.time() + seconds
@@ -241,7 +241,7 @@ project_domain_id = default
     opid = gunicorn(venv_bin, workdir, "octavia", oport, dict(os.environ),
                     os.path.join(workdir, "octavia.out"), argv=["--config-file", oconf])
     STARTED.append(opid)
-    wait_for(ourl, "octavia", seconds=120, log=os.path.join(workdir, "octavia.out"))
+    wait_for(ourl, "octavia", seconds=180, log=os.path.join(workdir, "octavia.out"))
 
     # --- Nova's API -------------------------------------------------------------
     import real_nova
@@ -258,7 +258,7 @@ project_domain_id = default
     npid = gunicorn(venv_bin, workdir, "nova", nport, dict(os.environ, OS_NOVA_CONFIG_DIR=os.path.dirname(nconf)),
                     os.path.join(workdir, "nova.out"))
     STARTED.append(npid)
-    wait_for(f"http://127.0.0.1:{nport}/", "nova", seconds=120, log=os.path.join(workdir, "nova.out"))
+    wait_for(f"http://127.0.0.1:{nport}/", "nova", seconds=180, log=os.path.join(workdir, "nova.out"))
 
     # --- Magnum's API -----------------------------------------------------------
     import real_magnum
@@ -268,7 +268,7 @@ project_domain_id = default
     mpid = gunicorn(venv_bin, workdir, "magnum", mport, dict(os.environ),
                     os.path.join(workdir, "magnum.out"), argv=["--config-file", mconf])
     STARTED.append(mpid)
-    wait_for(f"http://127.0.0.1:{mport}/", "magnum", seconds=120, log=os.path.join(workdir, "magnum.out"))
+    wait_for(f"http://127.0.0.1:{mport}/", "magnum", seconds=180, log=os.path.join(workdir, "magnum.out"))
 
     contract = {
         "auth_url": kurl,
