@@ -487,6 +487,39 @@ async fn raw(s: &Session, call: Call) -> (u16, Value) {
     }
 }
 
+/// What a call the tool makes to change something observes: accepted, or the status
+/// and the message the tool keeps.
+fn outcome(result: Result<(), ApiError>) -> Value {
+    match result {
+        Ok(()) => json!("accepted"),
+        Err(ApiError::Status {
+            status, message, ..
+        }) => json!([status, message]),
+        Err(other) => json!(other.to_string()),
+    }
+}
+
+/// Every observation the same on the twin and on the real `service`; a failure
+/// lists each that differs, with both sides.
+fn assert_alike(service: &str, twin_side: &[(String, Value)], real_side: &[(String, Value)]) {
+    let differences: Vec<String> = twin_side
+        .iter()
+        .zip(real_side)
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((what, a), (_, b))| format!("{what}:\n  twin: {a}\n  real: {b}"))
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "twin vs real {service}:\n{}",
+        differences.join("\n")
+    );
+    assert_eq!(
+        twin_side.len(),
+        real_side.len(),
+        "{service}: as many observations"
+    );
+}
+
 /// What the tool's calls to Octavia observe, in order: every status, every key set,
 /// every message the tool keeps (ids are the same on both sides; project ids, URLs
 /// and times are not compared).
@@ -566,14 +599,7 @@ async fn octavia_contract(s: &Session, project: &str) -> Vec<(String, Value)> {
             octavia::failover_load_balancer(s, OCTAVIA_LBS[0].0).await,
         ),
     ] {
-        let outcome = match result {
-            Ok(()) => json!("accepted"),
-            Err(ApiError::Status {
-                status, message, ..
-            }) => json!([status, message]),
-            Err(other) => json!(other.to_string()),
-        };
-        seen.push((what.into(), outcome));
+        seen.push((what.into(), outcome(result)));
     }
     // What a failover leaves for the poll to see.
     let (status, shown) = raw(
@@ -651,10 +677,7 @@ async fn octavia_answers_the_tools_calls_alike_on_the_twin_and_for_real() {
         &real.management_project_id,
     )
     .await;
-    for ((what, twin_value), (_, real_value)) in twin_side.iter().zip(&real_side) {
-        assert_eq!(twin_value, real_value, "{what}: twin vs real Octavia");
-    }
-    assert_eq!(twin_side.len(), real_side.len());
+    assert_alike("Octavia", &twin_side, &real_side);
 }
 
 /// The servers real Nova's cell database is seeded with (scripts/real_nova.py) and
@@ -676,18 +699,6 @@ const NOVA_SERVERS: [(&str, &str, &str); 3] = [
         "ACTIVE",
     ),
 ];
-
-/// What a call the tool makes to change a server observes: accepted, or the status
-/// and the message the tool keeps.
-fn outcome(result: Result<(), ApiError>) -> Value {
-    match result {
-        Ok(()) => json!("accepted"),
-        Err(ApiError::Status {
-            status, message, ..
-        }) => json!([status, message]),
-        Err(other) => json!(other.to_string()),
-    }
-}
 
 /// What the tool's calls to Nova observe, in order: every status, every key set,
 /// every state field and message it reads (ids are the same on both sides; project
@@ -864,18 +875,7 @@ async fn nova_answers_the_tools_calls_alike_on_the_twin_and_for_real() {
         &real.management_project_id,
     ))
     .await;
-    let differences: Vec<String> = twin_side
-        .iter()
-        .zip(&real_side)
-        .filter(|((_, a), (_, b))| a != b)
-        .map(|((what, a), (_, b))| format!("{what}:\n  twin: {a}\n  real: {b}"))
-        .collect();
-    assert!(
-        differences.is_empty(),
-        "twin vs real Nova:\n{}",
-        differences.join("\n")
-    );
-    assert_eq!(twin_side.len(), real_side.len());
+    assert_alike("Nova", &twin_side, &real_side);
 }
 
 /// The runbook's Magnum cluster, as real Magnum's database is seeded with it
@@ -979,16 +979,5 @@ async fn magnum_answers_the_tools_calls_alike_on_the_twin_and_for_real() {
 
     let Some(real) = real() else { return };
     let real_side = sides(real).await;
-    let differences: Vec<String> = twin_side
-        .iter()
-        .zip(&real_side)
-        .filter(|((_, a), (_, b))| a != b)
-        .map(|((what, a), (_, b))| format!("{what}:\n  twin: {a}\n  real: {b}"))
-        .collect();
-    assert!(
-        differences.is_empty(),
-        "twin vs real Magnum:\n{}",
-        differences.join("\n")
-    );
-    assert_eq!(twin_side.len(), real_side.len());
+    assert_alike("Magnum", &twin_side, &real_side);
 }
