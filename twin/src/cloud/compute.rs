@@ -182,7 +182,7 @@ pub struct Hypervisor {
     pub spec: HypervisorSpec,
 }
 
-pub(super) fn check_task(server: &Server, action: &str) -> Result<(), Refusal> {
+fn check_task(server: &Server, action: &str) -> Result<(), Refusal> {
     match server.task_state {
         Some(task) => Err(Refusal::Conflict(format!(
             "Cannot '{action}' instance {} while it is in task_state {}",
@@ -193,7 +193,7 @@ pub(super) fn check_task(server: &Server, action: &str) -> Result<(), Refusal> {
     }
 }
 
-pub(super) fn conflict_vm_state(server: &Server, action: &str) -> Refusal {
+fn conflict_vm_state(server: &Server, action: &str) -> Refusal {
     Refusal::Conflict(format!(
         "Cannot '{action}' instance {} while it is in vm_state {}",
         server.id,
@@ -229,7 +229,7 @@ impl Cloud {
     }
 
     /// Puts `task` on a server and schedules its end `delay` from `now`.
-    pub(super) fn begin_server_task(
+    fn begin_server_task(
         &mut self,
         id: &str,
         task: TaskState,
@@ -323,7 +323,7 @@ impl Cloud {
         Ok(())
     }
 
-    pub(super) fn server_mut(&mut self, id: &str) -> Result<&mut Server, Refusal> {
+    fn server_mut(&mut self, id: &str) -> Result<&mut Server, Refusal> {
         self.servers
             .iter_mut()
             .find(|s| s.id == id)

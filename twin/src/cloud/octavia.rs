@@ -104,12 +104,12 @@ pub struct Amphora {
 }
 
 /// An amphora's own address on the VIP subnet (its VRRP port), next to the VIP.
-pub(super) fn vrrp_ip(amphora_id: &str) -> String {
+fn vrrp_ip(amphora_id: &str) -> String {
     let byte = derived_uuid("vrrp-ip", amphora_id).as_bytes()[0];
     format!("192.0.2.{}", 101 + byte % 99)
 }
 
-pub(super) fn amphora_server(
+fn amphora_server(
     server_id: &str,
     amphora_id: &str,
     project_id: &str,
@@ -236,7 +236,7 @@ impl Cloud {
         }
     }
 
-    pub(super) fn log_worker(&mut self, at: Timestamp, level: &str, message: &str) {
+    fn log_worker(&mut self, at: Timestamp, level: &str, message: &str) {
         self.worker_log.push(format!(
             "{} 4242 {level} octavia.controller.worker.v2.controller_worker [-] {message}",
             at.strftime("%Y-%m-%d %H:%M:%S%.3f")
