@@ -6,8 +6,10 @@ os-start/os-stop with Nova's state rules (409s), delete. Nova's alembic migratio
 run on SQLite (`nova-manage api_db sync`, `db sync`); cell0 and cell1 are mapped as
 `nova-manage cell_v2` maps them. The cell database is then seeded directly with the
 servers the runbook meets, through Nova's own objects: the parked management VM
-(SHUTOFF), an ACTIVE server, an ERROR amphora orphan, all on one compute host whose
-nova-compute service is up (so a delete is sent to it, as on a live cloud).
+(SHUTOFF), an ACTIVE server, and an amphora's server (a heartbeating zombie), all on
+one compute host whose nova-compute service is up (so a delete is sent to it, as on
+a live cloud). An unscheduled ERROR server is not seeded: Nova deletes one locally,
+which unbinds its ports in Neutron, and Neutron does not run here.
 """
 
 import os
@@ -125,14 +127,12 @@ def seed(conf, project_id, user_id, service_project_id):
                 context=cctxt, uuid=uuid, display_name=name, hostname=name[:63],
                 project_id=service_project_id if amphora else project_id, user_id=user_id,
                 vm_state=vm_state, power_state=power, task_state=None,
-                host=None if vm_state == "error" else HOST,
-                node=None if vm_state == "error" else HOST,
-                compute_id=None if vm_state == "error" else node.id,
+                host=HOST, node=HOST, compute_id=node.id,
                 flavor=flavor, old_flavor=None, new_flavor=None,
                 memory_mb=flavor.memory_mb, vcpus=flavor.vcpus, root_gb=flavor.root_gb,
                 ephemeral_gb=0, instance_type_id=flavor.id,
                 image_ref="4a6f2b3c-8d9e-4f0a-b1c2-d3e4f5a6b7c8",
-                launched_at=None if vm_state == "error" else launched,
+                launched_at=launched,
                 availability_zone="nova", locked=False, metadata={}, system_metadata={},
                 info_cache=objects.InstanceInfoCache(network_info=network_model.NetworkInfo()),
             )
@@ -140,11 +140,6 @@ def seed(conf, project_id, user_id, service_project_id):
             objects.InstanceMapping(admin, instance_uuid=uuid, cell_mapping=cell,
                                     project_id=instance.project_id, user_id=user_id,
                                     queued_for_delete=False).create()
-            if vm_state == "error":
-                objects.InstanceFault(
-                    cctxt, instance_uuid=uuid, code=500, host=None, details="",
-                    message="No valid host was found. There are not enough hosts available.",
-                ).create()
 
 
 if __name__ == "__main__":
