@@ -11,8 +11,9 @@ seeded directly with the runbook's cluster as the parked cloud shows it
 
 import datetime
 import os
-import shutil
 import sys
+
+from real_services import paste_config_dir, service_auth
 
 # The runbook's cluster, as tests/it/contract.rs gives it to the twin.
 CLUSTER = ("2e6a4f8c-0b1d-4e3f-9a5c-7d8e9f0a1b2c", "capi-test-1")
@@ -21,10 +22,7 @@ TEMPLATE = "b1c2d3e4-f5a6-4b7c-8d9e-0f1a2b3c4d5e"
 
 def config(workdir, kurl, password):
     """Writes magnum.conf and Magnum's api-paste.ini into DIR/magnum."""
-    confdir = os.path.join(workdir, "magnum")
-    os.makedirs(confdir, exist_ok=True)
-    venv = os.path.dirname(os.path.dirname(os.path.abspath(sys.executable)))
-    shutil.copy(os.path.join(venv, "etc", "magnum", "api-paste.ini"), confdir)
+    confdir = paste_config_dir(workdir, "magnum")
     path = os.path.join(confdir, "magnum.conf")
     with open(path, "w") as f:
         f.write(f"""[DEFAULT]
@@ -36,16 +34,7 @@ api_paste_config = {confdir}/api-paste.ini
 connection = sqlite:///{workdir}/magnum.db
 [oslo_concurrency]
 lock_path = {workdir}/locks
-[keystone_authtoken]
-www_authenticate_uri = {kurl}
-auth_url = {kurl}
-auth_type = password
-username = magnum
-password = {password}
-project_name = service
-user_domain_id = default
-project_domain_id = default
-auth_version = v3
+{service_auth("keystone_authtoken", kurl, "magnum", password)}auth_version = v3
 [trust]
 cluster_user_trust = false
 """)

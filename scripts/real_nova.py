@@ -13,9 +13,10 @@ which unbinds its ports in Neutron, and Neutron does not run here.
 """
 
 import os
-import shutil
 import subprocess
 import sys
+
+from real_services import paste_config_dir, service_auth
 
 # The servers the contract tests expect, as tests/it/contract.rs gives them to the
 # twin: (uuid, name, vm_state, power_state). The first is the twin's management VM.
@@ -29,10 +30,7 @@ HOST = "compute-1"
 
 def config(workdir, kurl, password, neutron_url):
     """Writes nova.conf and Nova's api-paste.ini into DIR/nova (OS_NOVA_CONFIG_DIR)."""
-    confdir = os.path.join(workdir, "nova")
-    os.makedirs(confdir, exist_ok=True)
-    venv = os.path.dirname(os.path.dirname(os.path.abspath(sys.executable)))
-    shutil.copy(os.path.join(venv, "etc", "nova", "api-paste.ini"), confdir)
+    confdir = paste_config_dir(workdir, "nova")
     path = os.path.join(confdir, "nova.conf")
     with open(path, "w") as f:
         f.write(f"""[DEFAULT]
@@ -52,28 +50,11 @@ connection = sqlite:///{workdir}/nova.db
 [glance]
 # Only to write the image link of a server; nothing asks Glance.
 endpoint_override = http://127.0.0.1:9/image
-[neutron]
-# Nova asks Neutron for a server's ports while it renders one: scripts/neutron_standin.py.
+{service_auth("neutron", kurl, "nova", password)}# Nova asks Neutron for a server's ports while it renders one: scripts/neutron_standin.py.
 endpoint_override = {neutron_url}
-auth_url = {kurl}
-auth_type = password
-username = nova
-password = {password}
-project_name = service
-user_domain_id = default
-project_domain_id = default
 [oslo_concurrency]
 lock_path = {workdir}/locks
-[keystone_authtoken]
-www_authenticate_uri = {kurl}
-auth_url = {kurl}
-auth_type = password
-username = nova
-password = {password}
-project_name = service
-user_domain_id = default
-project_domain_id = default
-""")
+{service_auth("keystone_authtoken", kurl, "nova", password)}""")
     return path
 
 

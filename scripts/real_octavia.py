@@ -12,6 +12,8 @@ directly with the states the runbook meets: a load balancer in provisioning ERRO
 import datetime
 import os
 
+from real_services import service_auth
+
 # The runbook's load balancer and two more, as the contract tests expect them.
 LOAD_BALANCERS = [
     ("0f968008-2c4b-4d7e-b1a9-6e3f5c8d2a17", "ERROR", "7a2b9c4d-1e3f-4a5b-8c6d-9e0f1a2b3c4d"),
@@ -41,16 +43,7 @@ image_driver = image_noop_driver
 volume_driver = volume_noop_driver
 [certificates]
 cert_manager = noop_cert_manager
-[keystone_authtoken]
-www_authenticate_uri = {kurl}
-auth_url = {kurl}
-auth_type = password
-username = octavia
-password = {password}
-project_name = service
-user_domain_id = default
-project_domain_id = default
-""")
+{service_auth("keystone_authtoken", kurl, "octavia", password)}""")
     return path
 
 

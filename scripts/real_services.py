@@ -16,6 +16,7 @@ listens on loopback only; nothing here reaches the network.
 import json
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -55,6 +56,31 @@ def free_port():
         TAKEN.add(port)
         return port
     raise SystemExit("no free port below the ephemeral range on 127.0.0.1")
+
+
+def service_auth(section, kurl, user, password):
+    """A config section with a service user's Keystone credentials (keystonemiddleware's
+    `keystone_authtoken`, or a client section such as Nova's `neutron`)."""
+    return f"""[{section}]
+www_authenticate_uri = {kurl}
+auth_url = {kurl}
+auth_type = password
+username = {user}
+password = {password}
+project_name = service
+user_domain_id = default
+project_domain_id = default
+"""
+
+
+def paste_config_dir(workdir, name):
+    """DIR/NAME holding the service's api-paste.ini as its package ships it (in the
+    venv's etc/NAME), for the service's own config file to join."""
+    confdir = os.path.join(workdir, name)
+    os.makedirs(confdir, exist_ok=True)
+    venv = os.path.dirname(os.path.dirname(os.path.abspath(sys.executable)))
+    shutil.copy(os.path.join(venv, "etc", name, "api-paste.ini"), confdir)
+    return confdir
 
 
 def run(*args, env=None):
@@ -183,28 +209,21 @@ password_hash_rounds = 4
 
     capi_id, service_id, other_id = project("capi-mgmt"), project("service"), project("unrelated")
     grant(capi_id, admin_id, "member")
-    placement_user = user("placement", PLACEMENT_PASSWORD, service_id)
-    grant(service_id, placement_user, "admin")
     operator_id = user("capi-operator", OPERATOR_PASSWORD, capi_id)
     grant(capi_id, operator_id, "member")
-    svc = request("POST", f"{kurl}/services", token, {"service": {"type": "placement", "name": "placement"}})[2]["service"]["id"]
-    for interface in ("public", "internal", "admin"):
-        request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": purl, "region_id": "RegionOne"}})
-    octavia_user = user("octavia", OCTAVIA_PASSWORD, service_id)
-    grant(service_id, octavia_user, "admin")
-    svc = request("POST", f"{kurl}/services", token, {"service": {"type": "load-balancer", "name": "octavia"}})[2]["service"]["id"]
-    for interface in ("public", "internal", "admin"):
-        request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": ourl, "region_id": "RegionOne"}})
-    nova_user = user("nova", NOVA_PASSWORD, service_id)
-    grant(service_id, nova_user, "admin")
-    svc = request("POST", f"{kurl}/services", token, {"service": {"type": "compute", "name": "nova"}})[2]["service"]["id"]
-    for interface in ("public", "internal", "admin"):
-        request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": nurl, "region_id": "RegionOne"}})
-    magnum_user = user("magnum", MAGNUM_PASSWORD, service_id)
-    grant(service_id, magnum_user, "admin")
-    svc = request("POST", f"{kurl}/services", token, {"service": {"type": "container-infra", "name": "magnum"}})[2]["service"]["id"]
-    for interface in ("public", "internal", "admin"):
-        request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": murl, "region_id": "RegionOne"}})
+
+    def register(kind, name, password, url):
+        """A service as a deployment registers it: its user (admin in the service
+        project, for keystonemiddleware) and its catalog entry on all three interfaces."""
+        grant(service_id, user(name, password, service_id), "admin")
+        svc = request("POST", f"{kurl}/services", token, {"service": {"type": kind, "name": name}})[2]["service"]["id"]
+        for interface in ("public", "internal", "admin"):
+            request("POST", f"{kurl}/endpoints", token, {"endpoint": {"service_id": svc, "interface": interface, "url": url, "region_id": "RegionOne"}})
+
+    register("placement", "placement", PLACEMENT_PASSWORD, purl)
+    register("load-balancer", "octavia", OCTAVIA_PASSWORD, ourl)
+    register("compute", "nova", NOVA_PASSWORD, nurl)
+    register("container-infra", "magnum", MAGNUM_PASSWORD, murl)
     appcred = request("POST", f"{kurl}/users/{admin_id}/application_credentials", token,
                       {"application_credential": {"name": "capi-restore"}})[2]["application_credential"]
 
@@ -218,16 +237,7 @@ log_file = {workdir}/placement.log
 auth_strategy = keystone
 [placement_database]
 connection = sqlite:///{workdir}/placement.db
-[keystone_authtoken]
-www_authenticate_uri = {kurl}
-auth_url = {kurl}
-auth_type = password
-username = placement
-password = {PLACEMENT_PASSWORD}
-project_name = service
-user_domain_id = default
-project_domain_id = default
-""")
+{service_auth("keystone_authtoken", kurl, "placement", PLACEMENT_PASSWORD)}""")
     penv = dict(os.environ, OS_PLACEMENT_CONFIG_DIR=pconf_dir)
     run(os.path.join(venv_bin, "placement-manage"), "--config-file", os.path.join(pconf_dir, "placement.conf"), "db", "sync", env=penv)
     ppid = gunicorn(venv_bin, workdir, "placement", pport, penv, os.path.join(workdir, "placement.out"))
