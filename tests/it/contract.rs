@@ -768,32 +768,20 @@ async fn nova_contract(s: &Session) -> Vec<(String, Value)> {
     };
     seen.push(("show management VM".into(), show(mgmt).await));
     seen.push(("show missing".into(), show(missing).await));
-    for (what, result) in [
-        (
-            "start ACTIVE",
-            nova::start_server(s, Scope::Admin, worker).await,
-        ),
-        (
-            "stop SHUTOFF",
-            nova::stop_server(s, Scope::Admin, mgmt).await,
-        ),
-        (
-            "start missing",
-            nova::start_server(s, Scope::Admin, missing).await,
-        ),
-        (
-            "start SHUTOFF",
-            nova::start_server(s, Scope::Admin, mgmt).await,
-        ),
-        (
-            "start again while powering on",
-            nova::start_server(s, Scope::Admin, mgmt).await,
-        ),
-        (
-            "stop while powering on",
-            nova::stop_server(s, Scope::Admin, mgmt).await,
-        ),
+    // (what, os-start or os-stop, on which server), in order: each sees the last.
+    for (what, start, id) in [
+        ("start ACTIVE", true, worker),
+        ("stop SHUTOFF", false, mgmt),
+        ("start missing", true, missing),
+        ("start SHUTOFF", true, mgmt),
+        ("start again while powering on", true, mgmt),
+        ("stop while powering on", false, mgmt),
     ] {
+        let result = if start {
+            nova::start_server(s, Scope::Admin, id).await
+        } else {
+            nova::stop_server(s, Scope::Admin, id).await
+        };
         seen.push((what.into(), outcome(result)));
     }
     seen.push(("show after start".into(), show(mgmt).await));

@@ -58,14 +58,6 @@ impl Timeline {
         Some((due, event))
     }
 
-    /// When `event` is due, if it is scheduled.
-    pub fn due_of(&self, event: &Event) -> Option<Timestamp> {
-        self.events
-            .iter()
-            .find(|(_, _, e)| e == event)
-            .map(|(due, _, _)| *due)
-    }
-
     /// Brings every event matching `which` forward to `due` at the latest (steering:
     /// a test, or the twin's shell, that need not wait for it).
     pub fn bring_forward(&mut self, which: impl Fn(&Event) -> bool, due: Timestamp) {
@@ -98,7 +90,6 @@ mod tests {
         assert_eq!(t.next_due(at(5)), None);
         assert_eq!(t.next_due(at(40)), Some((at(10), world(1))));
         assert_eq!(t.next_due(at(40)), Some((at(10), world(2))));
-        assert_eq!(t.due_of(&world(0)), Some(at(30)));
         t.bring_forward(|e| *e == world(0), at(20));
         assert_eq!(t.next_due(at(20)), Some((at(20), world(0))));
         assert_eq!(t.next_due(at(99)), None);

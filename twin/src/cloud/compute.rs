@@ -182,23 +182,20 @@ pub struct Hypervisor {
     pub spec: HypervisorSpec,
 }
 
-fn check_task(server: &Server, action: &str) -> Result<(), Refusal> {
-    match server.task_state {
-        Some(task) => Err(Refusal::Conflict(format!(
-            "Cannot '{action}' instance {} while it is in task_state {}",
-            server.id,
-            task.as_str()
-        ))),
-        None => Ok(()),
-    }
-}
-
-fn conflict_vm_state(server: &Server, action: &str) -> Refusal {
-    Refusal::Conflict(format!(
-        "Cannot '{action}' instance {} while it is in vm_state {}",
-        server.id,
-        server.vm_state.as_str()
-    ))
+/// Nova's check_instance_state: the server's vm_state must be one `action` allows,
+/// and then no task may be in flight (so the vm_state is what a refusal names first).
+fn check_instance_state(server: &Server, action: &str, allowed: &[VmState]) -> Result<(), Refusal> {
+    let (field, value) = if !allowed.contains(&server.vm_state) {
+        ("vm_state", server.vm_state.as_str())
+    } else if let Some(task) = server.task_state {
+        ("task_state", task.as_str())
+    } else {
+        return Ok(());
+    };
+    Err(Refusal::Conflict(format!(
+        "Cannot '{action}' instance {} while it is in {field} {value}",
+        server.id
+    )))
 }
 
 impl Cloud {
@@ -258,11 +255,7 @@ impl Cloud {
     pub fn start_server(&mut self, id: &str, now: Timestamp) -> Result<(), Refusal> {
         let delay = self.timings.server_start;
         let server = self.server_mut(id)?;
-        // Nova's check_instance_state: the vm_state first, then the task.
-        if server.vm_state != VmState::Stopped {
-            return Err(conflict_vm_state(server, "start"));
-        }
-        check_task(server, "start")?;
+        check_instance_state(server, "start", &[VmState::Stopped])?;
         self.begin_server_task(id, TaskState::PoweringOn, delay, now);
         self.record(
             now,
@@ -277,11 +270,7 @@ impl Cloud {
     pub fn stop_server(&mut self, id: &str, now: Timestamp) -> Result<(), Refusal> {
         let delay = self.timings.server_stop;
         let server = self.server_mut(id)?;
-        // Nova's check_instance_state: the vm_state first, then the task.
-        if !matches!(server.vm_state, VmState::Active | VmState::Error) {
-            return Err(conflict_vm_state(server, "stop"));
-        }
-        check_task(server, "stop")?;
+        check_instance_state(server, "stop", &[VmState::Active, VmState::Error])?;
         self.begin_server_task(id, TaskState::PoweringOff, delay, now);
         self.record(
             now,
